@@ -1,0 +1,135 @@
+//! Local batch processing for the CLI: expand inputs, read, process, write.
+
+use crate::config::Settings;
+use crate::engine::sniff::{sniff, Sniffed};
+use crate::engine::{self, EngineError, ProcessedImage, RejectReason};
+use crate::naming;
+use crate::store::local::{write_all, OutputFile};
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// Why one input produced nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+    #[error("cannot read: {0}")]
+    Read(io::Error),
+    #[error("cannot write the variants: {0}")]
+    Write(io::Error),
+}
+
+impl InputError {
+    /// Stable code, as in the engine's reject reasons.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InputError::Engine(e) => e.code(),
+            InputError::Read(_) => "read_failed",
+            InputError::Write(_) => "write_failed",
+        }
+    }
+}
+
+/// The inputs to process: named files as given; folders walked recursively
+/// for files whose bytes look like an image (recognised formats, supported or
+/// not, so that a HEIC in a folder is reported rather than skipped).
+pub struct Inputs {
+    pub files: Vec<PathBuf>,
+    /// Files inside folders that are not images, left alone.
+    pub skipped: usize,
+}
+
+pub fn expand_inputs(paths: &[PathBuf], exclude: Option<&Path>) -> Inputs {
+    let exclude = exclude.and_then(|p| p.canonicalize().ok());
+    let mut files = Vec::new();
+    let mut skipped = 0;
+    for path in paths {
+        if !path.is_dir() {
+            // Missing or unreadable files are reported when processed.
+            files.push(path.clone());
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                let inside_output = exclude
+                    .as_ref()
+                    .is_some_and(|ex| e.path().canonicalize().is_ok_and(|p| &p == ex));
+                !inside_output
+            });
+        for entry in walker {
+            match entry {
+                Ok(e) if e.file_type().is_file() => {
+                    if looks_like_image(e.path()) {
+                        files.push(e.into_path());
+                    } else {
+                        skipped += 1;
+                    }
+                }
+                Ok(_) => {}
+                // An unreadable folder entry is an input we could not read.
+                Err(e) => files.push(
+                    e.path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| path.clone()),
+                ),
+            }
+        }
+    }
+    Inputs { files, skipped }
+}
+
+fn looks_like_image(path: &Path) -> bool {
+    let mut head = [0u8; 64];
+    let n = fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    !matches!(sniff(&head[..n]), Sniffed::Unknown)
+}
+
+/// Reads one file, refusing it by its size before reading when over the limit.
+pub fn read_source(path: &Path, settings: &Settings) -> Result<Vec<u8>, InputError> {
+    let size = fs::metadata(path).map_err(InputError::Read)?.len();
+    if size > settings.limits.max_bytes {
+        return Err(EngineError::from(RejectReason::TooManyBytes {
+            bytes: size,
+            limit: settings.limits.max_bytes,
+        })
+        .into());
+    }
+    fs::read(path).map_err(InputError::Read)
+}
+
+/// A processed input and where its variants were written.
+pub struct Done {
+    pub image: ProcessedImage,
+    pub written: Vec<PathBuf>,
+}
+
+/// Processes one file into `out_dir`: all variants land, or none.
+pub fn process_file(path: &Path, out_dir: &Path, settings: &Settings) -> Result<Done, InputError> {
+    let bytes = read_source(path, settings)?;
+    let image = engine::process(&bytes, settings)?;
+    let source_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let files: Vec<OutputFile<'_>> = image
+        .variants
+        .iter()
+        .map(|v| OutputFile {
+            name: naming::output_file_name(
+                &source_name,
+                v.spec.name,
+                &image.source.id,
+                v.spec.extension,
+            ),
+            bytes: &v.bytes,
+        })
+        .collect();
+    let written = write_all(out_dir, &files).map_err(InputError::Write)?;
+    Ok(Done { image, written })
+}

@@ -1,0 +1,370 @@
+//! `imgflow bench`: time, bytes, fidelity and peak memory on a corpus, each
+//! image in its own process (so peak RSS is per image), optionally side by
+//! side with the Pillow and sharp reference pipelines.
+
+pub mod plot;
+pub mod quality;
+pub mod reference;
+
+use crate::batch::expand_inputs;
+use crate::config::Settings;
+use crate::engine::{self, pixels};
+use anyhow::{bail, Context as _};
+use reference::{References, Tool};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A rayon pool with `threads` workers (default: all cores).
+pub fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Folder of images (e.g. the corpus from scripts/bench-setup.sh)
+    pub corpus: PathBuf,
+    /// Timed repetitions per image; the median is reported
+    #[arg(long, default_value_t = 3)]
+    pub reps: u32,
+    /// Untimed runs before the timed ones
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Also run the Pillow and sharp reference pipelines
+    #[arg(long)]
+    pub compare: bool,
+    /// Draw time and bytes per variant (imgflow vs Pillow vs sharp) as SVG
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Write every measurement as JSON
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Folder with pillow_pipeline.py [default: $IMGFLOW_BENCH_REF or ../shared/bench]
+    #[arg(long, value_name = "DIR")]
+    pub reference_dir: Option<PathBuf>,
+    /// Where scripts/bench-setup.sh installed Pillow and sharp [default: $IMGFLOW_BENCH_CACHE or ~/.cache/imgflow-bench]
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WorkerArgs {
+    pub image: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    #[arg(long, default_value_t = 3)]
+    pub reps: u32,
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Write the last run's variants here as `<stem>.<variant>.<ext>`
+    #[arg(long)]
+    pub outdir: Option<PathBuf>,
+}
+
+/// What one worker process measured on one image.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerRun {
+    pub file: String,
+    pub threads: usize,
+    pub width: u32,
+    pub height: u32,
+    pub source_bytes: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub decode_ms: f64,
+    pub encode_ms: BTreeMap<String, f64>,
+    pub bytes: BTreeMap<String, u64>,
+    /// Peak resident memory of the whole process, KiB.
+    pub maxrss_kb: u64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+/// Peak RSS of this process (Linux `VmHWM`), KiB; 0 where unknown.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The hidden `bench-worker` command: one image, timed, in this process.
+pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let bytes = std::fs::read(&args.image)
+        .with_context(|| format!("cannot read {}", args.image.display()))?;
+    let pool = thread_pool(Some(args.threads))?;
+    let mut walls = Vec::new();
+    let mut decodes = Vec::new();
+    let mut encodes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut last = None;
+    for rep in 0..args.warmup + args.reps.max(1) {
+        let started = Instant::now();
+        let image = pool
+            .install(|| engine::process(&bytes, &settings))
+            .with_context(|| format!("{}", args.image.display()))?;
+        let wall = started.elapsed().as_secs_f64() * 1000.0;
+        if rep >= args.warmup {
+            walls.push(wall);
+            decodes.push(image.decode_ms + image.prepare_ms);
+            for v in &image.variants {
+                encodes
+                    .entry(v.spec.name.to_owned())
+                    .or_default()
+                    .push(v.encode_ms);
+            }
+        }
+        last = Some(image);
+    }
+    let image = last.context("no run")?;
+    if let Some(dir) = &args.outdir {
+        std::fs::create_dir_all(dir)?;
+        let stem = args.image.file_stem().unwrap_or_default().to_string_lossy();
+        for v in &image.variants {
+            std::fs::write(
+                dir.join(format!("{stem}.{}.{}", v.spec.name, v.spec.extension)),
+                &v.bytes,
+            )?;
+        }
+    }
+    let run = WorkerRun {
+        file: args
+            .image
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+        threads: args.threads,
+        width: image.source.width,
+        height: image.source.height,
+        source_bytes: bytes.len(),
+        min_ms: walls.iter().copied().fold(f64::INFINITY, f64::min),
+        median_ms: median(walls),
+        decode_ms: median(decodes),
+        encode_ms: encodes.into_iter().map(|(k, v)| (k, median(v))).collect(),
+        bytes: image
+            .variants
+            .iter()
+            .map(|v| (v.spec.name.to_owned(), v.bytes.len() as u64))
+            .collect(),
+        maxrss_kb: peak_rss_kb(),
+    };
+    println!("{}", serde_json::to_string(&run)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything measured on one image.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageResult {
+    pub file: String,
+    pub megapixels: f64,
+    pub single: WorkerRun,
+    pub multi: Option<WorkerRun>,
+    pub pillow: Option<reference::ReferenceRun>,
+    pub sharp: Option<reference::ReferenceRun>,
+    /// PSNR (dB) of lossy variants per tool: tool → variant → dB.
+    pub psnr: PsnrByTool,
+    /// Whether imgflow's PNG decodes to exactly the oriented source pixels.
+    pub png_lossless: Option<bool>,
+}
+
+/// tool → variant → PSNR (dB).
+pub type PsnrByTool = BTreeMap<String, BTreeMap<String, f64>>;
+
+const LOSSY: &[&str] = &["compressed", "low", "webp"];
+
+fn run_worker(
+    image: &Path,
+    threads: usize,
+    args: &BenchArgs,
+    outdir: &Path,
+) -> anyhow::Result<WorkerRun> {
+    let exe = std::env::current_exe().context("cannot find the imgflow executable")?;
+    let output = Command::new(exe)
+        .arg("bench-worker")
+        .arg(image)
+        .args(["--threads", &threads.to_string()])
+        .args([
+            "--reps",
+            &args.reps.to_string(),
+            "--warmup",
+            &args.warmup.to_string(),
+        ])
+        .arg("--outdir")
+        .arg(outdir)
+        .output()
+        .context("cannot start the bench worker")?;
+    if !output.status.success() {
+        bail!(
+            "{}: {}",
+            image.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+/// Fidelity of each tool's lossy outputs, each against the pixels that tool
+/// encoded: imgflow's oriented source on white (or with alpha for WebP);
+/// the references' `convert("RGB")` / `removeAlpha()` of the unrotated source.
+fn fidelity(
+    image: &Path,
+    dirs: &[(String, PathBuf)],
+    settings: &Settings,
+) -> anyhow::Result<(PsnrByTool, Option<bool>)> {
+    let bytes = std::fs::read(image)?;
+    let source = engine::decode::decode(&bytes, &settings.limits, &settings.variants)?;
+    let oriented = Arc::new(source.pixels);
+    let eight = pixels::to_eight_bit(&oriented);
+    let ours_jpeg = pixels::on_white(&eight);
+    let ours_webp = pixels::rgb_or_rgba(&eight);
+    let unrotated = image::load_from_memory(&bytes)?;
+    let theirs = image::DynamicImage::ImageRgb8(unrotated.to_rgb8());
+    let stem = image
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+
+    let mut out = BTreeMap::new();
+    let mut png_lossless = None;
+    for (tool, dir) in dirs {
+        let mut per = BTreeMap::new();
+        for &variant in LOSSY {
+            let (path, reference) = if tool == "imgflow" {
+                let ext = if variant == "webp" { "webp" } else { "jpg" };
+                let r = if variant == "webp" {
+                    &ours_webp
+                } else {
+                    &ours_jpeg
+                };
+                (dir.join(format!("{stem}.{variant}.{ext}")), r.as_ref())
+            } else {
+                match References::output_path(dir, image, variant) {
+                    Some(p) => (p, &theirs),
+                    None => continue,
+                }
+            };
+            if let Ok(encoded) = std::fs::read(&path) {
+                if let Some(db) = quality::psnr_of_file(reference, &encoded) {
+                    per.insert(variant.to_owned(), (db * 100.0).round() / 100.0);
+                }
+            }
+        }
+        if tool == "imgflow" {
+            if let Ok(png) = std::fs::read(dir.join(format!("{stem}.png.png"))) {
+                png_lossless = Some(image::load_from_memory(&png).is_ok_and(|d| d == *oriented));
+            }
+        }
+        out.insert(tool.clone(), per);
+    }
+    Ok((out, png_lossless))
+}
+
+fn default_cache() -> PathBuf {
+    std::env::var_os("IMGFLOW_BENCH_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/imgflow-bench")))
+        .unwrap_or_else(|| PathBuf::from(".cache/imgflow-bench"))
+}
+
+/// The `bench` command.
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_env()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let images = expand_inputs(std::slice::from_ref(&args.corpus), None).files;
+    if images.is_empty() {
+        bail!("no images in {}", args.corpus.display());
+    }
+    let references = if args.compare {
+        let dir = args
+            .reference_dir
+            .clone()
+            .or_else(|| std::env::var_os("IMGFLOW_BENCH_REF").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("../shared/bench"));
+        Some(References::locate(
+            &dir,
+            &args.cache.clone().unwrap_or_else(default_cache),
+        )?)
+    } else {
+        None
+    };
+    let scratch = tempfile::tempdir()?;
+    let mut results = Vec::new();
+    for image in &images {
+        let name = image
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        eprintln!("bench: {name}");
+        let ours_dir = scratch.path().join("imgflow");
+        let single = run_worker(image, 1, &args, &ours_dir)?;
+        let multi = if cores > 1 {
+            Some(run_worker(
+                image,
+                cores,
+                &args,
+                &scratch.path().join("imgflow-multi"),
+            )?)
+        } else {
+            None
+        };
+        let mut dirs = vec![("imgflow".to_owned(), ours_dir)];
+        let (mut pillow, mut sharp) = (None, None);
+        if let Some(refs) = &references {
+            for (tool, slot) in [(Tool::Pillow, &mut pillow), (Tool::Sharp, &mut sharp)] {
+                let dir = scratch.path().join(tool.label());
+                *slot = Some(refs.run(tool, image, args.reps, args.warmup, &dir)?);
+                dirs.push((tool.label().to_owned(), dir));
+            }
+        }
+        let (psnr, png_lossless) = fidelity(image, &dirs, &settings)?;
+        results.push(ImageResult {
+            file: name,
+            megapixels: f64::from(single.width) * f64::from(single.height) / 1e6,
+            single,
+            multi,
+            pillow,
+            sharp,
+            psnr,
+            png_lossless,
+        });
+    }
+    print!("{}", tables::render(&results, &args, cores));
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&results)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.plot {
+        plot::draw(&results, path)?;
+        eprintln!("bench: plot written to {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+mod tables;

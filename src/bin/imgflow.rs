@@ -1,0 +1,179 @@
+//! `imgflow`: the image engine on local files, and its benchmark.
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use imgflow::batch::{expand_inputs, process_file};
+use imgflow::config::{self, Settings};
+use imgflow::report;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Parser)]
+#[command(name = "imgflow", version, about = "Five optimised variants of every image", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the variants of images (files or folders, recursively) into a folder.
+    Process(ProcessArgs),
+    /// Measure imgflow (and, with --compare, Pillow and sharp) on a corpus.
+    Bench(imgflow::bench::BenchArgs),
+    /// Internal: one image in this process, for `bench` (peak RSS per image).
+    #[command(hide = true)]
+    BenchWorker(imgflow::bench::WorkerArgs),
+}
+
+/// Engine settings; each flag overrides the environment variable it names.
+#[derive(Args, Debug, Default)]
+pub struct SettingsArgs {
+    /// Comma-separated variants to produce, or "all" [env: VARIANTS]
+    #[arg(long, value_name = "LIST")]
+    variants: Option<String>,
+    /// JPEG quality, 1-100 (compressed and thumbnail) [env: JPEG_QUALITY, default 85]
+    #[arg(long, value_name = "Q")]
+    jpeg_quality: Option<String>,
+    /// Quality of the "low" JPEG, 1-100 [env: LOW_QUALITY, default 60]
+    #[arg(long, value_name = "Q")]
+    low_quality: Option<String>,
+    /// WebP quality, 1-100 [env: WEBP_QUALITY, default 85]
+    #[arg(long, value_name = "Q")]
+    webp_quality: Option<String>,
+    /// Thumbnail bounding box [env: THUMBNAIL_SIZE, default 200x200]
+    #[arg(long, value_name = "WxH")]
+    thumbnail_size: Option<String>,
+    /// Largest accepted width x height [env: MAX_INPUT_PIXELS, default 100000000]
+    #[arg(long, value_name = "N")]
+    max_input_pixels: Option<String>,
+    /// Largest accepted file, in bytes [env: MAX_INPUT_BYTES, default 104857600]
+    #[arg(long, value_name = "N")]
+    max_input_bytes: Option<String>,
+}
+
+impl SettingsArgs {
+    fn resolve(&self) -> Result<Settings, config::ConfigError> {
+        let flags: HashMap<&str, &String> = [
+            (config::VARIANTS_ENV, &self.variants),
+            ("JPEG_QUALITY", &self.jpeg_quality),
+            ("LOW_QUALITY", &self.low_quality),
+            ("WEBP_QUALITY", &self.webp_quality),
+            ("THUMBNAIL_SIZE", &self.thumbnail_size),
+            (config::MAX_INPUT_PIXELS_ENV, &self.max_input_pixels),
+            (config::MAX_INPUT_BYTES_ENV, &self.max_input_bytes),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_ref().map(|v| (name, v)))
+        .collect();
+        Settings::from_lookup(|name| match flags.get(name) {
+            Some(v) => Some((*v).clone()),
+            None => std::env::var(name).ok(),
+        })
+    }
+}
+
+#[derive(Args)]
+struct ProcessArgs {
+    /// Image files or folders
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Output folder (created if missing)
+    #[arg(long, short, value_name = "DIR")]
+    out: PathBuf,
+    /// Print one JSON object per variant instead of tables
+    #[arg(long)]
+    json: bool,
+    /// Worker threads [default: all cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Process(args) => process(args),
+        Command::Bench(args) => imgflow::bench::run(args),
+        Command::BenchWorker(args) => imgflow::bench::worker(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("imgflow: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Exit status 2: the command line or a setting is wrong.
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("imgflow: {message}");
+    ExitCode::from(2)
+}
+
+fn process(args: ProcessArgs) -> anyhow::Result<ExitCode> {
+    let settings = match args.settings.resolve() {
+        Ok(s) => s,
+        Err(e) => return Ok(usage_error(e)),
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
+    let pool = imgflow::bench::thread_pool(args.threads.map(usize::from))?;
+    let inputs = expand_inputs(&args.inputs, Some(&args.out));
+
+    let bar = ProgressBar::new(inputs.files.len() as u64).with_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} images  {per_sec}  ETA {eta}  {wide_msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let failed = AtomicUsize::new(0);
+    pool.install(|| {
+        inputs.files.par_iter().for_each(|path| {
+            bar.set_message(path.display().to_string());
+            let outcome = process_file(path, &args.out, &settings);
+            bar.suspend(|| match &outcome {
+                Ok(done) => {
+                    let text = if args.json {
+                        report::json_lines(path, &done.image, &done.written)
+                    } else {
+                        report::table(path, &done.image)
+                    };
+                    let mut stdout = std::io::stdout().lock();
+                    let _ = stdout.write_all(text.as_bytes());
+                    let _ = stdout.flush();
+                }
+                Err(e) => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("imgflow: {}: {}: {e}", path.display(), e.code());
+                }
+            });
+            bar.inc(1);
+        });
+    });
+    bar.finish_and_clear();
+
+    let failed = failed.into_inner();
+    if inputs.skipped > 0 {
+        eprintln!(
+            "imgflow: skipped {} file(s) in folders that are not images",
+            inputs.skipped
+        );
+    }
+    if inputs.files.is_empty() {
+        eprintln!("imgflow: no images found in the inputs");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

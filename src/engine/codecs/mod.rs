@@ -1,0 +1,59 @@
+//! Encoders, one module per output format. Each takes pixels it can store
+//! as they are, plus the ICC profile to embed when it fits those pixels.
+
+pub mod jpeg;
+pub mod png;
+pub mod webp;
+
+/// The colour model a profile describes (ICC header, bytes 16..20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IccSpace {
+    Gray,
+    Rgb,
+    Other,
+}
+
+pub fn icc_space(profile: &[u8]) -> IccSpace {
+    match profile.get(16..20) {
+        Some(b"GRAY") => IccSpace::Gray,
+        Some(b"RGB ") => IccSpace::Rgb,
+        _ => IccSpace::Other,
+    }
+}
+
+/// The profile, if it describes pixels of this kind. A CMYK profile on
+/// converted RGB pixels (or a gray one on RGB) would make viewers draw wrong
+/// colours or reject the file, so such a profile is left out.
+pub fn profile_for(icc: Option<&[u8]>, gray: bool) -> Option<&[u8]> {
+    let profile = icc?;
+    let wanted = if gray { IccSpace::Gray } else { IccSpace::Rgb };
+    (icc_space(profile) == wanted).then_some(profile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(space: &[u8; 4]) -> Vec<u8> {
+        let mut p = vec![0u8; 132];
+        p[16..20].copy_from_slice(space);
+        p
+    }
+
+    #[test]
+    fn profiles_go_only_where_they_fit() {
+        let rgb = header(b"RGB ");
+        let gray = header(b"GRAY");
+        let cmyk = header(b"CMYK");
+        assert_eq!(profile_for(Some(&rgb), false), Some(rgb.as_slice()));
+        assert_eq!(profile_for(Some(&rgb), true), None);
+        assert_eq!(profile_for(Some(&gray), true), Some(gray.as_slice()));
+        assert_eq!(profile_for(Some(&cmyk), false), None);
+        assert_eq!(
+            profile_for(Some(&[1, 2, 3]), false),
+            None,
+            "too short to be a profile"
+        );
+        assert_eq!(profile_for(None, false), None);
+    }
+}

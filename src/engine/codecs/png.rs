@@ -1,0 +1,225 @@
+//! Lossless PNG: per-row adaptive filtering (minimum sum of absolute
+//! differences, as libpng and Pillow choose) and libdeflate, which matches
+//! zlib level 9's size several times faster. Bit depth, gray/colour and alpha
+//! are written exactly as decoded, so the file decodes to the source pixels.
+
+use image::DynamicImage;
+use libdeflater::{CompressionLvl, Compressor};
+
+/// libdeflate level, chosen on the benchmark corpus (single thread, with the
+/// filtering below): level 4 is 2.3% larger than Pillow's zlib-9
+/// `optimize=True` in 3.5 s; level 6 is 0.4% larger in 5.5 s; level 9 is 1%
+/// smaller in 13 s; level 1 is 4.5% larger in 2.6 s.
+const DEFLATE_LEVEL: i32 = 4;
+/// IDAT payloads are split like common encoders do, so streaming decoders
+/// never need one huge chunk in memory.
+const IDAT_CHUNK: usize = 1 << 20;
+
+/// The PNG colour type and bit depth that store `image` without loss.
+fn layout(image: &DynamicImage) -> (u8, u8, usize) {
+    // (colour type, bit depth, channels)
+    match image {
+        DynamicImage::ImageLuma8(_) => (0, 8, 1),
+        DynamicImage::ImageLumaA8(_) => (4, 8, 2),
+        DynamicImage::ImageRgb8(_) => (2, 8, 3),
+        DynamicImage::ImageRgba8(_) => (6, 8, 4),
+        DynamicImage::ImageLuma16(_) => (0, 16, 1),
+        DynamicImage::ImageLumaA16(_) => (4, 16, 2),
+        DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgb32F(_) => (2, 16, 3),
+        _ => (6, 16, 4),
+    }
+}
+
+/// Sample bytes in PNG order (big-endian for 16 bits). Borrowed when the
+/// decoded buffer already is that (all 8-bit images).
+fn samples(image: &DynamicImage) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    let be = |words: &[u16]| -> Vec<u8> { words.iter().flat_map(|w| w.to_be_bytes()).collect() };
+    match image {
+        DynamicImage::ImageLuma8(i) => Cow::Borrowed(i.as_raw()),
+        DynamicImage::ImageLumaA8(i) => Cow::Borrowed(i.as_raw()),
+        DynamicImage::ImageRgb8(i) => Cow::Borrowed(i.as_raw()),
+        DynamicImage::ImageRgba8(i) => Cow::Borrowed(i.as_raw()),
+        DynamicImage::ImageLuma16(i) => Cow::Owned(be(i.as_raw())),
+        DynamicImage::ImageLumaA16(i) => Cow::Owned(be(i.as_raw())),
+        DynamicImage::ImageRgb16(i) => Cow::Owned(be(i.as_raw())),
+        DynamicImage::ImageRgba16(i) => Cow::Owned(be(i.as_raw())),
+        // Float sources (some TIFFs) have no PNG form; 16 bits is the closest.
+        DynamicImage::ImageRgb32F(_) => Cow::Owned(be(image.to_rgb16().as_raw())),
+        other => Cow::Owned(be(other.to_rgba16().as_raw())),
+    }
+}
+
+pub fn encode(image: &DynamicImage, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    let (color_type, depth, channels) = layout(image);
+    let (width, height) = (image.width(), image.height());
+    let bpp = channels * usize::from(depth / 8);
+    let row_len = width as usize * bpp;
+
+    let filtered = {
+        let raw = samples(image);
+        filter_image(&raw, row_len, bpp)
+    };
+
+    let mut compressor = Compressor::new(
+        CompressionLvl::new(DEFLATE_LEVEL).map_err(|e| format!("deflate level: {e:?}"))?,
+    );
+    let mut idat = vec![0; compressor.zlib_compress_bound(filtered.len())];
+    let n = compressor
+        .zlib_compress(&filtered, &mut idat)
+        .map_err(|e| format!("deflate failed: {e:?}"))?;
+    idat.truncate(n);
+    drop(filtered);
+
+    let mut out = Vec::with_capacity(idat.len() + 1024);
+    out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[depth, color_type, 0, 0, 0]);
+    write_chunk(&mut out, b"IHDR", &ihdr);
+    if let Some(profile) = super::profile_for(icc, color_type == 0 || color_type == 4) {
+        let mut iccp = b"ICC profile\0\0".to_vec();
+        let mut z = vec![0; compressor.zlib_compress_bound(profile.len())];
+        let n = compressor
+            .zlib_compress(profile, &mut z)
+            .map_err(|e| format!("deflate failed: {e:?}"))?;
+        iccp.extend_from_slice(&z[..n]);
+        write_chunk(&mut out, b"iCCP", &iccp);
+    }
+    for part in idat.chunks(IDAT_CHUNK) {
+        write_chunk(&mut out, b"IDAT", part);
+    }
+    write_chunk(&mut out, b"IEND", &[]);
+    Ok(out)
+}
+
+fn write_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32fast::hash(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// Filters every row with the filter whose output has the smallest sum of
+/// absolute values (as signed bytes); returns filter-byte-prefixed rows.
+fn filter_image(raw: &[u8], row_len: usize, bpp: usize) -> Vec<u8> {
+    let rows = raw.len().checked_div(row_len).unwrap_or(0);
+    let mut out = Vec::with_capacity(rows * (row_len + 1));
+    let zeros = vec![0u8; row_len];
+    let mut candidates = [
+        vec![0u8; row_len],
+        vec![0u8; row_len],
+        vec![0u8; row_len],
+        vec![0u8; row_len],
+    ];
+    for y in 0..rows {
+        let cur = &raw[y * row_len..(y + 1) * row_len];
+        let prev = if y == 0 {
+            &zeros[..]
+        } else {
+            &raw[(y - 1) * row_len..y * row_len]
+        };
+        let [sub, up, avg, paeth] = &mut candidates;
+        filter_sub(cur, bpp, sub);
+        filter_up(cur, prev, up);
+        filter_avg(cur, prev, bpp, avg);
+        filter_paeth(cur, prev, bpp, paeth);
+        let mut best = (score(cur), 0u8);
+        for (i, c) in candidates.iter().enumerate() {
+            let s = score(c);
+            if s < best.0 {
+                best = (s, i as u8 + 1);
+            }
+        }
+        out.push(best.1);
+        out.extend_from_slice(match best.1 {
+            0 => cur,
+            n => &candidates[usize::from(n) - 1],
+        });
+    }
+    out
+}
+
+#[inline]
+fn score(row: &[u8]) -> u64 {
+    row.iter()
+        .map(|&b| u64::from((b as i8).unsigned_abs()))
+        .sum()
+}
+
+fn filter_sub(cur: &[u8], bpp: usize, out: &mut [u8]) {
+    let n = bpp.min(cur.len());
+    out[..n].copy_from_slice(&cur[..n]);
+    for i in n..cur.len() {
+        out[i] = cur[i].wrapping_sub(cur[i - bpp]);
+    }
+}
+
+fn filter_up(cur: &[u8], prev: &[u8], out: &mut [u8]) {
+    for ((o, &c), &p) in out.iter_mut().zip(cur).zip(prev) {
+        *o = c.wrapping_sub(p);
+    }
+}
+
+fn filter_avg(cur: &[u8], prev: &[u8], bpp: usize, out: &mut [u8]) {
+    let n = bpp.min(cur.len());
+    for i in 0..n {
+        out[i] = cur[i].wrapping_sub(prev[i] >> 1);
+    }
+    for i in n..cur.len() {
+        let avg = ((u16::from(cur[i - bpp]) + u16::from(prev[i])) >> 1) as u8;
+        out[i] = cur[i].wrapping_sub(avg);
+    }
+}
+
+fn filter_paeth(cur: &[u8], prev: &[u8], bpp: usize, out: &mut [u8]) {
+    let n = bpp.min(cur.len());
+    for i in 0..n {
+        out[i] = cur[i].wrapping_sub(prev[i]);
+    }
+    for i in n..cur.len() {
+        out[i] = cur[i].wrapping_sub(paeth(cur[i - bpp], prev[i], prev[i - bpp]));
+    }
+}
+
+#[inline]
+fn paeth(a: u8, b: u8, c: u8) -> u8 {
+    let (a16, b16, c16) = (i16::from(a), i16::from(b), i16::from(c));
+    let pa = (b16 - c16).abs();
+    let pb = (a16 - c16).abs();
+    let pc = (a16 + b16 - 2 * c16).abs();
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paeth_predictor_matches_the_spec() {
+        assert_eq!(paeth(10, 20, 10), 20);
+        assert_eq!(paeth(20, 10, 10), 20);
+        assert_eq!(paeth(10, 10, 10), 10);
+        assert_eq!(paeth(0, 255, 255), 0);
+    }
+
+    #[test]
+    fn a_gradient_prefers_a_predicting_filter() {
+        let row_len = 12;
+        let raw: Vec<u8> = (0..row_len * 3).map(|i| (i % row_len) as u8 * 10).collect();
+        let out = filter_image(&raw, row_len, 3);
+        assert_eq!(out.len(), 3 * (row_len + 1));
+        // Second and third rows equal the first: "Up" makes them all zeros.
+        assert_eq!(out[row_len + 1], 2);
+        assert!(out[row_len + 2..2 * (row_len + 1)].iter().all(|&b| b == 0));
+    }
+}

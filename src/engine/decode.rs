@@ -1,0 +1,180 @@
+//! Bytes → oriented pixels: sniff, check limits before allocating, decode
+//! once, apply EXIF orientation, keep the ICC profile, drop everything else.
+
+use super::error::RejectReason;
+use super::sniff::{format_name, sniff, Sniffed};
+use crate::config::{Limits, VariantSettings};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
+use std::io::Cursor;
+
+/// A decoded upload, oriented, with the metadata that survives into variants.
+#[derive(Debug)]
+pub struct SourceImage {
+    pub format: ImageFormat,
+    /// Oriented pixels in the decoder's own colour type (bit depth, alpha kept).
+    pub pixels: DynamicImage,
+    /// The embedded ICC profile, if any. EXIF, XMP and IPTC are not kept.
+    pub icc: Option<Vec<u8>>,
+}
+
+/// What the header says, before any pixel is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Decodes `bytes`, refusing anything over `limits` or that an enabled
+/// variant's format cannot hold, before the pixel buffer is allocated.
+pub fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+    variants: &[VariantSettings],
+) -> Result<SourceImage, RejectReason> {
+    let format = check_bytes(bytes, limits)?;
+    let name = format_name(format);
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decoder_limits = image::Limits::default();
+    // Our pixel limit is the real guard; this only keeps decoders' own
+    // allocations in proportion to it (16 bytes/pixel = RGBA f32).
+    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16).max(64 << 20));
+    reader.limits(decoder_limits);
+    let mut decoder = reader.into_decoder().map_err(|e| classify(e, name, None))?;
+
+    let (width, height) = decoder.dimensions();
+    check_dimensions(
+        Header {
+            format,
+            width,
+            height,
+        },
+        limits,
+        variants,
+    )?;
+
+    // Broken metadata does not make the pixels unusable: go on without it.
+    let icc = decoder
+        .icc_profile()
+        .ok()
+        .flatten()
+        .filter(|p| !p.is_empty());
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+
+    let mut pixels = DynamicImage::from_decoder(decoder)
+        .map_err(|e| classify(e, name, Some((width, height))))?;
+    pixels.apply_orientation(orientation);
+    Ok(SourceImage {
+        format,
+        pixels,
+        icc,
+    })
+}
+
+/// Size and signature checks that need no decoder.
+pub fn check_bytes(bytes: &[u8], limits: &Limits) -> Result<ImageFormat, RejectReason> {
+    if bytes.is_empty() {
+        return Err(RejectReason::Empty);
+    }
+    let len = bytes.len() as u64;
+    if len > limits.max_bytes {
+        return Err(RejectReason::TooManyBytes {
+            bytes: len,
+            limit: limits.max_bytes,
+        });
+    }
+    match sniff(bytes) {
+        Sniffed::Supported(format) => Ok(format),
+        Sniffed::Unsupported(name) => Err(RejectReason::UnsupportedFormat {
+            format: name.to_owned(),
+        }),
+        Sniffed::Unknown => Err(RejectReason::NotAnImage),
+    }
+}
+
+/// The pixel limit, and each enabled variant's format limit on side length.
+pub fn check_dimensions(
+    header: Header,
+    limits: &Limits,
+    variants: &[VariantSettings],
+) -> Result<(), RejectReason> {
+    let Header { width, height, .. } = header;
+    if width == 0 || height == 0 {
+        return Err(RejectReason::Corrupt {
+            format: format_name(header.format).to_owned(),
+            detail: format!("the header says {width}x{height}"),
+        });
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels {
+        return Err(RejectReason::TooManyPixels {
+            width,
+            height,
+            pixels,
+            limit: limits.max_pixels,
+        });
+    }
+    for v in variants {
+        let max = v.spec.codec.max_side();
+        // A variant that fits in a box is smaller than its format's limit.
+        if v.fit.is_none() && (width > max || height > max) {
+            return Err(RejectReason::DimensionsTooLarge {
+                width,
+                height,
+                codec: v.spec.codec.label(),
+                max,
+                variant: v.spec.name,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Maps a decoder error to a stable reason.
+fn classify(error: ImageError, format: &str, dims: Option<(u32, u32)>) -> RejectReason {
+    let format = format.to_owned();
+    match error {
+        ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            RejectReason::Truncated { format }
+        }
+        ImageError::Limits(_) => {
+            let (width, height) = dims.unwrap_or((0, 0));
+            RejectReason::TooManyPixels {
+                width,
+                height,
+                pixels: u64::from(width) * u64::from(height),
+                limit: 0,
+            }
+        }
+        ImageError::Unsupported(e) => RejectReason::UnsupportedFormat {
+            format: format!("this kind of {format} ({e})"),
+        },
+        other => {
+            let detail = other.to_string();
+            if mentions_truncation(&detail) {
+                RejectReason::Truncated { format }
+            } else {
+                RejectReason::Corrupt { format, detail }
+            }
+        }
+    }
+}
+
+fn mentions_truncation(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    [
+        "eof",
+        "end of file",
+        "unexpected end",
+        "truncated",
+        "not enough data",
+        "no more bytes",
+        "exhausted",
+        "premature end",
+    ]
+    .iter()
+    .any(|needle| d.contains(needle))
+}

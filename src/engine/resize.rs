@@ -1,0 +1,107 @@
+//! Fit-in-a-box downscaling for thumbnails (Lanczos3, never upscaling).
+
+use fast_image_resize::{images::Image, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, GrayImage, RgbImage};
+use std::sync::Arc;
+
+/// The size that fits `(w, h)` inside `bounds` keeping the aspect ratio,
+/// at least 1 px per side, and never larger than the source.
+pub fn fit_within((w, h): (u32, u32), (bw, bh): (u32, u32)) -> (u32, u32) {
+    if w <= bw && h <= bh {
+        return (w, h);
+    }
+    let (w64, h64, bw64, bh64) = (u64::from(w), u64::from(h), u64::from(bw), u64::from(bh));
+    // Compare w/h with bw/bh without floats: the tighter side decides.
+    if w64 * bh64 >= h64 * bw64 {
+        let th = (h64 * bw64 + w64 / 2) / w64;
+        (bw, th.clamp(1, u64::from(bh)) as u32)
+    } else {
+        let tw = (w64 * bh64 + h64 / 2) / h64;
+        (tw.clamp(1, u64::from(bw)) as u32, bh)
+    }
+}
+
+/// Downscales an opaque 8-bit image (gray or RGB) to fit in `bounds`.
+/// Returns the input itself when it already fits.
+pub fn thumbnail(
+    opaque: &Arc<DynamicImage>,
+    bounds: (u32, u32),
+) -> Result<Arc<DynamicImage>, String> {
+    let src_size = (opaque.width(), opaque.height());
+    let (tw, th) = fit_within(src_size, bounds);
+    if (tw, th) == src_size {
+        return Ok(Arc::clone(opaque));
+    }
+    let (pixel_type, raw) = match opaque.as_ref() {
+        DynamicImage::ImageLuma8(g) => (PixelType::U8, g.as_raw()),
+        DynamicImage::ImageRgb8(c) => (PixelType::U8x3, c.as_raw()),
+        other => {
+            return Err(format!(
+                "thumbnail needs gray or RGB 8-bit, got {:?}",
+                other.color()
+            ))
+        }
+    };
+    let src = fast_image_resize::images::ImageRef::new(src_size.0, src_size.1, raw, pixel_type)
+        .map_err(|e| e.to_string())?;
+    let mut dst = Image::new(tw, th, pixel_type);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| e.to_string())?;
+    let buffer = dst.into_vec();
+    let image = match pixel_type {
+        PixelType::U8 => GrayImage::from_raw(tw, th, buffer).map(DynamicImage::ImageLuma8),
+        _ => RgbImage::from_raw(tw, th, buffer).map(DynamicImage::ImageRgb8),
+    };
+    image
+        .map(Arc::new)
+        .ok_or_else(|| "resizer returned a buffer of the wrong size".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_keep_aspect_and_never_upscale() {
+        let b = (200, 200);
+        assert_eq!(fit_within((4000, 3000), b), (200, 150));
+        assert_eq!(fit_within((3000, 4000), b), (150, 200));
+        assert_eq!(fit_within((1000, 1000), b), (200, 200));
+        assert_eq!(fit_within((100, 50), b), (100, 50), "no upscaling");
+        assert_eq!(fit_within((200, 200), b), (200, 200));
+        assert_eq!(fit_within((10000, 1), b), (200, 1), "at least one pixel");
+        assert_eq!(fit_within((1, 10000), b), (1, 200));
+        assert_eq!(fit_within((201, 100), b), (200, 100));
+        assert_eq!(fit_within((640, 480), (320, 100)), (133, 100));
+    }
+
+    #[test]
+    fn resizes_rgb_and_gray() {
+        let rgb = Arc::new(DynamicImage::ImageRgb8(RgbImage::from_pixel(
+            800,
+            400,
+            image::Rgb([10, 200, 30]),
+        )));
+        let out = thumbnail(&rgb, (200, 200)).unwrap();
+        assert_eq!((out.width(), out.height()), (200, 100));
+        // A flat colour stays that colour through a Lanczos filter.
+        assert!(out
+            .as_rgb8()
+            .unwrap()
+            .pixels()
+            .all(|p| p.0 == [10, 200, 30]));
+
+        let gray = Arc::new(DynamicImage::ImageLuma8(GrayImage::from_pixel(
+            50,
+            500,
+            image::Luma([77]),
+        )));
+        let out = thumbnail(&gray, (200, 200)).unwrap();
+        assert_eq!((out.width(), out.height()), (20, 200));
+
+        let small = Arc::new(DynamicImage::ImageLuma8(GrayImage::new(5, 5)));
+        assert!(Arc::ptr_eq(&thumbnail(&small, (200, 200)).unwrap(), &small));
+    }
+}

@@ -1,0 +1,85 @@
+//! A local output folder, written so that an image's variants appear all
+//! together or not at all.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// One file to write: its final name inside the folder, and its bytes.
+pub struct OutputFile<'a> {
+    pub name: String,
+    pub bytes: &'a [u8],
+}
+
+/// Writes every file under a temporary name first, then renames them into
+/// place; on any error the temporary files are removed and nothing lands.
+/// Returns the final paths.
+pub fn write_all(dir: &Path, files: &[OutputFile<'_>]) -> io::Result<Vec<PathBuf>> {
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+    let result = (|| {
+        for file in files {
+            let target = dir.join(&file.name);
+            let temp = dir.join(format!(".{}.imgflow-tmp-{}", file.name, std::process::id()));
+            staged.push((temp.clone(), target));
+            let mut out = fs::File::create(&temp)?;
+            out.write_all(file.bytes)?;
+            out.sync_data()?;
+        }
+        for (temp, target) in &staged {
+            fs::rename(temp, target)?;
+        }
+        Ok(staged.iter().map(|(_, target)| target.clone()).collect())
+    })();
+    if result.is_err() {
+        for (temp, _) in &staged {
+            let _ = fs::remove_file(temp);
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            OutputFile {
+                name: "a.jpg".into(),
+                bytes: b"aaa",
+            },
+            OutputFile {
+                name: "b.png".into(),
+                bytes: b"bb",
+            },
+        ];
+        let paths = write_all(dir.path(), &files).unwrap();
+        assert_eq!(paths, [dir.path().join("a.jpg"), dir.path().join("b.png")]);
+        assert_eq!(fs::read(&paths[1]).unwrap(), b"bb");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary files left"
+        );
+    }
+
+    #[test]
+    fn a_failure_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        // The second name is a folder that does not exist: its create fails.
+        let files = [
+            OutputFile {
+                name: "a.jpg".into(),
+                bytes: b"aaa",
+            },
+            OutputFile {
+                name: "missing/b.png".into(),
+                bytes: b"bb",
+            },
+        ];
+        assert!(write_all(dir.path(), &files).is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

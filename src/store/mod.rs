@@ -1,0 +1,3 @@
+//! Where source bytes come from and variants go to.
+
+pub mod local;
