@@ -3,6 +3,7 @@
 
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Sniffed};
+use super::structure;
 use crate::config::{Limits, VariantSettings};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 use std::io::Cursor;
@@ -35,13 +36,37 @@ pub fn decode(
     let format = check_bytes(bytes, limits)?;
     let name = format_name(format);
 
+    // The header alone is enough to refuse a bomb, even one with no pixel
+    // data after it (the decoder would first call that "truncated").
+    if let Ok(size) = imagesize::blob_size(bytes) {
+        let (width, height) = (u32::try_from(size.width), u32::try_from(size.height));
+        if let (Ok(width), Ok(height)) = (width, height) {
+            check_dimensions(
+                Header {
+                    format,
+                    width,
+                    height,
+                },
+                limits,
+                variants,
+            )?;
+        }
+    }
+    if structure::is_truncated(format, bytes) {
+        return Err(RejectReason::Truncated {
+            format: name.to_owned(),
+        });
+    }
+
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = image::Limits::default();
     // Our pixel limit is the real guard; this only keeps decoders' own
     // allocations in proportion to it (16 bytes/pixel = RGBA f32).
     decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16).max(64 << 20));
     reader.limits(decoder_limits);
-    let mut decoder = reader.into_decoder().map_err(|e| classify(e, name, None))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| classify(e, name, None, limits))?;
 
     let (width, height) = decoder.dimensions();
     check_dimensions(
@@ -65,7 +90,7 @@ pub fn decode(
         .unwrap_or(image::metadata::Orientation::NoTransforms);
 
     let mut pixels = DynamicImage::from_decoder(decoder)
-        .map_err(|e| classify(e, name, Some((width, height))))?;
+        .map_err(|e| classify(e, name, Some((width, height)), limits))?;
     pixels.apply_orientation(orientation);
     Ok(SourceImage {
         format,
@@ -134,7 +159,12 @@ pub fn check_dimensions(
 }
 
 /// Maps a decoder error to a stable reason.
-fn classify(error: ImageError, format: &str, dims: Option<(u32, u32)>) -> RejectReason {
+fn classify(
+    error: ImageError,
+    format: &str,
+    dims: Option<(u32, u32)>,
+    limits: &Limits,
+) -> RejectReason {
     let format = format.to_owned();
     match error {
         ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -146,7 +176,7 @@ fn classify(error: ImageError, format: &str, dims: Option<(u32, u32)>) -> Reject
                 width,
                 height,
                 pixels: u64::from(width) * u64::from(height),
-                limit: 0,
+                limit: limits.max_pixels,
             }
         }
         ImageError::Unsupported(e) => RejectReason::UnsupportedFormat {

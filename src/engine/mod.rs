@@ -7,6 +7,7 @@ pub mod error;
 pub mod pixels;
 pub mod resize;
 pub mod sniff;
+pub mod structure;
 pub mod variant;
 
 pub use decode::SourceImage;

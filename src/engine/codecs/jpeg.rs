@@ -7,10 +7,30 @@
 //! lowers fidelity at the same quality number.
 
 use image::DynamicImage;
-use mozjpeg::{ColorSpace, Compress};
+use mozjpeg::{ColorSpace, Compress, Marker};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-const MAX_ICC_BYTES: usize = 255 * (65_533 - 14);
+/// Profile bytes per APP2 marker: 65533 minus the 14-byte ICC header.
+const ICC_CHUNK: usize = 65_519;
+const MAX_ICC_BYTES: usize = 255 * ICC_CHUNK;
+
+/// The APP2 payloads that carry `profile` (ICC.1 Annex B.4). Sequence numbers
+/// start at 1: mozjpeg's own `write_icc_profile` starts them at 0, which
+/// libjpeg-turbo and zune-jpeg reject, so the profile would be lost.
+pub fn icc_markers(profile: &[u8]) -> Vec<Vec<u8>> {
+    let count = profile.len().div_ceil(ICC_CHUNK);
+    profile
+        .chunks(ICC_CHUNK)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut m = Vec::with_capacity(chunk.len() + 14);
+            m.extend_from_slice(b"ICC_PROFILE\0");
+            m.extend([(i + 1) as u8, count as u8]);
+            m.extend_from_slice(chunk);
+            m
+        })
+        .collect()
+}
 
 /// Encodes gray or RGB 8-bit pixels.
 pub fn encode(image: &DynamicImage, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
@@ -39,7 +59,9 @@ pub fn encode(image: &DynamicImage, quality: u8, icc: Option<&[u8]>) -> Result<V
         c.set_progressive_mode();
         let mut started = c.start_compress(Vec::with_capacity(width * height / 4))?;
         if let Some(profile) = profile {
-            started.write_icc_profile(profile);
+            for marker in icc_markers(profile) {
+                started.write_marker(Marker::APP(2), &marker);
+            }
         }
         started.write_scanlines(raw)?;
         started.finish()
@@ -52,4 +74,19 @@ pub fn encode(image: &DynamicImage, quality: u8, icc: Option<&[u8]>) -> Result<V
             .unwrap_or_else(|| "libjpeg error".to_owned())
     })?
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icc_markers_count_from_one() {
+        let profile = vec![7u8; ICC_CHUNK + 10];
+        let markers = icc_markers(&profile);
+        assert_eq!(markers.len(), 2);
+        assert_eq!(&markers[0][..14], b"ICC_PROFILE\0\x01\x02");
+        assert_eq!(&markers[1][12..14], &[2, 2]);
+        assert_eq!(markers[1].len(), 14 + 10);
+    }
 }

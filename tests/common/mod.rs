@@ -1,0 +1,262 @@
+//! Fixtures made by the tests themselves: every input kind the engine claims
+//! to read, built with real encoders, plus hand-made metadata.
+#![allow(dead_code)]
+
+use image::{DynamicImage, ImageBuffer, Rgb, RgbImage, Rgba, RgbaImage};
+use std::io::Cursor;
+
+pub const RED: [u8; 3] = [220, 30, 30];
+pub const GREEN: [u8; 3] = [30, 200, 40];
+pub const BLUE: [u8; 3] = [30, 40, 210];
+pub const WHITE: [u8; 3] = [250, 250, 250];
+
+/// 48x32 with four flat quadrants: red, green / blue, white.
+pub fn quadrants() -> RgbImage {
+    RgbImage::from_fn(48, 32, |x, y| {
+        Rgb(match (x < 24, y < 16) {
+            (true, true) => RED,
+            (false, true) => GREEN,
+            (true, false) => BLUE,
+            (false, false) => WHITE,
+        })
+    })
+}
+
+/// A smooth colour gradient (compresses like a photo, not like flat art).
+pub fn gradient(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        Rgb([
+            (x * 255 / w.max(1)) as u8,
+            (y * 255 / h.max(1)) as u8,
+            ((x + y) * 127 / (w + h).max(1)) as u8,
+        ])
+    })
+}
+
+/// A plausible ICC header for `space` (`b"RGB "`, `b"GRAY"`, `b"CMYK"`) with
+/// a recognisable payload, so tests can check it survives byte for byte.
+pub fn icc_profile(space: &[u8; 4]) -> Vec<u8> {
+    let mut p = vec![0u8; 128];
+    p[8..12].copy_from_slice(&[4, 0x30, 0, 0]);
+    p[12..16].copy_from_slice(b"mntr");
+    p[16..20].copy_from_slice(space);
+    p[20..24].copy_from_slice(b"XYZ ");
+    p[36..40].copy_from_slice(b"acsp");
+    p.extend_from_slice(&0u32.to_be_bytes()); // tag count
+    p.extend_from_slice(b"imgflow-test-profile");
+    let len = p.len() as u32;
+    p[0..4].copy_from_slice(&len.to_be_bytes());
+    p
+}
+
+/// An EXIF block (APP1 payload, with the `Exif\0\0` prefix) holding an
+/// orientation and a camera make that must not leak into outputs.
+pub fn exif(orientation: u16) -> Vec<u8> {
+    let make = b"LeakyCam SN-0042\0";
+    let mut t = Vec::new();
+    t.extend_from_slice(b"MM\0*");
+    t.extend_from_slice(&8u32.to_be_bytes());
+    t.extend_from_slice(&2u16.to_be_bytes()); // two entries
+                                              // Make (0x010F), ASCII, stored after the IFD.
+    let make_offset = 8 + 2 + 2 * 12 + 4;
+    t.extend_from_slice(&0x010Fu16.to_be_bytes());
+    t.extend_from_slice(&2u16.to_be_bytes());
+    t.extend_from_slice(&(make.len() as u32).to_be_bytes());
+    t.extend_from_slice(&(make_offset as u32).to_be_bytes());
+    // Orientation (0x0112), SHORT.
+    t.extend_from_slice(&0x0112u16.to_be_bytes());
+    t.extend_from_slice(&3u16.to_be_bytes());
+    t.extend_from_slice(&1u32.to_be_bytes());
+    t.extend_from_slice(&orientation.to_be_bytes());
+    t.extend_from_slice(&[0, 0]);
+    t.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    t.extend_from_slice(make);
+    let mut out = b"Exif\0\0".to_vec();
+    out.extend_from_slice(&t);
+    out
+}
+
+pub struct JpegOptions {
+    pub quality: u8,
+    pub progressive: bool,
+    pub exif: Option<Vec<u8>>,
+    pub icc: Option<Vec<u8>>,
+}
+
+impl Default for JpegOptions {
+    fn default() -> Self {
+        Self {
+            quality: 95,
+            progressive: false,
+            exif: None,
+            icc: None,
+        }
+    }
+}
+
+fn jpeg_with(space: mozjpeg::ColorSpace, w: u32, h: u32, raw: &[u8], o: &JpegOptions) -> Vec<u8> {
+    let mut c = mozjpeg::Compress::new(space);
+    c.set_size(w as usize, h as usize);
+    c.set_quality(f32::from(o.quality));
+    if o.progressive {
+        c.set_progressive_mode();
+    }
+    let mut s = c.start_compress(Vec::new()).unwrap();
+    if let Some(exif) = &o.exif {
+        s.write_marker(mozjpeg::Marker::APP(1), exif);
+    }
+    if let Some(icc) = &o.icc {
+        for marker in imgflow::engine::codecs::jpeg::icc_markers(icc) {
+            s.write_marker(mozjpeg::Marker::APP(2), &marker);
+        }
+    }
+    s.write_scanlines(raw).unwrap();
+    s.finish().unwrap()
+}
+
+pub fn jpeg_rgb(img: &RgbImage, o: &JpegOptions) -> Vec<u8> {
+    jpeg_with(
+        mozjpeg::ColorSpace::JCS_RGB,
+        img.width(),
+        img.height(),
+        img.as_raw(),
+        o,
+    )
+}
+
+pub fn jpeg_gray(w: u32, h: u32, raw: &[u8], o: &JpegOptions) -> Vec<u8> {
+    jpeg_with(mozjpeg::ColorSpace::JCS_GRAYSCALE, w, h, raw, o)
+}
+
+pub fn jpeg_cmyk(w: u32, h: u32, raw: &[u8], o: &JpegOptions) -> Vec<u8> {
+    jpeg_with(mozjpeg::ColorSpace::JCS_CMYK, w, h, raw, o)
+}
+
+/// Encodes with the `png` crate, adding chunks the image crate cannot write.
+pub fn png_raw(
+    w: u32,
+    h: u32,
+    color: png::ColorType,
+    depth: png::BitDepth,
+    data: &[u8],
+    palette: Option<(&[u8], &[u8])>,
+    icc: Option<&[u8]>,
+    exif: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, w, h);
+        e.set_color(color);
+        e.set_depth(depth);
+        if let Some((plte, trns)) = palette {
+            e.set_palette(plte.to_vec());
+            e.set_trns(trns.to_vec());
+        }
+        let mut writer = e.write_header().unwrap();
+        if let Some(icc) = icc {
+            let mut c = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
+            let mut z = vec![0; c.zlib_compress_bound(icc.len())];
+            let n = c.zlib_compress(icc, &mut z).unwrap();
+            let mut chunk = b"test icc\0\0".to_vec();
+            chunk.extend_from_slice(&z[..n]);
+            writer
+                .write_chunk(png::chunk::ChunkType(*b"iCCP"), &chunk)
+                .unwrap();
+        }
+        if let Some(exif) = exif {
+            // eXIf holds the TIFF structure without the "Exif\0\0" prefix.
+            let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
+            writer
+                .write_chunk(png::chunk::ChunkType(*b"eXIf"), tiff)
+                .unwrap();
+        }
+        writer.write_image_data(data).unwrap();
+    }
+    out
+}
+
+/// Any image through the image crate's own encoders (PNG, GIF, TIFF, BMP,
+/// lossless WebP).
+pub fn encode_with_image(img: &DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+pub fn png_rgba(img: &RgbaImage) -> Vec<u8> {
+    encode_with_image(
+        &DynamicImage::ImageRgba8(img.clone()),
+        image::ImageFormat::Png,
+    )
+}
+
+/// A two-frame animated GIF: first frame red, second blue.
+pub fn animated_gif() -> Vec<u8> {
+    use image::codecs::gif::GifEncoder;
+    use image::{Delay, Frame};
+    let mut out = Vec::new();
+    {
+        let mut enc = GifEncoder::new(&mut out);
+        for color in [RED, BLUE] {
+            let frame = RgbaImage::from_pixel(40, 30, Rgba([color[0], color[1], color[2], 255]));
+            enc.encode_frame(Frame::from_parts(
+                frame,
+                0,
+                0,
+                Delay::from_numer_denom_ms(100, 1),
+            ))
+            .unwrap();
+        }
+    }
+    out
+}
+
+/// 16-bit RGBA with values that 8 bits cannot hold.
+pub fn rgba16(w: u32, h: u32) -> ImageBuffer<Rgba<u16>, Vec<u16>> {
+    ImageBuffer::from_fn(w, h, |x, y| {
+        Rgba([
+            (x * 997 + y * 13) as u16,
+            (y * 1009 + 7) as u16,
+            (x * y * 31 + 1) as u16,
+            if x % 5 == 0 {
+                0
+            } else {
+                (40_000 + x * 3) as u16
+            },
+        ])
+    })
+}
+
+/// Mean absolute difference per channel between two same-sized RGB images.
+pub fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Colour of the pixel at the centre of each quadrant: TL, TR, BL, BR.
+pub fn quadrant_colors(img: &RgbImage) -> [[u8; 3]; 4] {
+    let (w, h) = img.dimensions();
+    let at = |x: u32, y: u32| img.get_pixel(x, y).0;
+    [
+        at(w / 4, h / 4),
+        at(3 * w / 4, h / 4),
+        at(w / 4, 3 * h / 4),
+        at(3 * w / 4, 3 * h / 4),
+    ]
+}
+
+/// Whether two colours are within `tol` per channel.
+pub fn close(a: [u8; 3], b: [u8; 3], tol: u8) -> bool {
+    a.iter().zip(&b).all(|(x, y)| x.abs_diff(*y) <= tol)
+}

@@ -1,0 +1,578 @@
+//! The engine on every input kind it claims to read: outputs are decoded and
+//! their pixels, sizes and metadata checked.
+
+mod common;
+
+use common::*;
+use image::{DynamicImage, GenericImageView, ImageDecoder, ImageFormat, RgbImage};
+use imgflow::config::Settings;
+use imgflow::engine::{process, EngineError, ProcessedImage};
+use std::io::Cursor;
+
+fn run(bytes: &[u8]) -> ProcessedImage {
+    process(bytes, &Settings::default()).unwrap_or_else(|e| panic!("processing failed: {e}"))
+}
+
+fn variant<'a>(out: &'a ProcessedImage, name: &str) -> &'a [u8] {
+    &out.variants
+        .iter()
+        .find(|v| v.spec.name == name)
+        .unwrap_or_else(|| panic!("no {name} variant"))
+        .bytes
+}
+
+fn decode(bytes: &[u8]) -> DynamicImage {
+    image::load_from_memory(bytes).expect("output decodes")
+}
+
+fn icc_of(bytes: &[u8]) -> Option<Vec<u8>> {
+    let reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .unwrap();
+    let mut decoder = reader.into_decoder().unwrap();
+    decoder.icc_profile().unwrap()
+}
+
+fn reject_code(bytes: &[u8], settings: &Settings) -> &'static str {
+    match process(bytes, settings) {
+        Ok(_) => panic!("accepted an input that should be refused"),
+        Err(e @ EngineError::Rejected(_)) => e.code(),
+        Err(e) => panic!("not a rejection: {e}"),
+    }
+}
+
+/// The contract for any input: five variants, in order, of the right
+/// formats and sizes; the PNG is pixel-identical to `reference`.
+fn check_contract(source: &[u8], reference: &DynamicImage) {
+    let out = run(source);
+    let names: Vec<_> = out.variants.iter().map(|v| v.spec.name).collect();
+    assert_eq!(names, ["compressed", "low", "webp", "png", "thumbnail"]);
+    let (w, h) = reference.dimensions();
+    assert_eq!((out.source.width, out.source.height), (w, h));
+    for v in &out.variants {
+        let format = image::guess_format(&v.bytes).unwrap();
+        let expected = match v.spec.extension {
+            "jpg" => ImageFormat::Jpeg,
+            "png" => ImageFormat::Png,
+            _ => ImageFormat::WebP,
+        };
+        assert_eq!(format, expected, "{}", v.spec.name);
+        let img = decode(&v.bytes);
+        assert_eq!(img.dimensions(), (v.width, v.height), "{}", v.spec.name);
+        if v.spec.name == "thumbnail" {
+            assert!(v.width <= 200 && v.height <= 200 && v.width >= 1 && v.height >= 1);
+            assert!(v.width <= w && v.height <= h, "never upscaled");
+        } else {
+            assert_eq!((v.width, v.height), (w, h), "{}", v.spec.name);
+        }
+    }
+    let png = decode(variant(&out, "png"));
+    assert_eq!(
+        png.color(),
+        reference.color(),
+        "PNG keeps the colour type and depth"
+    );
+    assert!(png == *reference, "PNG is pixel-identical to the source");
+}
+
+#[test]
+fn jpeg_baseline_progressive_and_grayscale() {
+    let img = gradient(320, 200);
+    for progressive in [false, true] {
+        let src = jpeg_rgb(
+            &img,
+            &JpegOptions {
+                progressive,
+                ..Default::default()
+            },
+        );
+        check_contract(&src, &decode(&src));
+    }
+    let gray: Vec<u8> = (0..64 * 48).map(|i| (i % 251) as u8).collect();
+    let src = jpeg_gray(64, 48, &gray, &JpegOptions::default());
+    check_contract(&src, &decode(&src));
+    // Gray stays gray in the JPEG variants.
+    let out = run(&src);
+    assert_eq!(
+        decode(variant(&out, "compressed")).color(),
+        image::ColorType::L8
+    );
+}
+
+#[test]
+fn jpeg_cmyk_becomes_rgb() {
+    // Flat CMYK (0,0,0,0) is paper white in either Adobe convention's
+    // interpretation used by decoders; the variants must just be valid RGB.
+    let raw = vec![0u8; 40 * 24 * 4];
+    let src = jpeg_cmyk(
+        40,
+        24,
+        &raw,
+        &JpegOptions {
+            icc: Some(icc_profile(b"CMYK")),
+            ..Default::default()
+        },
+    );
+    let out = run(&src);
+    for v in &out.variants {
+        let img = decode(&v.bytes);
+        assert_eq!(img.dimensions(), (40, 24));
+        assert!(
+            icc_of(&v.bytes).is_none(),
+            "a CMYK profile must not label RGB pixels ({})",
+            v.spec.name
+        );
+    }
+}
+
+#[test]
+fn png_kinds_are_lossless() {
+    use png::{BitDepth, ColorType};
+    // 8-bit RGB and RGBA.
+    let rgb = DynamicImage::ImageRgb8(gradient(97, 61));
+    check_contract(&encode_with_image(&rgb, ImageFormat::Png), &rgb);
+    let rgba = DynamicImage::ImageRgba8(image::RgbaImage::from_fn(50, 30, |x, y| {
+        image::Rgba([x as u8 * 5, y as u8 * 8, 90, (x * 5) as u8])
+    }));
+    check_contract(&png_rgba(rgba.as_rgba8().unwrap()), &rgba);
+    // 16-bit RGBA keeps every bit.
+    let deep = DynamicImage::ImageRgba16(rgba16(33, 21));
+    check_contract(&encode_with_image(&deep, ImageFormat::Png), &deep);
+    // 16-bit gray.
+    let g16 = DynamicImage::ImageLuma16(image::ImageBuffer::from_fn(20, 10, |x, y| {
+        image::Luma([(x * 3000 + y) as u16])
+    }));
+    check_contract(&encode_with_image(&g16, ImageFormat::Png), &g16);
+    // Gray + alpha.
+    let ga: Vec<u8> = (0..16 * 8)
+        .flat_map(|i| [(i * 2) as u8, (i * 3) as u8])
+        .collect();
+    let src = png_raw(
+        16,
+        8,
+        ColorType::GrayscaleAlpha,
+        BitDepth::Eight,
+        &ga,
+        None,
+        None,
+        None,
+    );
+    check_contract(&src, &decode(&src));
+    // Palette with a transparent entry.
+    let plte = [255, 0, 0, 0, 255, 0, 0, 0, 255];
+    let trns = [0, 128, 255];
+    let idx: Vec<u8> = (0..12 * 6).map(|i| (i % 3) as u8).collect();
+    let src = png_raw(
+        12,
+        6,
+        ColorType::Indexed,
+        BitDepth::Eight,
+        &idx,
+        Some((&plte, &trns)),
+        None,
+        None,
+    );
+    let reference = decode(&src);
+    assert!(reference.color().has_alpha());
+    check_contract(&src, &reference);
+}
+
+#[test]
+fn webp_gif_tiff_bmp() {
+    let rgba = DynamicImage::ImageRgba8(image::RgbaImage::from_fn(30, 20, |x, y| {
+        image::Rgba([x as u8 * 8, y as u8 * 12, 200, if x < 10 { 0 } else { 255 }])
+    }));
+    let webp = encode_with_image(&rgba, ImageFormat::WebP);
+    check_contract(&webp, &decode(&webp));
+    let rgb = DynamicImage::ImageRgb8(gradient(40, 30));
+    for format in [ImageFormat::Tiff, ImageFormat::Bmp] {
+        let src = encode_with_image(&rgb, format);
+        check_contract(&src, &rgb);
+    }
+    // An animated GIF: the first frame, nothing else.
+    let gif = animated_gif();
+    let out = run(&gif);
+    let first = decode(variant(&out, "png")).to_rgb8();
+    assert_eq!((first.width(), first.height()), (40, 30));
+    assert!(first.pixels().all(|p| p.0 == RED), "first frame only");
+}
+
+/// Displayed colours (TL, TR, BL, BR) of the quadrant fixture per EXIF orientation.
+const ORIENTED: [(u16, (u32, u32), [[u8; 3]; 4]); 8] = [
+    (1, (48, 32), [RED, GREEN, BLUE, WHITE]),
+    (2, (48, 32), [GREEN, RED, WHITE, BLUE]),
+    (3, (48, 32), [WHITE, BLUE, GREEN, RED]),
+    (4, (48, 32), [BLUE, WHITE, RED, GREEN]),
+    (5, (32, 48), [RED, BLUE, GREEN, WHITE]),
+    (6, (32, 48), [BLUE, RED, WHITE, GREEN]),
+    (7, (32, 48), [WHITE, GREEN, BLUE, RED]),
+    (8, (32, 48), [GREEN, WHITE, RED, BLUE]),
+];
+
+#[test]
+fn every_exif_orientation_is_applied_and_exif_removed() {
+    for (orientation, dims, colors) in ORIENTED {
+        let src = jpeg_rgb(
+            &quadrants(),
+            &JpegOptions {
+                exif: Some(exif(orientation)),
+                ..Default::default()
+            },
+        );
+        let out = run(&src);
+        assert_eq!(
+            (out.source.width, out.source.height),
+            dims,
+            "orientation {orientation}"
+        );
+        for name in ["compressed", "low", "webp", "png", "thumbnail"] {
+            let bytes = variant(&out, name);
+            let img = decode(bytes).to_rgb8();
+            assert_eq!(img.dimensions(), dims, "orientation {orientation}, {name}");
+            let got = quadrant_colors(&img);
+            for (g, want) in got.iter().zip(&colors) {
+                assert!(
+                    close(*g, *want, 24),
+                    "orientation {orientation}, {name}: {got:?} vs {colors:?}"
+                );
+            }
+            assert!(
+                !contains(bytes, b"LeakyCam"),
+                "camera make leaked into {name}"
+            );
+            assert!(!contains(bytes, b"Exif\0\0"), "EXIF left in {name}");
+        }
+    }
+}
+
+#[test]
+fn png_exif_orientation_is_applied() {
+    let img = quadrants();
+    let src = png_raw(
+        48,
+        32,
+        png::ColorType::Rgb,
+        png::BitDepth::Eight,
+        img.as_raw(),
+        None,
+        None,
+        Some(&exif(6)),
+    );
+    let out = run(&src);
+    let png = decode(variant(&out, "png")).to_rgb8();
+    assert_eq!(png.dimensions(), (32, 48));
+    assert_eq!(quadrant_colors(&png), [BLUE, RED, WHITE, GREEN]);
+    assert!(!contains(variant(&out, "png"), b"LeakyCam"));
+}
+
+#[test]
+fn icc_profile_is_kept_in_every_variant() {
+    let rgb_icc = icc_profile(b"RGB ");
+    let src = jpeg_rgb(
+        &gradient(64, 40),
+        &JpegOptions {
+            icc: Some(rgb_icc.clone()),
+            ..Default::default()
+        },
+    );
+    let out = run(&src);
+    assert!(out.source.has_icc);
+    for v in &out.variants {
+        assert_eq!(
+            icc_of(&v.bytes).as_deref(),
+            Some(rgb_icc.as_slice()),
+            "{}",
+            v.spec.name
+        );
+    }
+    // Lossy WebP with ICC is an extended (VP8X) file with an ICCP chunk.
+    let webp = variant(&out, "webp");
+    assert_eq!(&webp[12..16], b"VP8X");
+    assert!(contains(webp, b"ICCP"));
+
+    // From a PNG source too.
+    let img = gradient(30, 20);
+    let src = png_raw(
+        30,
+        20,
+        png::ColorType::Rgb,
+        png::BitDepth::Eight,
+        img.as_raw(),
+        None,
+        Some(&rgb_icc),
+        None,
+    );
+    for v in &run(&src).variants {
+        assert_eq!(
+            icc_of(&v.bytes).as_deref(),
+            Some(rgb_icc.as_slice()),
+            "{}",
+            v.spec.name
+        );
+    }
+
+    // A gray profile stays with gray pixels and is not put on RGB ones.
+    let gray_icc = icc_profile(b"GRAY");
+    let raw: Vec<u8> = (0..32 * 16).map(|i| i as u8).collect();
+    let src = jpeg_gray(
+        32,
+        16,
+        &raw,
+        &JpegOptions {
+            icc: Some(gray_icc.clone()),
+            ..Default::default()
+        },
+    );
+    let out = run(&src);
+    for name in ["compressed", "low", "png", "thumbnail"] {
+        assert_eq!(
+            icc_of(variant(&out, name)).as_deref(),
+            Some(gray_icc.as_slice()),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        icc_of(variant(&out, "webp")),
+        None,
+        "WebP is RGB: a gray profile does not fit"
+    );
+}
+
+#[test]
+fn transparency_goes_white_in_jpeg_and_stays_in_webp_and_png() {
+    // Left half fully transparent black, right half opaque blue.
+    let img = image::RgbaImage::from_fn(64, 32, |x, _| {
+        if x < 32 {
+            image::Rgba([0, 0, 0, 0])
+        } else {
+            image::Rgba([BLUE[0], BLUE[1], BLUE[2], 255])
+        }
+    });
+    let out = run(&png_rgba(&img));
+    for name in ["compressed", "low", "thumbnail"] {
+        let jpeg = decode(variant(&out, name)).to_rgb8();
+        let (w, h) = jpeg.dimensions();
+        assert!(
+            close(jpeg.get_pixel(w / 8, h / 2).0, [255, 255, 255], 3),
+            "{name}: transparent → white"
+        );
+        assert!(
+            close(jpeg.get_pixel(7 * w / 8, h / 2).0, BLUE, 12),
+            "{name}"
+        );
+    }
+    let webp = decode(variant(&out, "webp"));
+    assert!(webp.color().has_alpha(), "WebP keeps alpha");
+    let webp = webp.to_rgba8();
+    assert_eq!(webp.get_pixel(4, 16).0[3], 0);
+    assert_eq!(webp.get_pixel(60, 16).0[3], 255);
+    let png = decode(variant(&out, "png"));
+    assert!(png.as_rgba8().is_some_and(|p| p == &img));
+}
+
+#[test]
+fn thumbnails_fit_keep_aspect_and_never_upscale() {
+    for ((w, h), expected) in [
+        ((800, 200), (200, 50)),
+        ((150, 90), (150, 90)),
+        ((1000, 3), (200, 1)),
+        ((90, 450), (40, 200)),
+    ] {
+        let src = encode_with_image(&DynamicImage::ImageRgb8(gradient(w, h)), ImageFormat::Png);
+        let out = run(&src);
+        let thumb = decode(variant(&out, "thumbnail"));
+        assert_eq!(thumb.dimensions(), expected, "{w}x{h}");
+    }
+    // A flat colour stays that colour: the filter neither rings nor shifts.
+    let flat = RgbImage::from_pixel(640, 480, image::Rgb(GREEN));
+    let out = run(&encode_with_image(
+        &DynamicImage::ImageRgb8(flat),
+        ImageFormat::Png,
+    ));
+    let thumb = decode(variant(&out, "thumbnail")).to_rgb8();
+    assert!(thumb.pixels().all(|p| close(p.0, GREEN, 4)));
+}
+
+#[test]
+fn lossy_variants_stay_close_to_the_source() {
+    let img = gradient(256, 160);
+    let src = encode_with_image(&DynamicImage::ImageRgb8(img.clone()), ImageFormat::Png);
+    let out = run(&src);
+    let tolerances = [("compressed", 2.0), ("low", 3.0), ("webp", 2.5)];
+    for (name, tol) in tolerances {
+        let diff = mean_abs_diff(&img, &decode(variant(&out, name)).to_rgb8());
+        assert!(diff < tol, "{name}: mean difference {diff}");
+    }
+    // Lower quality, fewer bytes.
+    assert!(variant(&out, "low").len() < variant(&out, "compressed").len());
+}
+
+#[test]
+fn same_input_same_bytes_whatever_the_thread_count() {
+    let src = jpeg_rgb(
+        &gradient(300, 200),
+        &JpegOptions {
+            icc: Some(icc_profile(b"RGB ")),
+            ..Default::default()
+        },
+    );
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let a = one.install(|| run(&src));
+    let b = two.install(|| run(&src));
+    let c = run(&src);
+    for ((x, y), z) in a.variants.iter().zip(&b.variants).zip(&c.variants) {
+        assert!(
+            x.bytes == y.bytes && y.bytes == z.bytes,
+            "{} differs",
+            x.spec.name
+        );
+    }
+    assert_eq!(a.source.id, imgflow::naming::content_id(&src));
+}
+
+#[test]
+fn settings_change_the_output() {
+    let src = encode_with_image(
+        &DynamicImage::ImageRgb8(gradient(400, 300)),
+        ImageFormat::Png,
+    );
+    let settings = Settings::from_lookup(|name| match name {
+        "VARIANTS" => Some("thumbnail,low".into()),
+        "THUMBNAIL_SIZE" => Some("64x64".into()),
+        "LOW_QUALITY" => Some("10".into()),
+        _ => None,
+    })
+    .unwrap();
+    let out = process(&src, &settings).unwrap();
+    let names: Vec<_> = out.variants.iter().map(|v| v.spec.name).collect();
+    assert_eq!(names, ["low", "thumbnail"]);
+    assert_eq!(decode(variant(&out, "thumbnail")).dimensions(), (64, 48));
+    let default_low = run(&src);
+    assert!(variant(&out, "low").len() < variant(&default_low, "low").len());
+}
+
+// ---- refusals -------------------------------------------------------------
+
+/// A PNG whose header claims `w`x`h` and that has no pixel data at all.
+fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    out.extend_from_slice(&13u32.to_be_bytes());
+    out.extend_from_slice(&ihdr);
+    out.extend_from_slice(&crc32fast::hash(&ihdr).to_be_bytes());
+    out
+}
+
+#[test]
+fn huge_headers_are_refused_before_allocating() {
+    let settings = Settings::default();
+    let bomb = png_header_only(60_000, 60_000);
+    let err = process(&bomb, &settings).unwrap_err();
+    assert_eq!(err.code(), "too_many_pixels");
+    assert!(err.to_string().contains("60000x60000"), "{err}");
+    // The limit is configurable.
+    let small =
+        Settings::from_lookup(|n| (n == "MAX_INPUT_PIXELS").then(|| "1000".into())).unwrap();
+    let src = encode_with_image(&DynamicImage::ImageRgb8(gradient(40, 30)), ImageFormat::Png);
+    assert_eq!(reject_code(&src, &small), "too_many_pixels");
+}
+
+#[test]
+fn byte_limit() {
+    let src = encode_with_image(&DynamicImage::ImageRgb8(gradient(40, 30)), ImageFormat::Png);
+    let settings =
+        Settings::from_lookup(|n| (n == "MAX_INPUT_BYTES").then(|| "100".into())).unwrap();
+    assert_eq!(reject_code(&src, &settings), "too_many_bytes");
+}
+
+#[test]
+fn wider_than_webp_allows() {
+    let wide = image::GrayImage::from_pixel(17_000, 2, image::Luma([9]));
+    let src = encode_with_image(&DynamicImage::ImageLuma8(wide), ImageFormat::Png);
+    let err = process(&src, &Settings::default()).unwrap_err();
+    assert_eq!(err.code(), "dimensions_too_large");
+    assert!(err.to_string().contains("WebP"), "{err}");
+    // Without the WebP variant the same image is fine.
+    let no_webp =
+        Settings::from_lookup(|n| (n == "VARIANTS").then(|| "png,thumbnail".into())).unwrap();
+    assert!(process(&src, &no_webp).is_ok());
+}
+
+#[test]
+fn every_bad_input_gets_its_reason() {
+    let s = Settings::default();
+    let png = encode_with_image(
+        &DynamicImage::ImageRgb8(gradient(200, 150)),
+        ImageFormat::Png,
+    );
+    let jpeg = jpeg_rgb(
+        &gradient(200, 150),
+        &JpegOptions {
+            progressive: true,
+            ..Default::default()
+        },
+    );
+    let gif = animated_gif();
+    let webp = encode_with_image(
+        &DynamicImage::ImageRgb8(gradient(200, 150)),
+        ImageFormat::WebP,
+    );
+    let mut heic = vec![0, 0, 0, 0x18];
+    heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+    let mut avif = vec![0, 0, 0, 0x1c];
+    avif.extend_from_slice(b"ftypavif\0\0\0\0avifmif1miaf");
+    let mut bad_crc = png.clone();
+    bad_crc[29] ^= 0xFF; // IHDR CRC
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", vec![], "empty"),
+        (
+            "text",
+            b"hello, this is a text file\n".to_vec(),
+            "not_an_image",
+        ),
+        ("heic", heic, "unsupported_format"),
+        ("avif", avif, "unsupported_format"),
+        (
+            "svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>".to_vec(),
+            "unsupported_format",
+        ),
+        (
+            "png cut in half",
+            png[..png.len() / 2].to_vec(),
+            "truncated",
+        ),
+        ("png signature only", png[..8].to_vec(), "truncated"),
+        (
+            "jpeg cut in half",
+            jpeg[..jpeg.len() / 2].to_vec(),
+            "truncated",
+        ),
+        ("gif cut", gif[..gif.len() / 2].to_vec(), "truncated"),
+        ("webp cut", webp[..webp.len() / 2].to_vec(), "truncated"),
+        ("png bad crc", bad_crc, "corrupt"),
+    ];
+    let mut wrong = Vec::new();
+    for (what, bytes, code) in cases {
+        match process(&bytes, &s) {
+            Err(e) if e.code() == code => {}
+            Err(e) => wrong.push(format!("{what}: {} ({e})", e.code())),
+            Ok(_) => wrong.push(format!("{what}: accepted")),
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    let heic_msg = process(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic", &s)
+        .unwrap_err()
+        .to_string();
+    assert!(heic_msg.contains("HEIC"), "{heic_msg}");
+}
