@@ -198,7 +198,8 @@ fn webp_gif_tiff_bmp() {
 }
 
 /// Displayed colours (TL, TR, BL, BR) of the quadrant fixture per EXIF orientation.
-const ORIENTED: [(u16, (u32, u32), [[u8; 3]; 4]); 8] = [
+type Quadrants = [[u8; 3]; 4];
+const ORIENTED: [(u16, (u32, u32), Quadrants); 8] = [
     (1, (48, 32), [RED, GREEN, BLUE, WHITE]),
     (2, (48, 32), [GREEN, RED, WHITE, BLUE]),
     (3, (48, 32), [WHITE, BLUE, GREEN, RED]),

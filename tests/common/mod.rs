@@ -133,6 +133,7 @@ pub fn jpeg_cmyk(w: u32, h: u32, raw: &[u8], o: &JpegOptions) -> Vec<u8> {
 }
 
 /// Encodes with the `png` crate, adding chunks the image crate cannot write.
+#[allow(clippy::too_many_arguments)] // a fixture builder: each argument is one PNG feature
 pub fn png_raw(
     w: u32,
     h: u32,
