@@ -70,7 +70,11 @@ impl References {
     /// Finds the tools prepared by `scripts/bench-setup.sh`.
     pub fn locate(reference_dir: &Path, cache: &Path) -> anyhow::Result<Self> {
         let pillow_script = reference_dir.join("pillow_pipeline.py");
-        let python = cache.join("venv/bin/python");
+        // bench-setup.sh uses a venv, or a pip --target folder where venv is missing.
+        let python = [cache.join("venv/bin/python"), cache.join("pytarget/python")]
+            .into_iter()
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| cache.join("venv/bin/python"));
         let sharp_script = cache.join("node/sharp_pipeline.mjs");
         let hint = "run scripts/bench-setup.sh first (it installs Pillow and sharp into the cache)";
         if !pillow_script.is_file() {

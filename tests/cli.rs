@@ -1,0 +1,359 @@
+//! The `imgflow` binary as a user runs it: names, output, exit codes.
+
+mod common;
+
+use common::*;
+use image::{DynamicImage, ImageFormat};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn imgflow(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imgflow"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("VARIANTS")
+        .env_remove("JPEG_QUALITY")
+        .output()
+        .expect("imgflow runs")
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn sample_png() -> Vec<u8> {
+    encode_with_image(
+        &DynamicImage::ImageRgb8(gradient(120, 80)),
+        ImageFormat::Png,
+    )
+}
+
+fn sample_jpeg() -> Vec<u8> {
+    jpeg_rgb(&gradient(90, 60), &JpegOptions::default())
+}
+
+fn expected_names(stem: &str, source: &[u8]) -> Vec<String> {
+    let id = imgflow::naming::content_id(source);
+    let mut v = vec![
+        format!("{stem}_compressed_{id}.jpg"),
+        format!("{stem}_low_{id}.jpg"),
+        format!("{stem}_webp_{id}.webp"),
+        format!("{stem}_png_{id}.png"),
+        format!("{stem}_thumbnail_{id}.jpg"),
+    ];
+    v.sort();
+    v
+}
+
+#[test]
+fn odd_names_give_the_contract_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("Cat Photo.PNG", sample_png(), "Cat Photo"),
+        ("été façade.jpeg", sample_jpeg(), "été façade"),
+        ("no_extension", sample_png(), "no_extension"),
+        (
+            "archive.v2.JPG",
+            jpeg_rgb(&gradient(30, 20), &JpegOptions::default()),
+            "archive.v2",
+        ),
+    ];
+    for (name, bytes, stem) in &cases {
+        let input = dir.path().join(name);
+        fs::write(&input, bytes).unwrap();
+        let out = dir.path().join(format!("out-{stem}"));
+        let r = imgflow(
+            &["process", name, "--out", out.to_str().unwrap()],
+            dir.path(),
+        );
+        assert!(
+            r.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert_eq!(listing(&out), expected_names(stem, bytes), "{name}");
+        // Each file is what its extension says.
+        for f in listing(&out) {
+            let bytes = fs::read(out.join(&f)).unwrap();
+            let format = image::guess_format(&bytes).unwrap();
+            let ext = f.rsplit('.').next().unwrap();
+            assert_eq!(ImageFormat::from_extension(ext), Some(format), "{f}");
+        }
+    }
+}
+
+#[test]
+fn table_and_json_output() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.png"), sample_png()).unwrap();
+    let r = imgflow(&["process", "a.png", "--out", "out"], dir.path());
+    assert!(r.status.success());
+    let table = String::from_utf8(r.stdout).unwrap();
+    for word in [
+        "a.png",
+        "PNG 120x80",
+        "compressed",
+        "low",
+        "webp",
+        "png",
+        "thumbnail",
+        "120x80",
+        "encode ms",
+    ] {
+        assert!(table.contains(word), "{word} missing from:\n{table}");
+    }
+    assert!(
+        r.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal"
+    );
+
+    let r = imgflow(&["process", "a.png", "--out", "out", "--json"], dir.path());
+    assert!(r.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(r.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    let names: Vec<_> = lines
+        .iter()
+        .map(|l| l["variant"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["compressed", "low", "webp", "png", "thumbnail"]);
+    for l in &lines {
+        let file = dir.path().join(l["file"].as_str().unwrap());
+        assert_eq!(
+            fs::metadata(&file).unwrap().len(),
+            l["bytes"].as_u64().unwrap()
+        );
+        assert_eq!(
+            l["source_bytes"].as_u64().unwrap() as i64 - l["bytes"].as_i64().unwrap(),
+            l["bytes_saved"].as_i64().unwrap()
+        );
+        assert!(l["encode_ms"].as_f64().unwrap() >= 0.0);
+    }
+    assert_eq!(lines[4]["width"], 120);
+    assert_eq!(lines[4]["height"], 80);
+}
+
+#[test]
+fn folders_are_walked_and_non_images_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    fs::create_dir_all(photos.join("2024/june")).unwrap();
+    fs::write(photos.join("top.png"), sample_png()).unwrap();
+    fs::write(photos.join("2024/june/beach.jpg"), sample_jpeg()).unwrap();
+    fs::write(photos.join("2024/notes.txt"), "not an image").unwrap();
+    // Output inside the input folder is not re-read on a second run.
+    let r = imgflow(&["process", "photos", "--out", "photos/out"], dir.path());
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(listing(&photos.join("out")).len(), 10);
+    let r = imgflow(&["process", "photos", "--out", "photos/out"], dir.path());
+    assert!(r.status.success());
+    assert_eq!(
+        listing(&photos.join("out")).len(),
+        10,
+        "outputs were not processed as inputs"
+    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("skipped 1 file"));
+}
+
+#[test]
+fn failures_are_reported_per_file_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("good.png"), sample_png()).unwrap();
+    fs::write(dir.path().join("notes.jpg"), "plain text with a .jpg name").unwrap();
+    let png = sample_png();
+    fs::write(dir.path().join("cut.png"), &png[..png.len() / 2]).unwrap();
+    fs::write(dir.path().join("empty.png"), b"").unwrap();
+    let r = imgflow(
+        &[
+            "process",
+            "good.png",
+            "notes.jpg",
+            "cut.png",
+            "empty.png",
+            "missing.png",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.status.code(), Some(1));
+    let stderr = String::from_utf8(r.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "one line per failure:\n{stderr}");
+    for (file, code) in [
+        ("notes.jpg", "not_an_image"),
+        ("cut.png", "truncated"),
+        ("empty.png", "empty"),
+        ("missing.png", "read_failed"),
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(file) && l.contains(code)),
+            "{file}/{code} not in:\n{stderr}"
+        );
+    }
+    // Only the good file's five variants, and no temporary files.
+    let out = listing(&dir.path().join("out"));
+    assert_eq!(out, expected_names("good", &png));
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.png"), sample_png()).unwrap();
+    let cases: [&[&str]; 5] = [
+        &["process"],
+        &["process", "a.png"],
+        &["process", "a.png", "--out", "o", "--threads", "0"],
+        &["process", "a.png", "--out", "o", "--jpeg-quality", "0"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let r = imgflow(args, dir.path());
+        assert_eq!(
+            r.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert!(!r.stderr.is_empty());
+    }
+    let r = imgflow(
+        &["process", "a.png", "--out", "o", "--jpeg-quality", "0"],
+        dir.path(),
+    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("JPEG_QUALITY"));
+
+    let r = Command::new(env!("CARGO_BIN_EXE_imgflow"))
+        .args(["process", "a.png", "--out", "o"])
+        .current_dir(dir.path())
+        .env("THUMBNAIL_SIZE", "big")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("THUMBNAIL_SIZE=\"big\""));
+    assert!(!dir.path().join("o").exists() || listing(&dir.path().join("o")).is_empty());
+}
+
+#[test]
+fn environment_and_flags_choose_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.png"), sample_png()).unwrap();
+    let r = Command::new(env!("CARGO_BIN_EXE_imgflow"))
+        .args([
+            "process",
+            "a.png",
+            "--out",
+            "o",
+            "--threads",
+            "1",
+            "--thumbnail-size",
+            "50x50",
+        ])
+        .current_dir(dir.path())
+        .env("VARIANTS", "thumbnail,png")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let files = listing(&dir.path().join("o"));
+    assert_eq!(files.len(), 2);
+    let thumb = files.iter().find(|f| f.contains("_thumbnail_")).unwrap();
+    let img = image::open(dir.path().join("o").join(thumb)).unwrap();
+    assert_eq!((img.width(), img.height()), (50, 33));
+    // A flag beats the environment.
+    let r = Command::new(env!("CARGO_BIN_EXE_imgflow"))
+        .args(["process", "a.png", "--out", "p", "--variants", "webp"])
+        .current_dir(dir.path())
+        .env("VARIANTS", "thumbnail,png")
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    let files = listing(&dir.path().join("p"));
+    assert!(files.len() == 1 && files[0].ends_with(".webp"), "{files:?}");
+}
+
+#[test]
+fn an_unusable_output_folder_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.png"), sample_png()).unwrap();
+    fs::write(dir.path().join("file"), "x").unwrap();
+    let r = imgflow(&["process", "a.png", "--out", "file/sub"], dir.path());
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("file/sub"));
+}
+
+#[test]
+fn bench_prints_a_table_and_draws_a_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus: PathBuf = dir.path().join("corpus");
+    fs::create_dir(&corpus).unwrap();
+    fs::write(corpus.join("a.png"), sample_png()).unwrap();
+    fs::write(corpus.join("b.jpg"), sample_jpeg()).unwrap();
+    let r = imgflow(
+        &[
+            "bench",
+            "corpus",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--plot",
+            "bench.svg",
+            "--json",
+            "bench.json",
+        ],
+        dir.path(),
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let table = String::from_utf8(r.stdout).unwrap();
+    for word in [
+        "a.png",
+        "b.jpg",
+        "TOTAL",
+        "1 thread",
+        "RSS",
+        "compressed",
+        "thumbnail",
+        "PNG exact",
+    ] {
+        assert!(table.contains(word), "{word} missing:\n{table}");
+    }
+    assert!(
+        !table.contains(" NO"),
+        "imgflow's PNG must be exact:\n{table}"
+    );
+    let svg = fs::read_to_string(dir.path().join("bench.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("imgflow"));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("bench.json")).unwrap()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert!(json[0]["single"]["maxrss_kb"].as_u64().unwrap() > 0);
+
+    // --compare without the reference tools says how to get them.
+    let r = imgflow(
+        &[
+            "bench",
+            "corpus",
+            "--compare",
+            "--reps",
+            "1",
+            "--cache",
+            "nowhere",
+            "--reference-dir",
+            "nowhere",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("pillow_pipeline.py"));
+}
