@@ -1,6 +1,7 @@
 //! Bytes → oriented pixels: sniff, check limits before allocating, decode
 //! once, apply EXIF orientation, keep the ICC profile, drop everything else.
 
+use super::codecs::jpeg_decode;
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Sniffed};
 use super::structure;
@@ -58,15 +59,8 @@ pub fn decode(
         });
     }
 
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut decoder_limits = image::Limits::default();
-    // Our pixel limit is the real guard; this only keeps decoders' own
-    // allocations in proportion to it (16 bytes/pixel = RGBA f32).
-    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16).max(64 << 20));
-    reader.limits(decoder_limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| classify(e, name, None, limits))?;
+    let mut decoder =
+        image_crate_decoder(bytes, format, limits).map_err(|e| classify(e, name, None, limits))?;
 
     let (width, height) = decoder.dimensions();
     check_dimensions(
@@ -89,14 +83,57 @@ pub fn decode(
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
 
-    let mut pixels = DynamicImage::from_decoder(decoder)
-        .map_err(|e| classify(e, name, Some((width, height)), limits))?;
+    let mut pixels = if format == ImageFormat::Jpeg {
+        // The image crate's decoder holds a copy of the input: free it first.
+        drop(decoder);
+        let decoded = jpeg_decode::decode(bytes).map_err(|detail| {
+            let format = name.to_owned();
+            if mentions_truncation(&detail) {
+                RejectReason::Truncated { format }
+            } else {
+                RejectReason::Corrupt { format, detail }
+            }
+        })?;
+        match decoded {
+            Some(pixels) => pixels,
+            // CMYK/YCCK: the image crate converts those to RGB.
+            None => image_crate_decode(bytes, format, limits, (width, height))?,
+        }
+    } else {
+        DynamicImage::from_decoder(decoder)
+            .map_err(|e| classify(e, name, Some((width, height)), limits))?
+    };
     pixels.apply_orientation(orientation);
     Ok(SourceImage {
         format,
         pixels,
         icc,
     })
+}
+
+fn image_crate_decoder<'a>(
+    bytes: &'a [u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> image::ImageResult<impl ImageDecoder + 'a> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decoder_limits = image::Limits::default();
+    // Our pixel limit is the real guard; this only keeps decoders' own
+    // allocations in proportion to it (16 bytes/pixel = RGBA f32).
+    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16).max(64 << 20));
+    reader.limits(decoder_limits);
+    reader.into_decoder()
+}
+
+fn image_crate_decode(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+    dims: (u32, u32),
+) -> Result<DynamicImage, RejectReason> {
+    image_crate_decoder(bytes, format, limits)
+        .and_then(DynamicImage::from_decoder)
+        .map_err(|e| classify(e, format_name(format), Some(dims), limits))
 }
 
 /// Size and signature checks that need no decoder.

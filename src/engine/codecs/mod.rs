@@ -1,7 +1,9 @@
-//! Encoders, one module per output format. Each takes pixels it can store
-//! as they are, plus the ICC profile to embed when it fits those pixels.
+//! Encoders, one module per output format, and the JPEG decoder. Each encoder
+//! takes pixels it can store as they are, plus the ICC profile to embed when
+//! it fits those pixels.
 
 pub mod jpeg;
+pub mod jpeg_decode;
 pub mod png;
 pub mod webp;
 
