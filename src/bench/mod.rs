@@ -67,6 +67,10 @@ pub struct WorkerArgs {
     /// Write the last run's variants here as `<stem>.<variant>.<ext>`
     #[arg(long)]
     pub outdir: Option<PathBuf>,
+    /// After measuring, compute PSNR of the outputs in DIR of TOOL (`TOOL=DIR`;
+    /// `imgflow` names this worker's own --outdir)
+    #[arg(long = "fidelity", value_name = "TOOL=DIR")]
+    pub fidelity: Vec<String>,
 }
 
 /// What one worker process measured on one image.
@@ -84,6 +88,12 @@ pub struct WorkerRun {
     pub bytes: BTreeMap<String, u64>,
     /// Peak resident memory of the whole process, KiB.
     pub maxrss_kb: u64,
+    /// PSNR (dB) of lossy variants per tool, when asked with --fidelity.
+    #[serde(default)]
+    pub psnr: PsnrByTool,
+    /// Whether imgflow's PNG decodes to exactly the oriented source pixels.
+    #[serde(default)]
+    pub png_lossless: Option<bool>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -123,6 +133,8 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let mut encodes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut last = None;
     for rep in 0..args.warmup + args.reps.max(1) {
+        // The previous run's outputs would inflate this run's peak memory.
+        drop(last.take());
         let started = Instant::now();
         let image = pool
             .install(|| engine::process(&bytes, &settings))
@@ -172,7 +184,23 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             .map(|v| (v.spec.name.to_owned(), v.bytes.len() as u64))
             .collect(),
         maxrss_kb: peak_rss_kb(),
+        psnr: PsnrByTool::new(),
+        png_lossless: None,
     };
+    // Measured after the peak RSS was read: decoding outputs costs memory.
+    let mut run = run;
+    if !args.fidelity.is_empty() {
+        drop(image);
+        let dirs: Vec<(String, PathBuf)> = args
+            .fidelity
+            .iter()
+            .filter_map(|spec| spec.split_once('='))
+            .map(|(tool, dir)| (tool.to_owned(), PathBuf::from(dir)))
+            .collect();
+        let (psnr, png_lossless) = fidelity(&args.image, &dirs, &settings)?;
+        run.psnr = psnr;
+        run.png_lossless = png_lossless;
+    }
     println!("{}", serde_json::to_string(&run)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -202,10 +230,11 @@ fn run_worker(
     threads: usize,
     args: &BenchArgs,
     outdir: &Path,
+    fidelity: &[(String, PathBuf)],
 ) -> anyhow::Result<WorkerRun> {
     let exe = std::env::current_exe().context("cannot find the imgflow executable")?;
-    let output = Command::new(exe)
-        .arg("bench-worker")
+    let mut cmd = Command::new(exe);
+    cmd.arg("bench-worker")
         .arg(image)
         .args(["--threads", &threads.to_string()])
         .args([
@@ -215,9 +244,12 @@ fn run_worker(
             &args.warmup.to_string(),
         ])
         .arg("--outdir")
-        .arg(outdir)
-        .output()
-        .context("cannot start the bench worker")?;
+        .arg(outdir);
+    for (tool, dir) in fidelity {
+        cmd.arg("--fidelity")
+            .arg(format!("{tool}={}", dir.display()));
+    }
+    let output = cmd.output().context("cannot start the bench worker")?;
     if !output.status.success() {
         bail!(
             "{}: {}",
@@ -294,7 +326,7 @@ fn default_cache() -> PathBuf {
 
 /// The `bench` command.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::from_env()?;
+    Settings::from_env()?; // fail early on a bad setting; workers read it too
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let images = expand_inputs(std::slice::from_ref(&args.corpus), None).files;
     if images.is_empty() {
@@ -322,19 +354,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .to_string_lossy()
             .into_owned();
         eprintln!("bench: {name}");
+        // References first, while this process is still small: Linux keeps
+        // a parent's peak RSS across fork+exec, so a big parent would
+        // inflate every child's reported peak.
         let ours_dir = scratch.path().join("imgflow");
-        let single = run_worker(image, 1, &args, &ours_dir)?;
-        let multi = if cores > 1 {
-            Some(run_worker(
-                image,
-                cores,
-                &args,
-                &scratch.path().join("imgflow-multi"),
-            )?)
-        } else {
-            None
-        };
-        let mut dirs = vec![("imgflow".to_owned(), ours_dir)];
+        let mut dirs = vec![("imgflow".to_owned(), ours_dir.clone())];
         let (mut pillow, mut sharp) = (None, None);
         if let Some(refs) = &references {
             for (tool, slot) in [(Tool::Pillow, &mut pillow), (Tool::Sharp, &mut sharp)] {
@@ -343,7 +367,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 dirs.push((tool.label().to_owned(), dir));
             }
         }
-        let (psnr, png_lossless) = fidelity(image, &dirs, &settings)?;
+        let single = run_worker(image, 1, &args, &ours_dir, &dirs)?;
+        let multi = if cores > 1 {
+            let dir = scratch.path().join("imgflow-multi");
+            Some(run_worker(image, cores, &args, &dir, &[])?)
+        } else {
+            None
+        };
+        let (psnr, png_lossless) = (single.psnr.clone(), single.png_lossless);
         results.push(ImageResult {
             file: name,
             megapixels: f64::from(single.width) * f64::from(single.height) / 1e6,
