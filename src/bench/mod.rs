@@ -274,7 +274,7 @@ fn fidelity(
     let eight = pixels::to_eight_bit(&oriented);
     let ours_jpeg = pixels::on_white(&eight);
     let ours_webp = pixels::rgb_or_rgba(&eight);
-    let unrotated = image::load_from_memory(&bytes)?;
+    let unrotated = quality::decode_plain(&bytes).context("cannot decode the source")?;
     let theirs = image::DynamicImage::ImageRgb8(unrotated.to_rgb8());
     let stem = image
         .file_stem()

@@ -26,7 +26,7 @@ pub fn psnr(reference: &[u8], candidate: &[u8]) -> Option<f64> {
 /// PSNR of an encoded file against a reference image, compared in the
 /// reference's channel layout (RGB, or RGBA when the reference has alpha).
 pub fn psnr_of_file(reference: &DynamicImage, encoded: &[u8]) -> Option<f64> {
-    let decoded = image::load_from_memory(encoded).ok()?;
+    let decoded = decode_plain(encoded)?;
     if (decoded.width(), decoded.height()) != (reference.width(), reference.height()) {
         return None;
     }
@@ -35,6 +35,19 @@ pub fn psnr_of_file(reference: &DynamicImage, encoded: &[u8]) -> Option<f64> {
     } else {
         psnr(reference.to_rgb8().as_raw(), decoded.to_rgb8().as_raw())
     }
+}
+
+/// Decodes as a browser would, without applying EXIF orientation: JPEG with
+/// libjpeg-turbo (zune-jpeg's progressive path rounds differently, which
+/// would blur a comparison of progressive and baseline files), the rest with
+/// the image crate.
+pub fn decode_plain(bytes: &[u8]) -> Option<DynamicImage> {
+    if image::guess_format(bytes).ok()? == image::ImageFormat::Jpeg {
+        if let Ok(Some(img)) = crate::engine::codecs::jpeg_decode::decode(bytes) {
+            return Some(img);
+        }
+    }
+    image::load_from_memory(bytes).ok()
 }
 
 #[cfg(test)]
