@@ -31,7 +31,11 @@ pub fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Folder of images (e.g. the corpus from scripts/bench-setup.sh)
-    pub corpus: PathBuf,
+    #[arg(required_unless_present = "from")]
+    pub corpus: Option<PathBuf>,
+    /// Re-render the tables and the plot from an earlier run's --json file
+    #[arg(long, value_name = "FILE.json", conflicts_with_all = ["corpus", "compare"])]
+    pub from: Option<PathBuf>,
     /// Timed repetitions per image; the median is reported
     #[arg(long, default_value_t = 3)]
     pub reps: u32,
@@ -206,7 +210,7 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Everything measured on one image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImageResult {
     pub file: String,
     pub megapixels: f64,
@@ -326,11 +330,18 @@ fn default_cache() -> PathBuf {
 
 /// The `bench` command.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.from {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let results: Vec<ImageResult> =
+            serde_json::from_str(&text).with_context(|| format!("{} is not a bench --json file", path.display()))?;
+        return report(&results, &args);
+    }
     Settings::from_env()?; // fail early on a bad setting; workers read it too
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let images = expand_inputs(std::slice::from_ref(&args.corpus), None).files;
+    let corpus = args.corpus.clone().context("a corpus folder is needed")?;
+    let images = expand_inputs(std::slice::from_ref(&corpus), None).files;
     if images.is_empty() {
-        bail!("no images in {}", args.corpus.display());
+        bail!("no images in {}", corpus.display());
     }
     let references = if args.compare {
         let dir = args
@@ -386,13 +397,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             png_lossless,
         });
     }
-    print!("{}", tables::render(&results, &args, cores));
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&results)?)
+    report(&results, &args)
+}
+
+fn report(results: &[ImageResult], args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let cores = results
+        .iter()
+        .find_map(|r| r.multi.as_ref().map(|m| m.threads))
+        .unwrap_or(1);
+    print!("{}", tables::render(results, args, cores));
+    if let Some(path) = args.json.as_ref().filter(|_| args.from.is_none()) {
+        std::fs::write(path, serde_json::to_string_pretty(results)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.plot {
-        plot::draw(&results, path)?;
+        plot::draw(results, path)?;
         eprintln!("bench: plot written to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -19,14 +19,15 @@ pub fn draw(results: &[ImageResult], path: &Path) -> anyhow::Result<()> {
     let (left, right) = root.split_horizontally(550);
     panel(
         &left,
-        results,
         "encode time, whole corpus, 1 thread (s)",
+        STEPS,
         |tool, step| variant_totals(results, tool, step).0.map(|ms| ms / 1000.0),
     )?;
+    // Decoding makes no bytes: the bytes panel starts at the first variant.
     panel(
         &right,
-        results,
         "output bytes, whole corpus (MB)",
+        &STEPS[1..],
         |tool, step| {
             variant_totals(results, tool, step)
                 .1
@@ -39,15 +40,15 @@ pub fn draw(results: &[ImageResult], path: &Path) -> anyhow::Result<()> {
 
 fn panel(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
-    _results: &[ImageResult],
     title: &str,
+    steps: &[&str],
     value: impl Fn(&str, &str) -> Option<f64>,
 ) -> anyhow::Result<()> {
     let tools: Vec<_> = TOOLS
         .iter()
-        .filter(|(t, _)| STEPS.iter().any(|s| value(t, s).is_some()))
+        .filter(|(t, _)| steps.iter().any(|s| value(t, s).is_some()))
         .collect();
-    let max = STEPS
+    let max = steps
         .iter()
         .flat_map(|s| tools.iter().filter_map(|(t, _)| value(t, s)))
         .fold(0.0f64, f64::max)
@@ -58,16 +59,16 @@ fn panel(
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(50)
-        .build_cartesian_2d(0f64..STEPS.len() as f64, 0f64..max)
+        .build_cartesian_2d(0f64..steps.len() as f64, 0f64..max)
         .context("plot")?;
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(STEPS.len() * 2 + 1)
+        .x_labels(steps.len() * 2 + 1)
         .x_label_formatter(&|x| {
             let i = x.floor() as usize;
             if (x - x.floor() - 0.5).abs() < 0.01 {
-                STEPS.get(i).map(|s| s.to_string()).unwrap_or_default()
+                steps.get(i).map(|s| s.to_string()).unwrap_or_default()
             } else {
                 String::new()
             }
@@ -76,7 +77,7 @@ fn panel(
         .context("plot")?;
     let width = 0.8 / tools.len().max(1) as f64;
     for (k, (tool, color)) in tools.iter().enumerate() {
-        let bars: Vec<_> = STEPS
+        let bars: Vec<_> = steps
             .iter()
             .enumerate()
             .filter_map(|(i, s)| {
@@ -95,7 +96,7 @@ fn panel(
         .configure_series_labels()
         .border_style(BLACK)
         .background_style(WHITE.mix(0.8))
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .context("plot")?;
     Ok(())
