@@ -331,9 +331,10 @@ fn default_cache() -> PathBuf {
 /// The `bench` command.
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.from {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let results: Vec<ImageResult> =
-            serde_json::from_str(&text).with_context(|| format!("{} is not a bench --json file", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let results: Vec<ImageResult> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a bench --json file", path.display()))?;
         return report(&results, &args);
     }
     Settings::from_env()?; // fail early on a bad setting; workers read it too
