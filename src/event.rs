@@ -127,15 +127,31 @@ mod tests {
 
     #[test]
     fn guards() {
-        let ok = record("ObjectCreated:Put", "up", "a+b.jpg", Some(10)).source("down").unwrap();
+        let ok = record("ObjectCreated:Put", "up", "a+b.jpg", Some(10))
+            .source("down")
+            .unwrap();
         assert_eq!(
             ok,
-            Ok(SourceObject { bucket: "up".into(), key: "a b.jpg".into(), size: Some(10), version_id: Some("v1".into()) })
+            Ok(SourceObject {
+                bucket: "up".into(),
+                key: "a b.jpg".into(),
+                size: Some(10),
+                version_id: Some("v1".into())
+            })
         );
         let skip = |r: EventRecord| r.source("down").unwrap().unwrap_err();
-        assert_eq!(skip(record("ObjectCreated:Put", "down", "x.jpg", Some(1))), Skip::FromProcessedBucket);
-        assert_eq!(skip(record("ObjectCreated:Put", "up", "folder/", Some(0))), Skip::FolderKey);
-        assert_eq!(skip(record("ObjectCreated:Put", "up", "x.jpg", Some(0))), Skip::Empty);
+        assert_eq!(
+            skip(record("ObjectCreated:Put", "down", "x.jpg", Some(1))),
+            Skip::FromProcessedBucket
+        );
+        assert_eq!(
+            skip(record("ObjectCreated:Put", "up", "folder/", Some(0))),
+            Skip::FolderKey
+        );
+        assert_eq!(
+            skip(record("ObjectCreated:Put", "up", "x.jpg", Some(0))),
+            Skip::Empty
+        );
         assert_eq!(
             skip(record("ObjectRemoved:Delete", "up", "x.jpg", None)),
             Skip::NotACreate("ObjectRemoved:Delete".into())

@@ -1,3 +1,5 @@
 //! Where source bytes come from and variants go to.
 
 pub mod local;
+pub mod object;
+pub mod s3;

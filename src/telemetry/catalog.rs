@@ -40,16 +40,66 @@ pub const DEFAULT_SERVICE: &str = "imgflow";
 pub const VARIANT_DIMENSION: &str = "Variant";
 
 pub const METRICS: &[MetricDef] = &[
-    MetricDef { name: BYTES_SAVED, unit: Unit::Bytes, scope: Scope::Variant, help: "source bytes minus variant bytes; negative when the variant is larger" },
-    MetricDef { name: ENCODE_TIME, unit: Unit::Milliseconds, scope: Scope::Variant, help: "time to encode the variant (thumbnail: resize included)" },
-    MetricDef { name: OUTPUT_BYTES, unit: Unit::Bytes, scope: Scope::Variant, help: "size of the variant" },
-    MetricDef { name: IMAGES_PROCESSED, unit: Unit::Count, scope: Scope::Image, help: "images whose variants all landed" },
-    MetricDef { name: IMAGES_REJECTED, unit: Unit::Count, scope: Scope::Image, help: "permanent problems: not an image, corrupt, over a limit, …" },
-    MetricDef { name: IMAGES_FAILED, unit: Unit::Count, scope: Scope::Image, help: "transient problems that fail the invocation for a retry" },
-    MetricDef { name: PROCESSING_TIME, unit: Unit::Milliseconds, scope: Scope::Image, help: "one record, from download to the last upload" },
-    MetricDef { name: DECODE_TIME, unit: Unit::Milliseconds, scope: Scope::Image, help: "sniff, decode and orientation" },
-    MetricDef { name: SOURCE_BYTES, unit: Unit::Bytes, scope: Scope::Image, help: "size of the upload" },
-    MetricDef { name: COLD_START, unit: Unit::Count, scope: Scope::ColdStart, help: "1 on the first invocation of an execution environment" },
+    MetricDef {
+        name: BYTES_SAVED,
+        unit: Unit::Bytes,
+        scope: Scope::Variant,
+        help: "source bytes minus variant bytes; negative when the variant is larger",
+    },
+    MetricDef {
+        name: ENCODE_TIME,
+        unit: Unit::Milliseconds,
+        scope: Scope::Variant,
+        help: "time to encode the variant (thumbnail: resize included)",
+    },
+    MetricDef {
+        name: OUTPUT_BYTES,
+        unit: Unit::Bytes,
+        scope: Scope::Variant,
+        help: "size of the variant",
+    },
+    MetricDef {
+        name: IMAGES_PROCESSED,
+        unit: Unit::Count,
+        scope: Scope::Image,
+        help: "images whose variants all landed",
+    },
+    MetricDef {
+        name: IMAGES_REJECTED,
+        unit: Unit::Count,
+        scope: Scope::Image,
+        help: "permanent problems: not an image, corrupt, over a limit, …",
+    },
+    MetricDef {
+        name: IMAGES_FAILED,
+        unit: Unit::Count,
+        scope: Scope::Image,
+        help: "transient problems that fail the invocation for a retry",
+    },
+    MetricDef {
+        name: PROCESSING_TIME,
+        unit: Unit::Milliseconds,
+        scope: Scope::Image,
+        help: "one record, from download to the last upload",
+    },
+    MetricDef {
+        name: DECODE_TIME,
+        unit: Unit::Milliseconds,
+        scope: Scope::Image,
+        help: "sniff, decode and orientation",
+    },
+    MetricDef {
+        name: SOURCE_BYTES,
+        unit: Unit::Bytes,
+        scope: Scope::Image,
+        help: "size of the upload",
+    },
+    MetricDef {
+        name: COLD_START,
+        unit: Unit::Count,
+        scope: Scope::ColdStart,
+        help: "1 on the first invocation of an execution environment",
+    },
 ];
 
 pub fn metric(name: &str) -> Option<&'static MetricDef> {

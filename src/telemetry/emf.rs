@@ -129,7 +129,11 @@ pub enum EmfError {
     #[error("metric {name} has a non-finite value ({value})")]
     NotFinite { name: String, value: f64 },
     #[error("metric {name} was recorded as {first} and then as {second}; one unit per name")]
-    UnitConflict { name: String, first: Unit, second: Unit },
+    UnitConflict {
+        name: String,
+        first: Unit,
+        second: Unit,
+    },
     #[error("at most {MAX_DIMENSIONS} dimensions besides service; {0} would be one too many")]
     TooManyDimensions(String),
     #[error("dimension name and value must be non-empty, 1 to {MAX_NAME_LEN} characters")]
@@ -300,7 +304,10 @@ mod tests {
         let cw = &r["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(cw["Namespace"], "ImageProcessor");
         assert_eq!(cw["Dimensions"], json!([["service", "Variant"]]));
-        assert_eq!(cw["Metrics"][0], json!({"Name": "BytesSaved", "Unit": "Bytes"}));
+        assert_eq!(
+            cw["Metrics"][0],
+            json!({"Name": "BytesSaved", "Unit": "Bytes"})
+        );
         assert_eq!(r["service"], "imgflow");
         assert_eq!(r["Variant"], "webp");
         assert_eq!(r["BytesSaved"], -12.0);
@@ -312,7 +319,8 @@ mod tests {
     fn more_than_100_values_flush() {
         let mut m = set();
         for i in 0..250 {
-            m.add_metric("EncodeTime", Unit::Milliseconds, f64::from(i)).unwrap();
+            m.add_metric("EncodeTime", Unit::Milliseconds, f64::from(i))
+                .unwrap();
         }
         let records = m.take_records();
         assert_eq!(records.len(), 3);
@@ -331,7 +339,13 @@ mod tests {
         }
         let records = m.take_records();
         assert_eq!(records.len(), 2);
-        assert_eq!(parse(&records[0])["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(), 100);
+        assert_eq!(
+            parse(&records[0])["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .len(),
+            100
+        );
         assert_eq!(parse(&records[1])["M100"], 1.0);
     }
 
@@ -341,7 +355,10 @@ mod tests {
         for i in 0..29 {
             m.add_dimension(&format!("D{i}"), "x").unwrap();
         }
-        assert_eq!(m.add_dimension("D29", "x"), Err(EmfError::TooManyDimensions("D29".into())));
+        assert_eq!(
+            m.add_dimension("D29", "x"),
+            Err(EmfError::TooManyDimensions("D29".into()))
+        );
         m.add_dimension("D0", "replaced").unwrap();
         assert_eq!(m.add_dimension("", "x"), Err(EmfError::BadDimension));
         assert_eq!(m.add_dimension("E", ""), Err(EmfError::BadDimension));
@@ -350,14 +367,29 @@ mod tests {
     #[test]
     fn names_values_and_units_are_checked() {
         let mut m = set();
-        assert_eq!(m.add_metric("", Unit::Count, 1.0), Err(EmfError::NameLength(0)));
+        assert_eq!(
+            m.add_metric("", Unit::Count, 1.0),
+            Err(EmfError::NameLength(0))
+        );
         let long = "x".repeat(256);
-        assert_eq!(m.add_metric(&long, Unit::Count, 1.0), Err(EmfError::NameLength(256)));
+        assert_eq!(
+            m.add_metric(&long, Unit::Count, 1.0),
+            Err(EmfError::NameLength(256))
+        );
         assert!(m.add_metric(&"x".repeat(255), Unit::Count, 1.0).is_ok());
-        assert!(matches!(m.add_metric("T", Unit::Milliseconds, f64::NAN), Err(EmfError::NotFinite { .. })));
-        assert!(matches!(m.add_metric("T", Unit::Milliseconds, f64::INFINITY), Err(EmfError::NotFinite { .. })));
+        assert!(matches!(
+            m.add_metric("T", Unit::Milliseconds, f64::NAN),
+            Err(EmfError::NotFinite { .. })
+        ));
+        assert!(matches!(
+            m.add_metric("T", Unit::Milliseconds, f64::INFINITY),
+            Err(EmfError::NotFinite { .. })
+        ));
         m.add_metric("T", Unit::Milliseconds, 1.0).unwrap();
-        assert!(matches!(m.add_metric("T", Unit::Seconds, 1.0), Err(EmfError::UnitConflict { .. })));
+        assert!(matches!(
+            m.add_metric("T", Unit::Seconds, 1.0),
+            Err(EmfError::UnitConflict { .. })
+        ));
     }
 
     #[test]

@@ -18,7 +18,10 @@ pub fn parse_level(value: &str) -> Option<Level> {
 /// The effective level. An unset or empty variable falls through; a set but
 /// invalid one is an error naming it, so a typo never silences the logs.
 pub fn resolve(log_level: Option<&str>, lambda_log_level: Option<&str>) -> Result<Level, String> {
-    for (name, value) in [("LOG_LEVEL", log_level), ("AWS_LAMBDA_LOG_LEVEL", lambda_log_level)] {
+    for (name, value) in [
+        ("LOG_LEVEL", log_level),
+        ("AWS_LAMBDA_LOG_LEVEL", lambda_log_level),
+    ] {
         match value.map(str::trim).filter(|v| !v.is_empty()) {
             None => continue,
             Some(v) => {
@@ -51,6 +54,8 @@ mod tests {
         assert_eq!(resolve(Some("error"), Some("DEBUG")), Ok(Level::ERROR));
         let err = resolve(Some("loud"), None).unwrap_err();
         assert!(err.contains("LOG_LEVEL=\"loud\""), "{err}");
-        assert!(resolve(None, Some("x")).unwrap_err().starts_with("AWS_LAMBDA_LOG_LEVEL"));
+        assert!(resolve(None, Some("x"))
+            .unwrap_err()
+            .starts_with("AWS_LAMBDA_LOG_LEVEL"));
     }
 }

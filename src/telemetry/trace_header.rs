@@ -67,7 +67,8 @@ mod tests {
         assert_eq!(h.root, "1-5759e988-bd862e3fe1be46a994272793");
         assert_eq!(h.parent.as_deref(), Some("53995c3f42cd8ad8"));
         assert!(h.is_sampled());
-        let unsampled = TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0").unwrap();
+        let unsampled =
+            TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0").unwrap();
         assert!(!unsampled.is_sampled());
         assert_eq!(unsampled.parent, None);
     }

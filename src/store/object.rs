@@ -1,0 +1,64 @@
+//! The object-store interface the handler needs: HEAD, GET, PUT, DELETE.
+//! S3 implements it for real; tests of the handler's logic use memory.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+/// User metadata that marks an object as one of our outputs.
+pub const META_VARIANT: &str = "imgflow-variant";
+pub const META_SOURCE_KEY: &str = "imgflow-source-key";
+pub const META_SOURCE_VERSION: &str = "imgflow-source-version-id";
+
+/// What a HEAD request tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub size: u64,
+    pub version_id: Option<String>,
+    /// User metadata (`x-amz-meta-*`), names lower-case without the prefix.
+    pub metadata: HashMap<String, String>,
+}
+
+/// One object to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutObject<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub body: &'a [u8],
+    pub content_type: &'a str,
+    pub cache_control: &'a str,
+    pub metadata: Vec<(&'static str, String)>,
+    /// `Some(arn)`: encrypt with this KMS key; `None`: the bucket's default.
+    pub kms_key_arn: Option<&'a str>,
+}
+
+/// Store failures, by what the caller should do about them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The object is not there (deleted since the event): nothing to do.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Throttling, network, timeouts, 5xx, denied access: retrying (after a
+    /// fix, for access) can succeed, so the event must not be lost.
+    #[error("{0}")]
+    Transient(String),
+}
+
+pub trait ObjectStore: Send + Sync {
+    fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<ObjectHead, StoreError>> + Send;
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+    fn put(&self, object: PutObject<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

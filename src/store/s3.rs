@@ -1,0 +1,147 @@
+//! Amazon S3 (or any S3 API, e.g. moto in tests) through the official SDK.
+
+use super::object::{ObjectHead, ObjectStore, PutObject, StoreError};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use aws_sdk_s3::Client;
+use std::collections::HashMap;
+
+/// The S3 client, built once per cold start.
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: Client,
+}
+
+impl S3Store {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// A client from the standard AWS environment (region, credentials,
+    /// `AWS_ENDPOINT_URL`). With a custom endpoint (local emulators) the
+    /// client uses path-style addressing; nothing else differs.
+    pub async fn from_env() -> Self {
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(https_client())
+            .load()
+            .await;
+        let mut config = aws_sdk_s3::config::Builder::from(&shared);
+        if std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+        {
+            config = config.force_path_style(true);
+        }
+        Self::new(Client::from_conf(config.build()))
+    }
+}
+
+/// One TLS stack for the whole binary: rustls with ring (no aws-lc build).
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// 404s mean the object is gone; everything else may work on a retry
+/// (throttling, network, 5xx) or after a fix (403), so the event is kept.
+fn classify<E, R>(what: &str, err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let not_found = match &err {
+        SdkError::ServiceError(service) => {
+            matches!(
+                service.err().code(),
+                Some("NoSuchKey" | "NotFound" | "NoSuchVersion")
+            )
+        }
+        _ => false,
+    };
+    let message = format!("{what}: {}", DisplayErrorContext(&err));
+    if not_found {
+        StoreError::NotFound(message)
+    } else {
+        StoreError::Transient(message)
+    }
+}
+
+impl ObjectStore for S3Store {
+    async fn head(&self, bucket: &str, key: &str) -> Result<ObjectHead, StoreError> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("HeadObject", e))?;
+        Ok(ObjectHead {
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            version_id: out.version_id().map(str::to_owned),
+            metadata: out.metadata().cloned().unwrap_or_default(),
+        })
+    }
+
+    async fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| classify("GetObject", e))?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Transient(format!("GetObject body: {e}")))?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    async fn put(&self, o: PutObject<'_>) -> Result<(), StoreError> {
+        let metadata: HashMap<String, String> = o
+            .metadata
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(o.bucket)
+            .key(o.key)
+            .body(ByteStream::from(o.body.to_vec()))
+            .content_type(o.content_type)
+            .cache_control(o.cache_control)
+            .set_metadata(Some(metadata));
+        if let Some(arn) = o.kms_key_arn {
+            req = req
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .ssekms_key_id(arn);
+        }
+        req.send().await.map_err(|e| classify("PutObject", e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("DeleteObject", e))?;
+        Ok(())
+    }
+}

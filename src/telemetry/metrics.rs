@@ -1,0 +1,221 @@
+//! Outcomes → EMF records: one per variant of a processed image (dimension
+//! `Variant`), one per image, and `ColdStart` once per cold start.
+
+use super::catalog::{self, *};
+use super::emf::{EmfError, MetricSet};
+use crate::handler::Outcome;
+
+/// Namespace and `service` dimension, from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub namespace: String,
+    pub service: String,
+}
+
+impl MetricsConfig {
+    /// `METRICS_NAMESPACE`, else `POWERTOOLS_METRICS_NAMESPACE`, else
+    /// `ImageProcessor`; `POWERTOOLS_SERVICE_NAME`, else `imgflow`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Self {
+            namespace: get("METRICS_NAMESPACE")
+                .or_else(|| get("POWERTOOLS_METRICS_NAMESPACE"))
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            service: get("POWERTOOLS_SERVICE_NAME").unwrap_or_else(|| DEFAULT_SERVICE.to_owned()),
+        }
+    }
+
+    fn set(&self) -> MetricSet {
+        MetricSet::new(&self.namespace, &self.service)
+    }
+}
+
+fn add(set: &mut MetricSet, name: &str, value: f64) -> Result<(), EmfError> {
+    let def = catalog::metric(name).expect("every emitted metric is in the catalog");
+    set.add_metric(def.name, def.unit, value)
+}
+
+/// The EMF records (JSON lines) for one record's outcome.
+pub fn records_for(outcome: &Outcome, config: &MetricsConfig) -> Result<Vec<String>, EmfError> {
+    let mut records = Vec::new();
+    let mut image = config.set();
+    image.add_property("key", outcome.key());
+    image.add_property("outcome", outcome.label());
+    match outcome {
+        Outcome::Processed {
+            id,
+            source_bytes,
+            decode_ms,
+            processing_ms,
+            variants,
+            ..
+        } => {
+            for v in variants {
+                let mut set = config.set();
+                set.add_dimension(VARIANT_DIMENSION, v.name)?;
+                set.add_property("key", outcome.key());
+                set.add_property("id", id.as_str());
+                add(&mut set, BYTES_SAVED, v.bytes_saved as f64)?;
+                add(&mut set, ENCODE_TIME, v.encode_ms)?;
+                add(&mut set, OUTPUT_BYTES, v.bytes as f64)?;
+                records.extend(set.take_records());
+            }
+            image.add_property("id", id.as_str());
+            add(&mut image, IMAGES_PROCESSED, 1.0)?;
+            add(&mut image, PROCESSING_TIME, *processing_ms)?;
+            add(&mut image, DECODE_TIME, *decode_ms)?;
+            add(&mut image, SOURCE_BYTES, *source_bytes as f64)?;
+        }
+        Outcome::Rejected { code, .. } => {
+            image.add_property("reason", *code);
+            add(&mut image, IMAGES_REJECTED, 1.0)?;
+        }
+        Outcome::Failed { .. } => add(&mut image, IMAGES_FAILED, 1.0)?,
+        Outcome::Skipped { .. } => {}
+    }
+    records.extend(image.take_records());
+    Ok(records)
+}
+
+/// `ColdStart` = 1 with the `function_name` dimension, as Powertools does.
+pub fn cold_start_record(config: &MetricsConfig, function_name: &str) -> Result<String, EmfError> {
+    let mut set = config.set();
+    if !function_name.is_empty() {
+        set.add_dimension("function_name", function_name)?;
+    }
+    add(&mut set, COLD_START, 1.0)?;
+    Ok(set.take_records().remove(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::WrittenVariant;
+    use serde_json::Value;
+
+    fn config() -> MetricsConfig {
+        MetricsConfig::from_lookup(|_| None)
+    }
+
+    fn parse(r: &str) -> Value {
+        serde_json::from_str(r).unwrap()
+    }
+
+    #[test]
+    fn namespace_and_service_from_the_environment() {
+        assert_eq!(config().namespace, "ImageProcessor");
+        assert_eq!(config().service, "imgflow");
+        let c = MetricsConfig::from_lookup(|n| match n {
+            "POWERTOOLS_METRICS_NAMESPACE" => Some("Power".into()),
+            "POWERTOOLS_SERVICE_NAME" => Some("thumbs".into()),
+            _ => None,
+        });
+        assert_eq!(
+            (c.namespace.as_str(), c.service.as_str()),
+            ("Power", "thumbs")
+        );
+        let c = MetricsConfig::from_lookup(|n| match n {
+            "METRICS_NAMESPACE" => Some("Mine".into()),
+            "POWERTOOLS_METRICS_NAMESPACE" => Some("Power".into()),
+            _ => None,
+        });
+        assert_eq!(c.namespace, "Mine");
+    }
+
+    #[test]
+    fn a_processed_image_gives_one_record_per_variant_and_one_per_image() {
+        let variant = |name: &'static str, bytes: usize| WrittenVariant {
+            name,
+            key: format!("k_{name}"),
+            bytes,
+            bytes_saved: 1000 - bytes as i64,
+            width: 10,
+            height: 10,
+            quality: None,
+            encode_ms: 2.5,
+        };
+        let outcome = Outcome::Processed {
+            key: "a/b.png".into(),
+            id: "0011aabb".into(),
+            source_bytes: 1000,
+            decode_ms: 4.0,
+            processing_ms: 20.0,
+            variants: vec![variant("compressed", 300), variant("png", 1500)],
+        };
+        let records = records_for(&outcome, &config()).unwrap();
+        assert_eq!(records.len(), 3);
+        let png = parse(&records[1]);
+        assert_eq!(png["Variant"], "png");
+        assert_eq!(
+            png["BytesSaved"], -500.0,
+            "a larger variant saves a negative amount"
+        );
+        assert_eq!(
+            png["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
+            serde_json::json!(["service", "Variant"])
+        );
+        let image = parse(&records[2]);
+        assert_eq!(image["ImagesProcessed"], 1.0);
+        assert_eq!(image["SourceBytes"], 1000.0);
+        assert_eq!(image["outcome"], "processed");
+        assert_eq!(
+            image["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
+            serde_json::json!(["service"])
+        );
+    }
+
+    #[test]
+    fn rejections_failures_and_skips() {
+        let r = records_for(
+            &Outcome::Rejected {
+                key: "x.txt".into(),
+                code: "not_an_image",
+                message: "…".into(),
+            },
+            &config(),
+        )
+        .unwrap();
+        assert_eq!(parse(&r[0])["ImagesRejected"], 1.0);
+        assert_eq!(parse(&r[0])["reason"], "not_an_image");
+        let f = records_for(
+            &Outcome::Failed {
+                key: "x".into(),
+                message: "timeout".into(),
+            },
+            &config(),
+        )
+        .unwrap();
+        assert_eq!(parse(&f[0])["ImagesFailed"], 1.0);
+        let s = records_for(
+            &Outcome::Skipped {
+                key: "x".into(),
+                reason: "own_output",
+            },
+            &config(),
+        )
+        .unwrap();
+        assert!(s.is_empty(), "skips are logged, not counted");
+    }
+
+    #[test]
+    fn cold_start() {
+        let r = parse(&cold_start_record(&config(), "imgflow-fn").unwrap());
+        assert_eq!(r["ColdStart"], 1.0);
+        assert_eq!(r["function_name"], "imgflow-fn");
+        assert_eq!(
+            r["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
+            "Count"
+        );
+    }
+
+    #[test]
+    fn every_catalog_entry_has_a_valid_unit_and_name() {
+        for m in METRICS {
+            assert!(!m.name.is_empty() && m.name.len() <= 255);
+            assert_eq!(
+                super::super::emf::Unit::parse(m.unit.as_str()),
+                Some(m.unit)
+            );
+        }
+    }
+}

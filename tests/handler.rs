@@ -1,0 +1,348 @@
+//! The handler's failure model, against an in-memory object store (the S3
+//! implementation is tested against a real S3 API in the integration tests).
+
+mod common;
+
+use common::*;
+use image::{DynamicImage, ImageFormat};
+use imgflow::config::Settings;
+use imgflow::event::S3Event;
+use imgflow::handler::{handle_event, HandlerSettings, Outcome};
+use imgflow::store::object::{ObjectHead, ObjectStore, PutObject, StoreError, META_VARIANT};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// (bucket, key) → (body, user metadata)
+type Objects = HashMap<(String, String), (Vec<u8>, HashMap<String, String>)>;
+
+#[derive(Default)]
+struct MemoryStore {
+    objects: Mutex<Objects>,
+    fail_gets: bool,
+    /// Fail the PUT of keys containing this text.
+    fail_put_containing: Option<&'static str>,
+    get_delay: Option<Duration>,
+}
+
+impl MemoryStore {
+    fn insert(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
+        self.objects
+            .lock()
+            .unwrap()
+            .insert((bucket.into(), key.into()), (bytes, HashMap::new()));
+    }
+
+    fn keys(&self, bucket: &str) -> Vec<String> {
+        let mut k: Vec<String> = self
+            .objects
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|(b, _)| b == bucket)
+            .map(|(_, k)| k.clone())
+            .collect();
+        k.sort();
+        k
+    }
+}
+
+impl ObjectStore for MemoryStore {
+    async fn head(&self, bucket: &str, key: &str) -> Result<ObjectHead, StoreError> {
+        let objects = self.objects.lock().unwrap();
+        let (bytes, metadata) = objects
+            .get(&(bucket.into(), key.into()))
+            .ok_or_else(|| StoreError::NotFound(key.into()))?;
+        Ok(ObjectHead {
+            size: bytes.len() as u64,
+            version_id: None,
+            metadata: metadata.clone(),
+        })
+    }
+
+    async fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        _version: Option<&str>,
+    ) -> Result<Vec<u8>, StoreError> {
+        if let Some(d) = self.get_delay {
+            tokio::time::sleep(d).await;
+        }
+        if self.fail_gets {
+            return Err(StoreError::Transient(
+                "SlowDown: please reduce your request rate".into(),
+            ));
+        }
+        let objects = self.objects.lock().unwrap();
+        objects
+            .get(&(bucket.into(), key.into()))
+            .map(|(b, _)| b.clone())
+            .ok_or_else(|| StoreError::NotFound(key.into()))
+    }
+
+    async fn put(&self, o: PutObject<'_>) -> Result<(), StoreError> {
+        if self.fail_put_containing.is_some_and(|s| o.key.contains(s)) {
+            return Err(StoreError::Transient("connection reset".into()));
+        }
+        let metadata = o
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        self.objects
+            .lock()
+            .unwrap()
+            .insert((o.bucket.into(), o.key.into()), (o.body.to_vec(), metadata));
+        Ok(())
+    }
+
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        self.objects
+            .lock()
+            .unwrap()
+            .remove(&(bucket.into(), key.into()));
+        Ok(())
+    }
+}
+
+fn settings() -> HandlerSettings {
+    HandlerSettings {
+        processed_bucket: "processed".into(),
+        cache_control: "public, max-age=31536000, immutable".into(),
+        kms_key_arn: None,
+        engine: Arc::new(Settings::default()),
+        record_concurrency: 4,
+        deadline_margin: Duration::from_millis(500),
+    }
+}
+
+fn event(records: &[(&str, &str, Option<u64>)]) -> S3Event {
+    let records: Vec<_> = records
+        .iter()
+        .map(|(bucket, key, size)| {
+            serde_json::json!({
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": size}}
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+}
+
+fn png() -> Vec<u8> {
+    encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png)
+}
+
+fn later() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+#[tokio::test]
+async fn keys_with_spaces_unicode_and_folders() {
+    let store = MemoryStore::default();
+    let bytes = png();
+    store.insert("uploads", "holiday photos/été 1.png", bytes.clone());
+    let ev = event(&[(
+        "uploads",
+        "holiday+photos/%C3%A9t%C3%A9+1.png",
+        Some(bytes.len() as u64),
+    )]);
+    let out = handle_event(&store, &settings(), &ev, later()).await;
+    assert!(matches!(out[0], Outcome::Processed { .. }), "{out:?}");
+    let id = imgflow::naming::content_id(&bytes);
+    let mut want: Vec<String> = [
+        "compressed_{}.jpg",
+        "low_{}.jpg",
+        "webp_{}.webp",
+        "png_{}.png",
+        "thumbnail_{}.jpg",
+    ]
+    .iter()
+    .map(|s| format!("holiday photos/été 1_{}", s.replace("{}", &id)))
+    .collect();
+    want.sort();
+    assert_eq!(store.keys("processed"), want);
+    // Outputs are marked, so an event about them is skipped.
+    let head = store.head("processed", &want[0]).await.unwrap();
+    assert!(head.metadata.contains_key(META_VARIANT));
+    assert_eq!(
+        head.metadata["imgflow-source-key"], "holiday%20photos/%C3%A9t%C3%A9%201.png",
+        "metadata is ASCII: the key is percent-encoded"
+    );
+}
+
+#[tokio::test]
+async fn permanent_problems_succeed_with_nothing_written() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "notes.txt", b"just text".to_vec());
+    store.insert("uploads", "empty.jpg", vec![]);
+    store.insert("processed", "x_png_00000000.png", png());
+    let ev = event(&[
+        ("uploads", "notes.txt", Some(9)),
+        ("uploads", "empty.jpg", Some(0)),
+        ("uploads", "folder/", Some(0)),
+        ("processed", "x_png_00000000.png", Some(10)),
+        ("uploads", "deleted-since.png", Some(10)),
+    ]);
+    let out = handle_event(&store, &settings(), &ev, later()).await;
+    let labels: Vec<_> = out
+        .iter()
+        .map(|o| (o.key().to_owned(), o.label()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("notes.txt".to_owned(), "rejected"),
+            ("empty.jpg".to_owned(), "rejected"),
+            ("folder/".to_owned(), "rejected"),
+            ("x_png_00000000.png".to_owned(), "skipped"),
+            ("deleted-since.png".to_owned(), "skipped"),
+        ]
+    );
+    assert!(matches!(
+        &out[0],
+        Outcome::Rejected {
+            code: "not_an_image",
+            ..
+        }
+    ));
+    assert!(matches!(&out[1], Outcome::Rejected { code: "empty", .. }));
+    assert_eq!(
+        store.keys("processed"),
+        ["x_png_00000000.png"],
+        "nothing new written"
+    );
+}
+
+#[tokio::test]
+async fn own_outputs_in_the_upload_bucket_are_skipped() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "a.png", png());
+    // Simulate a misconfiguration that writes outputs where uploads land.
+    let mut s = settings();
+    s.processed_bucket = "uploads".into();
+    let first = handle_event(&store, &s, &event(&[("uploads", "a.png", None)]), later()).await;
+    assert!(matches!(
+        first[0],
+        Outcome::Skipped {
+            reason: "processed_bucket",
+            ..
+        }
+    ));
+    s.processed_bucket = "processed".into();
+    handle_event(&store, &s, &event(&[("uploads", "a.png", None)]), later()).await;
+    let output = store.keys("processed")[0].clone();
+    let bytes = store.objects.lock().unwrap()[&("processed".to_owned(), output.clone())].clone();
+    store
+        .objects
+        .lock()
+        .unwrap()
+        .insert(("uploads".into(), output.clone()), bytes);
+    let again = handle_event(&store, &s, &event(&[("uploads", &output, None)]), later()).await;
+    assert!(
+        matches!(
+            again[0],
+            Outcome::Skipped {
+                reason: "own_output",
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn over_the_byte_limit_is_refused_from_the_event_size() {
+    let store = MemoryStore {
+        fail_gets: true,
+        ..Default::default()
+    };
+    let ev = event(&[("uploads", "huge.tif", Some(10 * 1024 * 1024 * 1024))]);
+    let out = handle_event(&store, &settings(), &ev, later()).await;
+    assert!(
+        matches!(
+            &out[0],
+            Outcome::Rejected {
+                code: "too_many_bytes",
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn transient_errors_fail_and_never_half_land() {
+    let store = MemoryStore {
+        fail_gets: true,
+        ..Default::default()
+    };
+    store.insert("uploads", "a.png", png());
+    let out = handle_event(
+        &store,
+        &settings(),
+        &event(&[("uploads", "a.png", None)]),
+        later(),
+    )
+    .await;
+    assert!(matches!(&out[0], Outcome::Failed { message, .. } if message.contains("SlowDown")));
+
+    let store = MemoryStore {
+        fail_put_containing: Some("_webp_"),
+        ..Default::default()
+    };
+    store.insert("uploads", "a.png", png());
+    let out = handle_event(
+        &store,
+        &settings(),
+        &event(&[("uploads", "a.png", None)]),
+        later(),
+    )
+    .await;
+    assert!(matches!(&out[0], Outcome::Failed { .. }), "{out:?}");
+    assert!(
+        store.keys("processed").is_empty(),
+        "the variants that landed were taken back"
+    );
+}
+
+#[tokio::test]
+async fn the_deadline_stops_work_cleanly() {
+    let store = MemoryStore {
+        get_delay: Some(Duration::from_secs(30)),
+        ..Default::default()
+    };
+    store.insert("uploads", "a.png", png());
+    let started = Instant::now();
+    let deadline = Instant::now() + Duration::from_millis(800);
+    let out = handle_event(
+        &store,
+        &settings(),
+        &event(&[("uploads", "a.png", None)]),
+        deadline,
+    )
+    .await;
+    assert!(
+        matches!(&out[0], Outcome::Failed { message, .. } if message.contains("deadline")),
+        "{out:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "gave up before the deadline, not after the slow GET"
+    );
+    assert!(store.keys("processed").is_empty());
+}
+
+#[tokio::test]
+async fn duplicate_events_write_the_same_keys() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "a.png", png());
+    let ev = event(&[("uploads", "a.png", None), ("uploads", "a.png", None)]);
+    let out = handle_event(&store, &settings(), &ev, later()).await;
+    assert!(out.iter().all(|o| matches!(o, Outcome::Processed { .. })));
+    let first = store.keys("processed");
+    handle_event(&store, &settings(), &ev, later()).await;
+    assert_eq!(store.keys("processed"), first);
+    assert_eq!(first.len(), 5);
+}
