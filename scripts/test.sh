@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs what it needs, then
-# format, lint, unit + integration tests, SIMD check, and a CLI smoke run.
+# The whole test suite, on a fresh machine: installs what it needs (nasm,
+# moto, rustfmt, clippy), then format, lint, unit + integration tests (the
+# Lambda binary against moto), SIMD check, and a CLI smoke run.
 # Usage: scripts/test.sh        (CI runs exactly this through .ci/run)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,6 +14,11 @@ say "tools"
 if ! command -v nasm >/dev/null; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm >/dev/null
+fi
+# moto server: the S3 API the Lambda's integration tests run against (each
+# test starts its own on a free loopback port and stops it).
+if ! command -v moto_server >/dev/null || ! python3 -c 'import moto, boto3' 2>/dev/null; then
+  python3 -m pip install -q 'moto[server]' boto3
 fi
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
