@@ -598,3 +598,44 @@ fn every_bad_input_gets_its_reason() {
         .to_string();
     assert!(heic_msg.contains("HEIC"), "{heic_msg}");
 }
+
+/// A variant the table does not have yet (a small WebP preview), built from
+/// the same pieces a new table entry would use.
+#[test]
+fn a_new_kind_of_variant_needs_only_its_spec() {
+    use imgflow::config::{Limits, VariantSettings};
+    use imgflow::engine::variant::{Codec, QualityKnob, Size, VariantSpec};
+    static PREVIEW: VariantSpec = VariantSpec {
+        name: "preview",
+        extension: "webp",
+        content_type: "image/webp",
+        codec: Codec::WebP,
+        quality: Some(QualityKnob {
+            env: "PREVIEW_QUALITY",
+            default: 70,
+        }),
+        size: Size::Fit {
+            env: "PREVIEW_SIZE",
+            default: (64, 64),
+        },
+    };
+    let settings = Settings {
+        variants: vec![VariantSettings {
+            spec: &PREVIEW,
+            quality: Some(70),
+            fit: Some((64, 64)),
+        }],
+        limits: Limits::default(),
+    };
+    // A gray source: the fitted WebP must still be RGB.
+    let gray: Vec<u8> = (0..300 * 150).map(|i| (i % 256) as u8).collect();
+    let src = jpeg_gray(300, 150, &gray, &JpegOptions::default());
+    let out = process(&src, &settings).unwrap();
+    assert_eq!(out.variants.len(), 1);
+    let img = decode(&out.variants[0].bytes);
+    assert_eq!(
+        image::guess_format(&out.variants[0].bytes).unwrap(),
+        ImageFormat::WebP
+    );
+    assert_eq!(img.dimensions(), (64, 32));
+}

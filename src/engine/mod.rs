@@ -76,16 +76,21 @@ struct Views {
 impl Views {
     fn prepare(source: SourceImage, variants: &[VariantSettings]) -> Self {
         let needs = |codec| variants.iter().any(|v| v.spec.codec == codec);
+        let needs_full = |codec| {
+            variants
+                .iter()
+                .any(|v| v.spec.codec == codec && v.fit.is_none())
+        };
+        let needs_opaque = needs(Codec::Jpeg) || variants.iter().any(|v| v.fit.is_some());
         let pixels = Arc::new(source.pixels);
-        let eight_bit =
-            (needs(Codec::Jpeg) || needs(Codec::WebP)).then(|| pixels::to_eight_bit(&pixels));
+        let eight_bit = (needs_opaque || needs(Codec::WebP)).then(|| pixels::to_eight_bit(&pixels));
         let opaque = eight_bit
             .as_ref()
-            .filter(|_| needs(Codec::Jpeg))
+            .filter(|_| needs_opaque)
             .map(pixels::on_white);
         let rgb_or_rgba = eight_bit
             .as_ref()
-            .filter(|_| needs(Codec::WebP))
+            .filter(|_| needs_full(Codec::WebP))
             .map(pixels::rgb_or_rgba);
         Self {
             source: pixels,
@@ -115,17 +120,15 @@ impl Views {
                 (bytes, pixels.width(), pixels.height())
             }
             Codec::WebP => {
-                let pixels = self.rgb_or_rgba.as_ref().ok_or_else(missing)?;
                 let pixels = match v.fit {
-                    // Resizing keeps alpha only through the JPEG path today;
-                    // a fitted WebP is made from the opaque view.
+                    // Fitted variants are resized from the opaque view (the
+                    // resizer takes gray or RGB), then made RGB for WebP.
                     Some(bounds) => {
                         let opaque = self.opaque.as_ref().ok_or_else(missing)?;
-                        resize::thumbnail(opaque, bounds).map_err(fail)?
+                        pixels::rgb_or_rgba(&resize::thumbnail(opaque, bounds).map_err(fail)?)
                     }
-                    None => Arc::clone(pixels),
+                    None => Arc::clone(self.rgb_or_rgba.as_ref().ok_or_else(missing)?),
                 };
-                let pixels = pixels::rgb_or_rgba(&pixels::to_eight_bit(&pixels));
                 let bytes = codecs::webp::encode(&pixels, quality, icc).map_err(fail)?;
                 (bytes, pixels.width(), pixels.height())
             }
