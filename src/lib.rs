@@ -11,5 +11,6 @@ pub mod event;
 pub mod handler;
 pub mod naming;
 pub mod report;
+pub mod reprocess;
 pub mod store;
 pub mod telemetry;

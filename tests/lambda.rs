@@ -526,3 +526,95 @@ fn unreachable_s3_fails_within_the_deadline_and_keeps_serving() {
         assert!(message.contains("a.png"), "{message}");
     }
 }
+
+fn imgflow_cli(endpoint: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_imgflow"))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("PROCESSED_BUCKET", "processed")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn reprocess_redrives_a_prefix_and_single_objects() {
+    let moto = Moto::start();
+    let rt = runtime();
+    let client = s3(&moto.endpoint);
+    let a = encode_with_image(&DynamicImage::ImageRgb8(gradient(80, 60)), ImageFormat::Png);
+    let b = jpeg_rgb(&gradient(60, 40), &JpegOptions::default());
+    rt.block_on(async {
+        for bucket in ["uploads", "processed"] {
+            client.create_bucket().bucket(bucket).send().await.unwrap();
+        }
+        for (key, body) in [
+            ("photos/", vec![]),
+            ("photos/a.png", a.clone()),
+            ("photos/sub/b.jpg", b.clone()),
+            ("photos/readme.txt", b"text".to_vec()),
+            ("other/c.png", a.clone()),
+        ] {
+            client
+                .put_object()
+                .bucket("uploads")
+                .key(key)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+
+    let dry = imgflow_cli(
+        &moto.endpoint,
+        &["reprocess", "--prefix", "s3://uploads/photos/", "--dry-run"],
+    );
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        text.contains("3 object(s)"),
+        "the folder marker is not an object to process: {text}"
+    );
+    assert!(
+        rt.block_on(listing(&client, "processed")).is_empty(),
+        "--dry-run writes nothing"
+    );
+
+    let run = imgflow_cli(
+        &moto.endpoint,
+        &["reprocess", "--prefix", "s3://uploads/photos/"],
+    );
+    assert!(
+        run.status.success(),
+        "rejections are not failures: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        text.contains("processed 2 · skipped 0 · rejected 1 · failed 0"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).contains("photos/readme.txt: not_an_image"));
+    assert_eq!(rt.block_on(listing(&client, "processed")).len(), 10);
+
+    let one = imgflow_cli(&moto.endpoint, &["reprocess", "s3://uploads/other/c.png"]);
+    assert!(one.status.success());
+    assert_eq!(rt.block_on(listing(&client, "processed")).len(), 15);
+
+    // S3 unreachable: failures are counted and the exit status says so.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let failed = imgflow_cli(&dead, &["reprocess", "s3://uploads/other/c.png"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("failed 1"));
+
+    let usage = imgflow_cli(&moto.endpoint, &["reprocess", "https://example.com/x.png"]);
+    assert_eq!(usage.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("not an s3:// URL"));
+}

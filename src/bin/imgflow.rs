@@ -26,6 +26,8 @@ enum Command {
     Process(ProcessArgs),
     /// Measure imgflow (and, with --compare, Pillow and sharp) on a corpus.
     Bench(imgflow::bench::BenchArgs),
+    /// Run S3 objects through the Lambda's code path (redrive, backfill).
+    Reprocess(ReprocessArgs),
     /// Internal: one image in this process, for `bench` (peak RSS per image).
     #[command(hide = true)]
     BenchWorker(imgflow::bench::WorkerArgs),
@@ -58,7 +60,8 @@ pub struct SettingsArgs {
 }
 
 impl SettingsArgs {
-    fn resolve(&self) -> Result<Settings, config::ConfigError> {
+    /// Looks a variable up in the flags first, then in the environment.
+    fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
         let flags: HashMap<&str, &String> = [
             (config::VARIANTS_ENV, &self.variants),
             ("JPEG_QUALITY", &self.jpeg_quality),
@@ -71,10 +74,14 @@ impl SettingsArgs {
         .into_iter()
         .filter_map(|(name, value)| value.as_ref().map(|v| (name, v)))
         .collect();
-        Settings::from_lookup(|name| match flags.get(name) {
+        move |name: &str| match flags.get(name) {
             Some(v) => Some((*v).clone()),
             None => std::env::var(name).ok(),
-        })
+        }
+    }
+
+    fn resolve(&self) -> Result<Settings, config::ConfigError> {
+        Settings::from_lookup(self.lookup())
     }
 }
 
@@ -96,11 +103,33 @@ struct ProcessArgs {
     settings: SettingsArgs,
 }
 
+#[derive(Args)]
+struct ReprocessArgs {
+    /// Objects to process, as s3://bucket/key
+    #[arg(value_name = "S3_URL", required_unless_present = "prefix")]
+    objects: Vec<String>,
+    /// Also every object under s3://bucket/folder/ (repeatable)
+    #[arg(long, value_name = "S3_URL")]
+    prefix: Vec<String>,
+    /// List what would be processed; read and write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Objects processed at the same time
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// Where the variants go [env: PROCESSED_BUCKET]
+    #[arg(long, value_name = "BUCKET")]
+    processed_bucket: Option<String>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Process(args) => process(args),
         Command::Bench(args) => imgflow::bench::run(args),
+        Command::Reprocess(args) => reprocess(args),
         Command::BenchWorker(args) => imgflow::bench::worker(args),
     };
     match result {
@@ -175,5 +204,79 @@ fn process(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+fn reprocess(args: ReprocessArgs) -> anyhow::Result<ExitCode> {
+    use imgflow::handler::{HandlerSettings, Outcome};
+    use imgflow::reprocess::{run, targets};
+    let lookup = args.settings.lookup();
+    let handler = HandlerSettings::from_lookup(|name| match (name, &args.processed_bucket) {
+        ("PROCESSED_BUCKET", Some(bucket)) => Some(bucket.clone()),
+        _ => lookup(name),
+    });
+    let handler = match handler {
+        Ok(h) => h,
+        Err(e) => return Ok(usage_error(e)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store = imgflow::store::s3::S3Store::from_env().await;
+        let objects = targets(&store, &args.objects, &args.prefix)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        if args.dry_run {
+            for o in &objects {
+                println!("would process s3://{}/{}", o.bucket, o.key);
+            }
+            println!(
+                "{} object(s); nothing was read or written (--dry-run)",
+                objects.len()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        let bar = ProgressBar::new(objects.len() as u64).with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} objects  {per_sec}  ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let timeout = std::time::Duration::from_secs(900);
+        let summary = run(
+            &store,
+            &handler,
+            objects,
+            usize::from(args.concurrency),
+            timeout,
+            |outcome| {
+                bar.suspend(|| match outcome {
+                    Outcome::Processed {
+                        key, id, variants, ..
+                    } => {
+                        println!("processed  {key}  ({} variants, id {id})", variants.len())
+                    }
+                    Outcome::Skipped { key, reason } => println!("skipped    {key}  ({reason})"),
+                    Outcome::Rejected { key, code, message } => {
+                        eprintln!("imgflow: {key}: {code}: {message}")
+                    }
+                    Outcome::Failed { key, message } => {
+                        eprintln!("imgflow: {key}: failed: {message}")
+                    }
+                });
+                bar.inc(1);
+            },
+        )
+        .await;
+        bar.finish_and_clear();
+        println!(
+            "processed {} · skipped {} · rejected {} · failed {}",
+            summary.processed, summary.skipped, summary.rejected, summary.failed
+        );
+        Ok(if summary.failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
     })
 }
