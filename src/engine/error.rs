@@ -1,7 +1,5 @@
 //! Why an input was refused: a stable, machine-readable code plus a sentence.
 
-use std::fmt;
-
 /// A permanent problem with an input: retrying cannot help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RejectReason {
@@ -86,15 +84,6 @@ impl EngineError {
     }
 }
 
-/// A pair `code: message`, the shape used in CLI error lines.
-pub struct CodedMessage<'a>(pub &'a EngineError);
-
-impl fmt::Display for CodedMessage<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.0.code(), self.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,9 +138,10 @@ mod tests {
         let unsupported = EngineError::from(RejectReason::UnsupportedFormat {
             format: "HEIC".into(),
         });
+        assert_eq!(unsupported.code(), "unsupported_format");
         assert_eq!(
-            CodedMessage(&unsupported).to_string(),
-            "unsupported_format: HEIC images are not supported (supported: JPEG, PNG, WebP, GIF, TIFF, BMP)"
+            unsupported.to_string(),
+            "HEIC images are not supported (supported: JPEG, PNG, WebP, GIF, TIFF, BMP)"
         );
     }
 }
