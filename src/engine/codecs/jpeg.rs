@@ -66,13 +66,7 @@ pub fn encode(image: &DynamicImage, quality: u8, icc: Option<&[u8]>) -> Result<V
         started.write_scanlines(raw)?;
         started.finish()
     }))
-    .map_err(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "libjpeg error".to_owned())
-    })?
+    .map_err(super::libjpeg_message)?
     .map_err(|e| e.to_string())
 }
 

@@ -35,12 +35,6 @@ pub fn decode(bytes: &[u8]) -> Result<Option<DynamicImage>, String> {
             })
         },
     ))
-    .map_err(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "libjpeg error".to_owned())
-    })?
+    .map_err(super::libjpeg_message)?
     .map_err(|e| e.to_string())
 }

@@ -7,6 +7,16 @@ pub mod jpeg_decode;
 pub mod png;
 pub mod webp;
 
+/// libjpeg reports fatal errors by unwinding with the message as payload
+/// (mozjpeg's error manager); turn that payload back into the message.
+pub(crate) fn libjpeg_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "libjpeg error".to_owned())
+}
+
 /// The colour model a profile describes (ICC header, bytes 16..20).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IccSpace {
