@@ -7,9 +7,9 @@ use image::DynamicImage;
 use libdeflater::{CompressionLvl, Compressor};
 
 /// libdeflate level, chosen on the benchmark corpus (single thread, with the
-/// filtering below): level 4 is 2.3% larger than Pillow's zlib-9
-/// `optimize=True` in 3.5 s; level 6 is 0.4% larger in 5.5 s; level 9 is 1%
-/// smaller in 13 s; level 1 is 4.5% larger in 2.6 s.
+/// filtering below): level 4 is 2.6% larger than Pillow's zlib-9
+/// `optimize=True` in 3.4 s (`imgflow bench`); level 6 is 0.4% larger in
+/// 5.5 s; level 9 is 1% smaller in 13 s; level 1 is 4.5% larger in 2.6 s.
 const DEFLATE_LEVEL: i32 = 4;
 /// PNG chunk lengths are 31-bit.
 const MAX_CHUNK: usize = i32::MAX as usize;
