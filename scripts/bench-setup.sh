@@ -91,6 +91,18 @@ EOF
   req_ok "$PYTHON" || die "requirements still not satisfied in $PYTHON"
 fi
 
+# boto3: `imgflow bench-lambda --python` times a Python function's init
+# (interpreter, `import PIL.Image, boto3`, an S3 client).
+if ! "$PYTHON" -c 'import boto3' 2>/dev/null; then
+  log "installing boto3"
+  if [ "$PYTHON" = "$VENV/bin/python" ]; then
+    "$PYTHON" -m pip install -q --disable-pip-version-check boto3 >&2
+  else
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check \
+      --target "$TARGET/lib" boto3 >&2
+  fi
+fi
+
 # ------------------------------------------------------------------ node ----
 command -v node >/dev/null || die "node not found (apt-get install nodejs npm)"
 NODE_DIR=$CACHE/node

@@ -13,6 +13,7 @@ use crate::store::object::{
 use futures_util::stream::{self, StreamExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::{field::Empty, Instrument, Span};
 
 /// Everything a record needs besides the store, read once at start.
 #[derive(Debug, Clone)]
@@ -49,6 +50,9 @@ pub enum Outcome {
         id: String,
         source_bytes: usize,
         decode_ms: f64,
+        /// Wall time of the engine (decode and every encode): the part of
+        /// `processing_ms` that is not S3.
+        engine_ms: f64,
         processing_ms: f64,
         variants: Vec<WrittenVariant>,
     },
@@ -75,6 +79,23 @@ impl Outcome {
     }
 
     /// `processed`, `skipped`, `rejected` or `failed`: the X-Ray annotation and log field.
+    /// The reason code of a skip or a rejection.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Outcome::Skipped { reason, .. } => Some(reason),
+            Outcome::Rejected { code, .. } => Some(code),
+            Outcome::Processed { .. } | Outcome::Failed { .. } => None,
+        }
+    }
+
+    /// Annotates the record's trace span (`outcome`, `reason`).
+    fn record_on(&self, span: &Span) {
+        span.record("outcome", self.label());
+        if let Some(reason) = self.reason() {
+            span.record("reason", reason);
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Processed { .. } => "processed",
@@ -93,17 +114,23 @@ pub async fn handle_event<S: ObjectStore>(
     deadline: Instant,
 ) -> Vec<Outcome> {
     stream::iter(&event.records)
-        .map(|record| async move {
-            let key = record.s3.object.key.clone();
-            match record.source(&settings.processed_bucket) {
-                Err(message) => Outcome::Rejected {
-                    key,
-                    code: "bad_key",
-                    message,
-                },
-                Ok(Err(skip)) => skipped(key_of(record), skip),
-                Ok(Ok(source)) => handle_object(store, settings, source, deadline).await,
+        .map(|record| {
+            let span = tracing::info_span!("record", key = %key_of(record), outcome = Empty, reason = Empty);
+            async move {
+                let key = record.s3.object.key.clone();
+                let outcome = match record.source(&settings.processed_bucket) {
+                    Err(message) => Outcome::Rejected {
+                        key,
+                        code: "bad_key",
+                        message,
+                    },
+                    Ok(Err(skip)) => skipped(key_of(record), skip),
+                    Ok(Ok(source)) => handle_object(store, settings, source, deadline).await,
+                };
+                outcome.record_on(&Span::current());
+                outcome
             }
+            .instrument(span)
         })
         .buffered(settings.record_concurrency.max(1))
         .collect()
@@ -196,7 +223,11 @@ async fn process_object<S: ObjectStore>(
             },
         );
     }
-    let head = match store.head(&source.bucket, key).await {
+    let head = match store
+        .head(&source.bucket, key)
+        .instrument(s3_span("HeadObject", &source.bucket))
+        .await
+    {
         Ok(head) => head,
         Err(StoreError::NotFound(_)) => {
             return Outcome::Skipped {
@@ -227,7 +258,11 @@ async fn process_object<S: ObjectStore>(
         );
     }
     let version = source.version_id.clone().or(head.version_id);
-    let bytes = match store.get(&source.bucket, key, version.as_deref()).await {
+    let bytes = match store
+        .get(&source.bucket, key, version.as_deref())
+        .instrument(s3_span("GetObject", &source.bucket))
+        .await
+    {
         Ok(bytes) => bytes,
         Err(StoreError::NotFound(_)) => {
             return Outcome::Skipped {
@@ -241,11 +276,14 @@ async fn process_object<S: ObjectStore>(
     };
 
     let engine_settings = Arc::clone(&settings.engine);
+    let record_span = Span::current();
+    let engine_started = Instant::now();
     let encoded = tokio::task::spawn_blocking(move || {
-        let result = engine::process(&bytes, &engine_settings);
+        let result = record_span.in_scope(|| engine::process(&bytes, &engine_settings));
         (bytes.len(), result)
     })
     .await;
+    let engine_ms = engine_started.elapsed().as_secs_f64() * 1000.0;
     let (source_bytes, image) = match encoded {
         Ok((n, Ok(image))) => (n, image),
         Ok((_, Err(EngineError::Rejected(reason)))) => return rejected(key, reason),
@@ -271,15 +309,20 @@ async fn process_object<S: ObjectStore>(
         if let Some(version) = &version {
             metadata.push((META_SOURCE_VERSION, metadata_value(version)));
         }
-        store.put(PutObject {
-            bucket: &settings.processed_bucket,
-            key: out_key,
-            body: &v.bytes,
-            content_type: v.spec.content_type,
-            cache_control: &settings.cache_control,
-            metadata,
-            kms_key_arn: settings.kms_key_arn.as_deref(),
-        })
+        let span = s3_span("PutObject", &settings.processed_bucket);
+        span.record("variant", v.spec.name);
+        span.record("bytes", v.bytes.len());
+        store
+            .put(PutObject {
+                bucket: &settings.processed_bucket,
+                key: out_key,
+                body: &v.bytes,
+                content_type: v.spec.content_type,
+                cache_control: &settings.cache_control,
+                metadata,
+                kms_key_arn: settings.kms_key_arn.as_deref(),
+            })
+            .instrument(span)
     });
     let results = futures_util::future::join_all(puts).await;
     if let Some(error) = results.iter().find_map(|r| r.as_ref().err()) {
@@ -319,9 +362,26 @@ async fn process_object<S: ObjectStore>(
         id,
         source_bytes,
         decode_ms: image.decode_ms + image.prepare_ms,
+        engine_ms,
         processing_ms: started.elapsed().as_secs_f64() * 1000.0,
         variants,
     }
+}
+
+/// A trace span for one S3 call, shaped the way X-Ray shows AWS SDK calls
+/// (a client span naming the service and operation).
+fn s3_span(operation: &'static str, bucket: &str) -> Span {
+    tracing::info_span!(
+        "S3",
+        otel.name = "S3",
+        otel.kind = "client",
+        rpc.system = "aws-api",
+        rpc.service = "S3",
+        rpc.method = operation,
+        aws.s3.bucket = bucket,
+        variant = Empty,
+        bytes = Empty,
+    )
 }
 
 /// S3 metadata travels as HTTP headers: ASCII only. Keys may be any UTF-8,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod event;
 pub mod handler;
+pub mod local_lambda;
 pub mod naming;
 pub mod report;
 pub mod reprocess;

@@ -7,57 +7,18 @@ mod common;
 use aws_sdk_s3::primitives::ByteStream;
 use common::*;
 use image::{DynamicImage, ImageFormat};
+use imgflow::local_lambda::{s3_event, LocalFunction, Reported, RuntimeApi, S3Emulator};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// moto server on a free port, stopped on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = free_port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server not found: pip install 'moto[server]' (scripts/test.sh does)");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn s3(endpoint: &str) -> aws_sdk_s3::Client {
@@ -74,191 +35,39 @@ fn s3(endpoint: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// An invocation's result as the runtime reported it.
-#[derive(Debug)]
-enum Reported {
-    Response(Value),
-    Error(Value),
+/// The shipped bootstrap binary against `endpoint`, with only the variables
+/// Lambda would set plus `extra`.
+fn start_function(api: &RuntimeApi, endpoint: &str, extra: &[(&str, &str)]) -> LocalFunction {
+    let env: Vec<(String, String)> = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("PROCESSED_BUCKET", "processed"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    LocalFunction::start(Path::new(env!("CARGO_BIN_EXE_bootstrap")), api, &env, false).unwrap()
 }
 
-/// A minimal Lambda Runtime API: hands out queued events on `/next` and
-/// collects `/response` and `/error` posts.
-struct RuntimeApi {
-    address: String,
-    events: Sender<(Value, u64)>,
-    results: Receiver<(String, Reported)>,
+fn invoke(api: &RuntimeApi, event: Value, timeout_ms: u64) -> Reported {
+    api.invoke(event, Duration::from_millis(timeout_ms))
+        .expect("the function reported a result")
+        .reported
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next()?.to_owned(), parts.next()?.to_owned());
-    let mut length = 0;
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((method, path, body))
-}
-
-impl RuntimeApi {
-    fn start() -> RuntimeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        let (events_tx, events_rx) = channel::<(Value, u64)>();
-        let (results_tx, results_rx) = channel();
-        let events_rx = Arc::new(Mutex::new(events_rx));
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let events = Arc::clone(&events_rx);
-                let results = results_tx.clone();
-                std::thread::spawn(move || {
-                    let mut writer = stream.try_clone().unwrap();
-                    let mut reader = BufReader::new(stream);
-                    let mut counter = 0u32;
-                    while let Some((method, path, body)) = read_request(&mut reader) {
-                        if method == "GET" && path.ends_with("/invocation/next") {
-                            let Ok((event, timeout_ms)) = events.lock().unwrap().recv() else {
-                                return;
-                            };
-                            counter += 1;
-                            let id = format!("req-{}-{counter}", std::process::id());
-                            let deadline = std::time::SystemTime::now()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .unwrap()
-                                .as_millis() as u64
-                                + timeout_ms;
-                            let body = event.to_string();
-                            let _ = write!(
-                                writer,
-                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
-                                 Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
-                                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:imgflow\r\n\
-                                 Lambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1\r\n\
-                                 Content-Length: {}\r\n\r\n{body}",
-                                body.len()
-                            );
-                        } else {
-                            let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                            let id = path.split('/').rev().nth(1).unwrap_or_default().to_owned();
-                            let reported = if path.ends_with("/error") {
-                                Reported::Error(value)
-                            } else {
-                                Reported::Response(value)
-                            };
-                            let _ = results.send((id, reported));
-                            let _ = write!(
-                                writer,
-                                "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
-                            );
-                        }
-                        let _ = writer.flush();
-                    }
-                });
-            }
-        });
-        RuntimeApi {
-            address,
-            events: events_tx,
-            results: results_rx,
-        }
-    }
-
-    fn invoke(&self, event: Value, timeout_ms: u64) -> Reported {
-        self.events.send((event, timeout_ms)).unwrap();
-        let (_, reported) = self
-            .results
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the function reported a result");
-        reported
-    }
-}
-
-/// The bootstrap binary, its stdout collected line by line.
-struct Function {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Function {
-    fn start(runtime: &RuntimeApi, endpoint: &str, extra_env: &[(&str, &str)]) -> Function {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
-        cmd.env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "imgflow")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/imgflow")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .env("PROCESSED_BUCKET", "processed")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Function { child, lines }
-    }
-
-    fn json_lines(&self) -> Vec<Value> {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|_| panic!("stdout carries only JSON lines, got: {l}"))
-            })
-            .collect()
-    }
-}
-
-impl Drop for Function {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn s3_event(records: &[(&str, &str, u64)]) -> Value {
-    let records: Vec<Value> = records
+/// Every stdout line as JSON (the function prints nothing else).
+fn json_lines(function: &LocalFunction) -> Vec<Value> {
+    function
+        .lines_since(0, Duration::from_millis(200))
         .iter()
-        .map(|(bucket, key, size)| {
-            serde_json::json!({
-                "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-                "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
-                       "object": {"key": key, "size": size}}
-            })
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|_| panic!("stdout carries only JSON lines, got: {l}"))
         })
-        .collect();
-    serde_json::json!({ "Records": records })
+        .collect()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -333,7 +142,7 @@ fn assert_valid_emf(record: &Value) {
 
 #[test]
 fn s3_events_end_to_end() {
-    let moto = Moto::start();
+    let moto = S3Emulator::start().unwrap();
     let rt = runtime();
     let client = s3(&moto.endpoint);
     let photo = encode_with_image(
@@ -362,19 +171,19 @@ fn s3_events_end_to_end() {
         }
     });
 
-    let api = RuntimeApi::start();
-    let function = Function::start(&api, &moto.endpoint, &[("LOG_LEVEL", "DEBUG")]);
+    let api = RuntimeApi::start().unwrap();
+    let function = start_function(&api, &moto.endpoint, &[("LOG_LEVEL", "DEBUG")]);
 
     // Two images in one event, with an encoded key.
     let event = s3_event(&[
-        (
-            "uploads",
-            "holiday+photos/%C3%A9t%C3%A9+1.png",
-            photo.len() as u64,
-        ),
+        ("uploads", "holiday photos/été 1.png", photo.len() as u64),
         ("uploads", "b.jpg", jpeg.len() as u64),
     ]);
-    let Reported::Response(body) = api.invoke(event.clone(), 60_000) else {
+    assert_eq!(
+        event["Records"][0]["s3"]["object"]["key"], "holiday+photos/%C3%A9t%C3%A9+1.png",
+        "keys arrive encoded the way S3 encodes them"
+    );
+    let Reported::Response(body) = invoke(&api, event.clone(), 60_000) else {
         panic!("invocation failed")
     };
     assert_eq!(body["records"][0]["outcome"], "processed", "{body}");
@@ -403,7 +212,7 @@ fn s3_events_end_to_end() {
     assert_eq!(head.metadata().unwrap()["imgflow-variant"], "webp");
 
     // The same event again: same keys, nothing new.
-    let Reported::Response(_) = api.invoke(event, 60_000) else {
+    let Reported::Response(_) = invoke(&api, event, 60_000) else {
         panic!("duplicate failed")
     };
     assert_eq!(rt.block_on(listing(&client, "processed")), first);
@@ -413,9 +222,9 @@ fn s3_events_end_to_end() {
         ("uploads", "notes.txt", 9),
         ("uploads", "empty.png", 0),
         ("uploads", "folder/", 0),
-        ("processed", &first[0].replace(' ', "+"), 10),
+        ("processed", &first[0], 10),
     ]);
-    let Reported::Response(body) = api.invoke(event, 60_000) else {
+    let Reported::Response(body) = invoke(&api, event, 60_000) else {
         panic!("rejections must not fail")
     };
     let outcomes: Vec<&str> = body["records"]
@@ -428,8 +237,7 @@ fn s3_events_end_to_end() {
     assert_eq!(rt.block_on(listing(&client, "processed")), first);
 
     // Everything on stdout is JSON: logs and valid EMF records.
-    std::thread::sleep(Duration::from_millis(200));
-    let lines = function.json_lines();
+    let lines = json_lines(&function);
     let emf: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
     emf.iter().for_each(|r| assert_valid_emf(r));
     let count = |metric: &str| emf.iter().filter(|r| r.get(metric).is_some()).count();
@@ -469,7 +277,7 @@ fn s3_events_end_to_end() {
 
 #[test]
 fn info_level_has_one_line_per_image() {
-    let moto = Moto::start();
+    let moto = S3Emulator::start().unwrap();
     let rt = runtime();
     let client = s3(&moto.endpoint);
     let photo = encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
@@ -486,16 +294,16 @@ fn info_level_has_one_line_per_image() {
             .await
             .unwrap();
     });
-    let api = RuntimeApi::start();
-    let function = Function::start(&api, &moto.endpoint, &[("LOG_LEVEL", "info")]);
-    let Reported::Response(_) = api.invoke(
+    let api = RuntimeApi::start().unwrap();
+    let function = start_function(&api, &moto.endpoint, &[("LOG_LEVEL", "info")]);
+    let Reported::Response(_) = invoke(
+        &api,
         s3_event(&[("uploads", "a.png", photo.len() as u64)]),
         60_000,
     ) else {
         panic!("invocation failed")
     };
-    std::thread::sleep(Duration::from_millis(200));
-    let lines = function.json_lines();
+    let lines = json_lines(&function);
     let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
     assert!(messages.contains(&"image processed"));
     assert!(
@@ -509,12 +317,12 @@ fn info_level_has_one_line_per_image() {
 fn unreachable_s3_fails_within_the_deadline_and_keeps_serving() {
     // Nothing listens on this port.
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let api = RuntimeApi::start();
-    let _function = Function::start(&api, &dead, &[("DEADLINE_MARGIN_MS", "500")]);
+    let api = RuntimeApi::start().unwrap();
+    let _function = start_function(&api, &dead, &[("DEADLINE_MARGIN_MS", "500")]);
     let event = s3_event(&[("uploads", "a.png", 100)]);
     for _ in 0..2 {
         let started = Instant::now();
-        let reported = api.invoke(event.clone(), 4_000);
+        let reported = invoke(&api, event.clone(), 4_000);
         assert!(
             started.elapsed() < Duration::from_millis(4_000),
             "reported before the deadline"
@@ -541,7 +349,7 @@ fn imgflow_cli(endpoint: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn reprocess_redrives_a_prefix_and_single_objects() {
-    let moto = Moto::start();
+    let moto = S3Emulator::start().unwrap();
     let rt = runtime();
     let client = s3(&moto.endpoint);
     let a = encode_with_image(&DynamicImage::ImageRgb8(gradient(80, 60)), ImageFormat::Png);
@@ -617,4 +425,315 @@ fn reprocess_redrives_a_prefix_and_single_objects() {
     let usage = imgflow_cli(&moto.endpoint, &["reprocess", "https://example.com/x.png"]);
     assert_eq!(usage.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&usage.stderr).contains("not an s3:// URL"));
+}
+
+/// An X-Ray daemon stand-in: every UDP datagram received on a loopback port.
+struct XrayDaemon {
+    address: String,
+    datagrams: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl XrayDaemon {
+    fn start() -> XrayDaemon {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let address = socket.local_addr().unwrap().to_string();
+        let (tx, datagrams) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            while let Ok(n) = socket.recv(&mut buf) {
+                if tx.send(buf[..n].to_vec()).is_err() {
+                    return;
+                }
+            }
+        });
+        XrayDaemon { address, datagrams }
+    }
+
+    /// The segment documents received until none arrives for `quiet`.
+    fn documents(&self, quiet: Duration) -> Vec<Value> {
+        let mut docs = Vec::new();
+        while let Ok(datagram) = self.datagrams.recv_timeout(quiet) {
+            let text = String::from_utf8(datagram).unwrap();
+            let (header, body) = text
+                .split_once('\n')
+                .expect("header line, then the document");
+            assert_eq!(
+                serde_json::from_str::<Value>(header).unwrap(),
+                serde_json::json!({"format": "json", "version": 1}),
+                "the daemon protocol header"
+            );
+            docs.push(serde_json::from_str(body).unwrap());
+        }
+        docs
+    }
+}
+
+#[test]
+fn xray_subsegments_hang_under_the_lambda_segment() {
+    let moto = S3Emulator::start().unwrap();
+    let rt = runtime();
+    let client = s3(&moto.endpoint);
+    let photo = encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
+    rt.block_on(async {
+        for b in ["uploads", "processed"] {
+            client.create_bucket().bucket(b).send().await.unwrap();
+        }
+        for (key, body) in [("a.png", photo.clone()), ("notes.txt", b"text".to_vec())] {
+            client
+                .put_object()
+                .bucket("uploads")
+                .key(key)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let daemon = XrayDaemon::start();
+    let api = RuntimeApi::start().unwrap();
+    // LOG_LEVEL=ERROR: traces do not depend on the log level.
+    let _function = start_function(
+        &api,
+        &moto.endpoint,
+        &[
+            ("AWS_XRAY_DAEMON_ADDRESS", &daemon.address),
+            ("LOG_LEVEL", "ERROR"),
+        ],
+    );
+    let event = s3_event(&[
+        ("uploads", "a.png", photo.len() as u64),
+        ("uploads", "notes.txt", 4),
+    ]);
+
+    let header = imgflow::local_lambda::trace_header(true);
+    let parent = imgflow::telemetry::xray::parent_context(&header).unwrap();
+    let root = header
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("Root=")
+        .unwrap();
+    let lambda_segment = header
+        .split(';')
+        .nth(1)
+        .unwrap()
+        .strip_prefix("Parent=")
+        .unwrap();
+    drop(parent);
+    let done = api
+        .invoke_traced(event.clone(), Duration::from_secs(60), &header)
+        .unwrap();
+    assert!(matches!(done.reported, Reported::Response(_)));
+    let docs = daemon.documents(Duration::from_millis(1500));
+
+    // Every document: an independent subsegment of this trace, unique ids.
+    let mut ids = std::collections::HashSet::new();
+    for d in &docs {
+        assert_eq!(d["type"], "subsegment", "{d}");
+        assert_eq!(d["trace_id"], root, "{d}");
+        let id = d["id"].as_str().unwrap();
+        assert!(
+            id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{d}"
+        );
+        assert!(ids.insert(id.to_owned()), "duplicate id {id}");
+        assert!(d["start_time"].as_f64().unwrap() <= d["end_time"].as_f64().unwrap());
+    }
+    let by_id = |id: &Value| docs.iter().find(|d| d["id"] == *id);
+    let children = |parent: &Value| -> Vec<&Value> {
+        docs.iter()
+            .filter(|d| d["parent_id"] == parent["id"])
+            .collect()
+    };
+    let nested_in = |child: &Value, parent: &Value| {
+        child["start_time"].as_f64().unwrap() >= parent["start_time"].as_f64().unwrap() - 1e-3
+            && child["end_time"].as_f64().unwrap() <= parent["end_time"].as_f64().unwrap() + 1e-3
+    };
+
+    // The invocation hangs under the segment Lambda made (the header's Parent).
+    let invocation: Vec<&Value> = docs
+        .iter()
+        .filter(|d| d["parent_id"] == lambda_segment)
+        .collect();
+    assert_eq!(invocation.len(), 1, "{docs:#?}");
+    let invocation = invocation[0];
+    assert_eq!(invocation["name"], "imgflow");
+
+    // Its children: one subsegment per record, annotated with the outcome.
+    let records = children(invocation);
+    assert_eq!(records.len(), 2, "{records:#?}");
+    let record = |outcome: &str| {
+        *records
+            .iter()
+            .find(|r| r["annotations"]["outcome"] == outcome)
+            .unwrap_or_else(|| panic!("no {outcome} record in {records:#?}"))
+    };
+    let rejected = record("rejected");
+    assert_eq!(rejected["annotations"]["reason"], "not_an_image");
+    let processed = record("processed");
+    for r in &records {
+        assert!(nested_in(r, invocation));
+    }
+
+    // Under the processed record: the S3 calls, decode, each encode, each put.
+    let steps = children(processed);
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "decode").count(),
+        1,
+        "{names:?}"
+    );
+    let mut encoded: Vec<&str> = steps
+        .iter()
+        .filter(|s| s["name"].as_str().unwrap().starts_with("encode "))
+        .map(|s| s["annotations"]["variant"].as_str().unwrap())
+        .collect();
+    encoded.sort();
+    assert_eq!(encoded, ["compressed", "low", "png", "thumbnail", "webp"]);
+    let s3_calls: Vec<&&Value> = steps.iter().filter(|s| s["name"] == "S3").collect();
+    let operations: Vec<&str> = s3_calls
+        .iter()
+        .map(|s| s["aws"]["operation"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        operations.iter().filter(|o| **o == "PutObject").count(),
+        5,
+        "{s3_calls:#?}"
+    );
+    assert!(operations.contains(&"GetObject"), "{operations:?}");
+    for s in &steps {
+        assert!(nested_in(s, processed), "{s}");
+        assert!(by_id(&s["parent_id"]).is_some());
+    }
+    let webp = steps
+        .iter()
+        .find(|s| s["annotations"]["variant"] == "webp" && s["name"] != "S3")
+        .unwrap();
+    assert!(
+        webp.to_string().contains("\"bytes\""),
+        "bytes in the metadata: {webp}"
+    );
+
+    // Sampled=0: nothing is sent.
+    let unsampled = imgflow::local_lambda::trace_header(false);
+    api.invoke_traced(event, Duration::from_secs(60), &unsampled)
+        .unwrap();
+    assert!(daemon.documents(Duration::from_millis(1000)).is_empty());
+}
+
+#[test]
+fn a_bad_setting_stops_the_init_naming_the_variable() {
+    let api = RuntimeApi::start().unwrap();
+    for (variable, value) in [
+        ("JPEG_QUALITY", "abc"),
+        ("LOG_LEVEL", "loud"),
+        ("AWS_XRAY_DAEMON_ADDRESS", "nowhere"),
+        ("PROCESSED_BUCKET", ""),
+    ] {
+        let mut function = start_function(&api, "http://127.0.0.1:9", &[(variable, value)]);
+        let status = function
+            .wait_exit(Duration::from_secs(10))
+            .expect("init stops");
+        assert!(!status.success());
+        let lines = json_lines(&function);
+        assert!(
+            lines.iter().any(|l| l["level"] == "ERROR"
+                && l["error"].as_str().is_some_and(|e| e.contains(variable))),
+            "{variable}: {lines:?}"
+        );
+    }
+    assert!(
+        api.wait_for_next(Duration::from_millis(100)).is_none(),
+        "never asked for an event"
+    );
+}
+
+#[test]
+fn imgflow_invoke_runs_the_function_on_an_uploaded_object() {
+    let moto = S3Emulator::start().unwrap();
+    let rt = runtime();
+    let client = s3(&moto.endpoint);
+    let photo = encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
+    rt.block_on(async {
+        for b in ["uploads", "processed"] {
+            client.create_bucket().bucket(b).send().await.unwrap();
+        }
+        client
+            .put_object()
+            .bucket("uploads")
+            .key("trip/a b.png")
+            .body(ByteStream::from(photo.clone()))
+            .send()
+            .await
+            .unwrap();
+    });
+    let bootstrap = env!("CARGO_BIN_EXE_bootstrap");
+    let run = |args: &[&str]| {
+        let mut all = vec!["invoke", "--bootstrap", bootstrap];
+        all.extend_from_slice(args);
+        imgflow_cli(&moto.endpoint, &all)
+    };
+
+    let ok = run(&["s3://uploads/trip/a b.png"]);
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "{stderr}");
+    assert!(stderr.contains("response"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        stdout.lines().any(|l| l.contains("\"ImagesProcessed\"")),
+        "EMF on stdout: {stdout}"
+    );
+    assert_eq!(rt.block_on(listing(&client, "processed")).len(), 5);
+
+    // An event file, e.g. one kept by the failed-events queue.
+    let dir = tempfile::tempdir().unwrap();
+    let event_file = dir.path().join("event.json");
+    let event = s3_event(&[("uploads", "trip/a b.png", photo.len() as u64)]);
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    assert!(run(&["--event", event_file.to_str().unwrap()])
+        .status
+        .success());
+
+    // Errors name what is wrong.
+    let missing = run(&["--event", "/nonexistent/event.json"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/event.json"));
+    std::fs::write(&event_file, "{not json").unwrap();
+    let garbled = run(&["--event", event_file.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&garbled.stderr).contains("is not a JSON event"));
+    let not_s3 = run(&["https://example.com/a.png"]);
+    assert!(String::from_utf8_lossy(&not_s3.stderr).contains("not an s3:// URL"));
+
+    // A function that cannot start: its own log line, then a clear error.
+    let broken = Command::new(env!("CARGO_BIN_EXE_imgflow"))
+        .args([
+            "invoke",
+            "--bootstrap",
+            bootstrap,
+            "s3://uploads/trip/a b.png",
+        ])
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("PROCESSED_BUCKET", "processed")
+        .env("JPEG_QUALITY", "high")
+        .output()
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&broken.stdout).contains("JPEG_QUALITY"));
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("did not start"));
+
+    // S3 unreachable: the function reports an error, and so does the exit status.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let failed = imgflow_cli(
+        &dead,
+        &[
+            "invoke",
+            "--bootstrap",
+            bootstrap,
+            "--timeout",
+            "5",
+            "s3://uploads/x.png",
+        ],
+    );
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("error after"));
 }

@@ -2,6 +2,7 @@
 //! image in its own process (so peak RSS is per image), optionally side by
 //! side with the Pillow and sharp reference pipelines.
 
+pub mod lambda;
 pub mod plot;
 pub mod quality;
 pub mod reference;

@@ -8,11 +8,13 @@ use imgflow::event::S3Event;
 use imgflow::handler::{handle_event, HandlerSettings, Outcome};
 use imgflow::store::s3::S3Store;
 use imgflow::telemetry::metrics::{cold_start_record, records_for, MetricsConfig};
-use imgflow::telemetry::{level, logging};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use imgflow::telemetry::{level, logging, xray};
+use lambda_runtime::layers::{OpenTelemetryFaasTrigger, OpenTelemetryLayer};
+use lambda_runtime::{service_fn, Error, LambdaEvent, Runtime};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info, warn, Level};
 
 struct Function {
     store: S3Store,
@@ -23,17 +25,46 @@ struct Function {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> ExitCode {
+    match start().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One JSON line naming the variable, then Lambda reports the
+            // init failure (Runtime.ExitError) with this log.
+            error!(error = %e, "cannot start");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start() -> Result<(), Error> {
     let env = |name: &str| std::env::var(name).ok();
     let log_level = level::resolve(
         env("LOG_LEVEL").as_deref(),
         env("AWS_LAMBDA_LOG_LEVEL").as_deref(),
-    )?;
-    logging::init(log_level);
-    let settings = HandlerSettings::from_lookup(env).map_err(|e| {
-        error!(error = %e, "invalid configuration");
-        e
-    })?;
+    );
+    // Lambda sets the daemon address when tracing is on (Active or
+    // PassThrough); the trace header of each invocation says whether to send.
+    let xray = env("AWS_XRAY_DAEMON_ADDRESS")
+        .map(|address| {
+            xray::Xray::to_daemon(
+                xray::daemon_address(&address)?,
+                env("AWS_LAMBDA_FUNCTION_NAME")
+                    .as_deref()
+                    .unwrap_or("imgflow"),
+                env("AWS_LAMBDA_LOG_GROUP_NAME").as_deref(),
+            )
+        })
+        .transpose();
+    // Logging first, so that a bad LOG_LEVEL or daemon address is reported
+    // as a log line too.
+    logging::init(
+        *log_level.as_ref().unwrap_or(&Level::INFO),
+        xray.as_ref().ok().and_then(Option::as_ref),
+    );
+    log_level?;
+    let xray = xray?;
+    let settings = HandlerSettings::from_lookup(env)?;
     let function = Function {
         store: S3Store::from_env().await,
         metrics: MetricsConfig::from_lookup(env),
@@ -41,12 +72,29 @@ async fn main() -> Result<(), Error> {
         settings,
         cold: AtomicBool::new(true),
     };
-    info!(settings = %function.settings.engine, processed_bucket = %function.settings.processed_bucket, "ready");
+    info!(settings = %function.settings.engine, processed_bucket = %function.settings.processed_bucket,
+        xray = xray.is_some(), "ready");
     let function = &function;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
+    let runtime = Runtime::new(service_fn(move |event: LambdaEvent<S3Event>| {
         invoke(function, event)
-    }))
-    .await
+    }));
+    match &xray {
+        // The OpenTelemetry layer wraps each invocation in a span and flushes
+        // the finished spans after it; the outer layer parents that span on
+        // the invocation's trace header.
+        Some(xray) => {
+            runtime
+                .layer(
+                    OpenTelemetryLayer::new(xray.flusher())
+                        .with_trigger(OpenTelemetryFaasTrigger::Datasource),
+                )
+                .layer(xray::ParentFromTraceHeader)
+                .run()
+                .await
+        }
+        None => runtime.run().await,
+    }
+    .map_err(|e| format!("the Lambda runtime stopped: {e}").into())
 }
 
 /// The invocation deadline (epoch milliseconds) as an `Instant`.
@@ -80,6 +128,7 @@ async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json:
             Outcome::Processed {
                 id,
                 source_bytes,
+                engine_ms,
                 processing_ms,
                 variants,
                 ..
@@ -90,7 +139,7 @@ async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json:
                         quality = v.quality, bytes = v.bytes, encode_ms = v.encode_ms, "variant written");
                 }
                 info!(request_id, xray_trace_id = trace_id, cold_start, function_name = %f.function_name,
-                    key, outcome = "processed", id = %id, source_bytes, processing_ms, "image processed");
+                    key, outcome = "processed", id = %id, source_bytes, engine_ms, processing_ms, "image processed");
             }
             Outcome::Skipped { reason, .. } => {
                 info!(request_id, xray_trace_id = trace_id, cold_start, function_name = %f.function_name,

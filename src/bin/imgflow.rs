@@ -28,6 +28,10 @@ enum Command {
     Bench(imgflow::bench::BenchArgs),
     /// Run S3 objects through the Lambda's code path (redrive, backfill).
     Reprocess(ReprocessArgs),
+    /// Run the Lambda binary on this machine and deliver one event to it.
+    Invoke(InvokeArgs),
+    /// Measure the Lambda binary: cold start, memory after init, warm overhead.
+    BenchLambda(imgflow::bench::lambda::BenchLambdaArgs),
     /// Internal: one image in this process, for `bench` (peak RSS per image).
     #[command(hide = true)]
     BenchWorker(imgflow::bench::WorkerArgs),
@@ -124,12 +128,33 @@ struct ReprocessArgs {
     settings: SettingsArgs,
 }
 
+/// The function runs as Lambda runs it: the `bootstrap` binary under a
+/// Runtime API (here a loopback one), with this shell's environment
+/// (PROCESSED_BUCKET, AWS_ENDPOINT_URL for an emulator, credentials, …).
+#[derive(Args)]
+struct InvokeArgs {
+    /// Uploaded objects, as s3://bucket/key: one S3 event with a record each
+    #[arg(value_name = "S3_URL", required_unless_present = "event")]
+    objects: Vec<String>,
+    /// A JSON event file instead (e.g. one kept by the failed-events queue)
+    #[arg(long, value_name = "FILE", conflicts_with = "objects")]
+    event: Option<PathBuf>,
+    /// The Lambda binary [default: `bootstrap` next to this `imgflow`]
+    #[arg(long, value_name = "PATH")]
+    bootstrap: Option<PathBuf>,
+    /// The invocation's time budget, like the function's timeout
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    timeout: u64,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Process(args) => process(args),
         Command::Bench(args) => imgflow::bench::run(args),
         Command::Reprocess(args) => reprocess(args),
+        Command::Invoke(args) => invoke(args),
+        Command::BenchLambda(args) => imgflow::bench::lambda::run(args),
         Command::BenchWorker(args) => imgflow::bench::worker(args),
     };
     match result {
@@ -279,4 +304,63 @@ fn reprocess(args: ReprocessArgs) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         })
     })
+}
+
+fn invoke(args: InvokeArgs) -> anyhow::Result<ExitCode> {
+    use imgflow::local_lambda::{s3_event_of, LocalFunction, Reported, RuntimeApi};
+    use std::time::Duration;
+    let event: serde_json::Value = match &args.event {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the event file {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a JSON event", path.display()))?
+        }
+        None => {
+            let objects = args
+                .objects
+                .iter()
+                .map(|url| imgflow::reprocess::parse_s3_url(url))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            s3_event_of(objects.iter().map(|(b, k)| (b.as_str(), k.as_str(), None)))
+        }
+    };
+    let bootstrap = match args.bootstrap {
+        Some(path) => path,
+        None => imgflow::bench::lambda::default_bootstrap()?,
+    };
+    let api = RuntimeApi::start().context("cannot open the local Runtime API")?;
+    let mut function = LocalFunction::start(&bootstrap, &api, &[], true)?;
+    let print_output = |function: &LocalFunction, from: usize| {
+        let lines = function.lines_since(from, Duration::from_millis(100));
+        for line in &lines {
+            println!("{line}");
+        }
+        from + lines.len()
+    };
+    if api.wait_for_next(Duration::from_secs(30)).is_none() {
+        function.wait_exit(Duration::from_secs(1));
+        print_output(&function, 0);
+        anyhow::bail!(
+            "{} did not start (see its output above)",
+            bootstrap.display()
+        );
+    }
+    let done = api
+        .invoke(event, Duration::from_secs(args.timeout))
+        .inspect_err(|_| {
+            print_output(&function, 0);
+        })?;
+    print_output(&function, 0);
+    let (label, body, code) = match &done.reported {
+        Reported::Response(body) => ("response", body, ExitCode::SUCCESS),
+        Reported::Error(body) => ("error", body, ExitCode::FAILURE),
+    };
+    eprintln!(
+        "imgflow: invocation {} {label} after {:.1} ms: {body}",
+        done.request_id,
+        done.elapsed.as_secs_f64() * 1000.0
+    );
+    Ok(code)
 }

@@ -19,6 +19,7 @@ use image::DynamicImage;
 use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::field::Empty;
 
 /// What was read, for reports and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +151,19 @@ impl Views {
 
 /// Decodes `bytes` once and encodes every enabled variant, in parallel on the
 /// current rayon pool (one thread: one after another).
+///
+/// Traced as a `decode` span and one `encode` span per variant (annotated
+/// with `variant`), children of the caller's current span.
 pub fn process(bytes: &[u8], settings: &Settings) -> Result<ProcessedImage, EngineError> {
+    let parent = tracing::Span::current();
+    let decode_span = tracing::info_span!(
+        "decode",
+        bytes = bytes.len(),
+        format = Empty,
+        width = Empty,
+        height = Empty
+    );
+    let _decoding = decode_span.enter();
     let started = Instant::now();
     let source = decode::decode(bytes, &settings.limits, &settings.variants)?;
     let info = SourceInfo {
@@ -162,16 +175,36 @@ pub fn process(bytes: &[u8], settings: &Settings) -> Result<ProcessedImage, Engi
         has_icc: source.icc.is_some(),
     };
     let decode_ms = ms_since(started);
+    decode_span.record("format", info.format);
+    decode_span.record("width", info.width);
+    decode_span.record("height", info.height);
 
     let started = Instant::now();
     let views = Views::prepare(source, &settings.variants);
     let prepare_ms = ms_since(started);
+    drop(_decoding);
 
     let variants = settings
         .variants
         .par_iter()
-        .map(|v| views.encode(v))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|v| {
+            let span = tracing::info_span!(
+                parent: &parent,
+                "encode",
+                otel.name = format!("encode {}", v.spec.name),
+                variant = v.spec.name,
+                bytes = Empty,
+                width = Empty,
+                height = Empty
+            );
+            let _encoding = span.enter();
+            let variant = views.encode(v)?;
+            span.record("bytes", variant.bytes.len());
+            span.record("width", variant.width);
+            span.record("height", variant.height);
+            Ok(variant)
+        })
+        .collect::<Result<Vec<_>, EngineError>>()?;
     Ok(ProcessedImage {
         source: info,
         decode_ms,

@@ -59,6 +59,22 @@ impl S3Store {
     }
 }
 
+/// A client for a local S3 emulator (moto) at `endpoint`: path-style, fixed
+/// dummy credentials, no environment read. For benchmarks and tools.
+pub fn emulator_client(endpoint: &str) -> Client {
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "emulator", "emulator", None, None, "emulator",
+        ))
+        .force_path_style(true)
+        .http_client(https_client())
+        .build();
+    Client::from_conf(config)
+}
+
 /// One TLS stack for the whole binary: rustls with ring (no aws-lc build).
 fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls;

@@ -6,27 +6,30 @@ use tracing::Level;
 
 /// Installs the global JSON subscriber. Events are flattened (fields at the
 /// top level next to `timestamp`, `level` and `message`), so Logs Insights
-/// can filter on `key`, `request_id`, `outcome`… directly.
-pub fn init(level: Level) {
+/// can filter on `key`, `request_id`, `outcome`… directly. With `xray`, spans
+/// also go to X-Ray, whatever the log level.
+pub fn init(level: Level, xray: Option<&super::xray::Xray>) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer as _;
     // LOG_LEVEL is for this function's own logs; the AWS SDK and the runtime
     // only speak up for warnings (their DEBUG output would drown ours).
     let filter = tracing_subscriber::filter::Targets::new()
         .with_target("imgflow", level)
         .with_target("bootstrap", level)
         .with_default(Level::WARN.min(level));
-    let subscriber = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
-        .with_max_level(level)
         .with_writer(LineWriter::stdout)
-        .finish()
-        .with(filter);
-    let _ = subscriber.try_init();
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(xray.map(|x| x.layer()))
+        .try_init();
 }
 
 /// Writes each log line with one `write_all` on a locked stdout, so log

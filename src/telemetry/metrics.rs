@@ -139,6 +139,7 @@ mod tests {
             id: "0011aabb".into(),
             source_bytes: 1000,
             decode_ms: 4.0,
+            engine_ms: 12.0,
             processing_ms: 20.0,
             variants: vec![variant("compressed", 300), variant("png", 1500)],
         };

@@ -1,8 +1,8 @@
-//! Observability: EMF metrics, log levels, X-Ray trace headers.
+//! Observability: EMF metrics, log levels, X-Ray traces.
 
 pub mod catalog;
 pub mod emf;
 pub mod level;
 pub mod logging;
 pub mod metrics;
-pub mod trace_header;
+pub mod xray;

@@ -1,0 +1,433 @@
+//! `imgflow bench-lambda`: what the Lambda binary costs besides the engine —
+//! cold start (process start to the first `GET /invocation/next`), memory
+//! after init, and the warm overhead of one S3 event (round trip minus the
+//! engine's own time) against an S3 emulator, with a Python + Pillow
+//! function's init measured the same way for comparison.
+
+use crate::local_lambda::{memory_kib, s3_event, LocalFunction, Reported, RuntimeApi, S3Emulator};
+use anyhow::{bail, Context as _};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Debug)]
+pub struct BenchLambdaArgs {
+    /// The Lambda binary; build it with `cargo build --release` [default: `bootstrap` next to this `imgflow`]
+    #[arg(long, value_name = "PATH")]
+    pub bootstrap: Option<PathBuf>,
+    /// Cold starts to measure
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub cold_starts: u32,
+    /// Warm invocations to measure (after one unmeasured first invocation)
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub invocations: u32,
+    /// The image each warm invocation processes
+    #[arg(long, value_name = "FILE", default_value = "samples/astronaut.png")]
+    pub image: PathBuf,
+    /// An S3 endpoint (emulator) to use instead of starting `moto_server`
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// A Python with Pillow (and boto3) whose function init is timed for comparison
+    /// [default: the interpreter scripts/bench-setup.sh made, if any]
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Also write the results as JSON
+    #[arg(long, value_name = "FILE.json")]
+    pub json: Option<PathBuf>,
+}
+
+/// Median, 90th percentile and extremes of a sample, in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub p90: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// `None` for an empty sample. Nearest-rank percentiles.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let rank = |p: f64| v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+        Some(Spread {
+            median: rank(0.5),
+            p90: rank(0.9),
+            min: v[0],
+            max: v[v.len() - 1],
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LambdaBench {
+    pub cold_starts: u32,
+    /// Process start to the first `GET /invocation/next`.
+    pub cold_start_ms: Spread,
+    /// Peak resident memory when init is done (KiB): median over the runs.
+    pub init_peak_rss_kib: u64,
+    pub invocations: u32,
+    pub image: String,
+    /// The Runtime API's view: event handed out → response received.
+    pub round_trip_ms: Spread,
+    /// Decode and encodes, as the function logged them (`engine_ms`).
+    pub engine_ms: Spread,
+    /// Round trip minus engine, per invocation.
+    pub overhead_ms: Spread,
+    /// Of which the S3 calls (HEAD, GET, five PUTs): `processing_ms - engine_ms`.
+    pub s3_ms: Spread,
+    /// And the rest: runtime client, event parsing, logs, EMF, X-Ray export
+    /// (`round trip - processing_ms`).
+    pub function_ms: Spread,
+    /// Peak resident memory after the warm invocations (KiB).
+    pub warm_peak_rss_kib: u64,
+    pub python: Option<PythonInit>,
+}
+
+/// A Python function's init, timed from outside as the Rust one is.
+#[derive(Debug, Serialize)]
+pub struct PythonInit {
+    pub interpreter: String,
+    pub what: String,
+    pub init_ms: Spread,
+    pub peak_rss_kib: u64,
+}
+
+/// `bootstrap` next to the running `imgflow` (both are built together).
+pub fn default_bootstrap() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot locate this executable")?;
+    let path = exe.with_file_name("bootstrap");
+    if !path.is_file() {
+        bail!(
+            "{} not found: build it (cargo build --release) or pass --bootstrap",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+pub fn run(args: BenchLambdaArgs) -> anyhow::Result<ExitCode> {
+    let bootstrap = match &args.bootstrap {
+        Some(path) => path.clone(),
+        None => default_bootstrap()?,
+    };
+    let image = std::fs::read(&args.image)
+        .with_context(|| format!("cannot read the image {}", args.image.display()))?;
+    let emulator;
+    let endpoint = match &args.endpoint {
+        Some(url) => url.clone(),
+        None => {
+            emulator = S3Emulator::start()?;
+            emulator.endpoint.clone()
+        }
+    };
+    // Traces go to a local socket that drains them, so the X-Ray exporter
+    // does its real work (Lambda sets this address when tracing is on).
+    let xray = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let xray_address = xray.local_addr()?.to_string();
+    std::thread::spawn(move || {
+        let mut buf = vec![0; 65536];
+        while xray.recv(&mut buf).is_ok() {}
+    });
+    let env: Vec<(String, String)> = [
+        ("AWS_ACCESS_KEY_ID", "bench"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_XRAY_DAEMON_ADDRESS", xray_address.as_str()),
+        ("PROCESSED_BUCKET", "bench-processed"),
+        ("LOG_LEVEL", "INFO"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+
+    eprintln!(
+        "imgflow: {} cold starts of {}",
+        args.cold_starts,
+        bootstrap.display()
+    );
+    let mut cold = Vec::new();
+    let mut init_rss = Vec::new();
+    for _ in 0..args.cold_starts {
+        let (ms, rss) = cold_start(&bootstrap, &env)?;
+        cold.push(ms);
+        init_rss.push(rss);
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(upload(&endpoint, &image))?;
+    eprintln!(
+        "imgflow: {} warm invocations with {}",
+        args.invocations,
+        args.image.display()
+    );
+    let warm = warm_invocations(&bootstrap, &env, args.invocations, image.len() as u64)?;
+
+    let python = match args.python.clone().or_else(default_python) {
+        Some(python) => Some(python_init(&python, 10)?),
+        None => None,
+    };
+    let spread = |v: &[f64]| Spread::of(v).context("no measurements");
+    init_rss.sort_unstable();
+    let bench = LambdaBench {
+        cold_starts: args.cold_starts,
+        cold_start_ms: spread(&cold)?,
+        init_peak_rss_kib: init_rss[init_rss.len() / 2],
+        invocations: args.invocations,
+        image: format!("{} ({} bytes)", args.image.display(), image.len()),
+        round_trip_ms: spread(&warm.round_trip)?,
+        engine_ms: spread(&warm.engine)?,
+        overhead_ms: spread(&warm.overhead)?,
+        s3_ms: spread(&warm.s3)?,
+        function_ms: spread(&warm.function)?,
+        warm_peak_rss_kib: warm.peak_rss_kib,
+        python,
+    };
+    print!("{}", table(&bench));
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&bench)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One cold start: ms to the first `/next`, and peak RSS (KiB) at that point.
+fn cold_start(bootstrap: &Path, env: &[(String, String)]) -> anyhow::Result<(f64, u64)> {
+    // A fresh API each time: a killed function's pending `/next` must not
+    // hold on to the next run's events.
+    let api = RuntimeApi::start()?;
+    let mut function = LocalFunction::start(bootstrap, &api, env, false)?;
+    let Some(next) = api.wait_for_next(Duration::from_secs(30)) else {
+        let status = function.wait_exit(Duration::from_secs(1));
+        bail!(
+            "{} never asked for an event (exit: {status:?}); its output:\n{}",
+            bootstrap.display(),
+            function.lines().join("\n")
+        );
+    };
+    let ms = (next - function.started_at).as_secs_f64() * 1000.0;
+    let (peak, _) = memory_kib(function.pid()).context("cannot read /proc/PID/status")?;
+    Ok((ms, peak))
+}
+
+async fn upload(endpoint: &str, image: &[u8]) -> anyhow::Result<()> {
+    let client = crate::store::s3::emulator_client(endpoint);
+    for bucket in ["bench-uploads", "bench-processed"] {
+        let created = client.create_bucket().bucket(bucket).send().await;
+        if let Err(e) = created {
+            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e);
+            if !matches!(
+                code,
+                Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+            ) {
+                return Err(anyhow::Error::new(e).context(format!("cannot create {bucket}")));
+            }
+        }
+    }
+    client
+        .put_object()
+        .bucket("bench-uploads")
+        .key("bench/photo.png")
+        .body(image.to_vec().into())
+        .send()
+        .await
+        .context("cannot upload the bench image")?;
+    Ok(())
+}
+
+struct Warm {
+    round_trip: Vec<f64>,
+    engine: Vec<f64>,
+    overhead: Vec<f64>,
+    s3: Vec<f64>,
+    function: Vec<f64>,
+    peak_rss_kib: u64,
+}
+
+fn warm_invocations(
+    bootstrap: &Path,
+    env: &[(String, String)],
+    n: u32,
+    size: u64,
+) -> anyhow::Result<Warm> {
+    let api = RuntimeApi::start()?;
+    let function = LocalFunction::start(bootstrap, &api, env, false)?;
+    let event = s3_event(&[("bench-uploads", "bench/photo.png", size)]);
+    let mut warm = Warm {
+        round_trip: Vec::new(),
+        engine: Vec::new(),
+        overhead: Vec::new(),
+        s3: Vec::new(),
+        function: Vec::new(),
+        peak_rss_kib: 0,
+    };
+    for i in 0..=n {
+        let done = api.invoke(event.clone(), Duration::from_secs(60))?;
+        if let Reported::Error(e) = &done.reported {
+            bail!(
+                "the invocation failed: {e}\n{}",
+                function.lines().join("\n")
+            );
+        }
+        if i == 0 {
+            continue; // the first one pays for connections and page faults
+        }
+        let (engine_ms, processing_ms) = logged_times(&function, &done.request_id)
+            .with_context(|| format!("no 'image processed' log line for {}", done.request_id))?;
+        let round_trip = done.elapsed.as_secs_f64() * 1000.0;
+        warm.round_trip.push(round_trip);
+        warm.engine.push(engine_ms);
+        warm.overhead.push(round_trip - engine_ms);
+        warm.s3.push(processing_ms - engine_ms);
+        warm.function.push(round_trip - processing_ms);
+    }
+    warm.peak_rss_kib = memory_kib(function.pid()).map_or(0, |(peak, _)| peak);
+    Ok(warm)
+}
+
+/// `engine_ms` and `processing_ms` of the function's INFO line for a request.
+fn logged_times(function: &LocalFunction, request_id: &str) -> Option<(f64, f64)> {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = function.lines().iter().rev().find_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            (v["request_id"] == request_id && v["message"] == "image processed")
+                .then(|| Some((v["engine_ms"].as_f64()?, v["processing_ms"].as_f64()?)))
+                .flatten()
+        });
+        if found.is_some() || Instant::now() > until {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The interpreter scripts/bench-setup.sh prepared, if it exists.
+fn default_python() -> Option<PathBuf> {
+    let cache = std::env::var_os("IMGFLOW_BENCH_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/imgflow-bench"))
+        })?;
+    [cache.join("venv/bin/python"), cache.join("pytarget/python")]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// What a Python + Pillow function does before its first event: start the
+/// interpreter, import Pillow and boto3, make an S3 client. Timed from
+/// process start to exit; the script reports its own peak RSS.
+fn python_init(python: &Path, runs: u32) -> anyhow::Result<PythonInit> {
+    let with_boto3 = Command::new(python)
+        .args(["-c", "import boto3"])
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {}", python.display()))?
+        .success();
+    let (what, script) = if with_boto3 {
+        (
+            "python start + import PIL.Image, boto3 + boto3.client('s3')",
+            "import resource, PIL.Image, boto3; boto3.client('s3', region_name='us-east-1'); \
+             print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+        )
+    } else {
+        (
+            "python start + import PIL.Image (boto3 not installed: an underestimate)",
+            "import resource, PIL.Image; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+        )
+    };
+    let mut times = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let out = Command::new(python)
+            .args(["-c", script])
+            .stderr(Stdio::inherit())
+            .output()?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        if !out.status.success() {
+            bail!(
+                "{} cannot import Pillow: run scripts/bench-setup.sh",
+                python.display()
+            );
+        }
+        rss.push(
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0),
+        );
+    }
+    rss.sort_unstable();
+    Ok(PythonInit {
+        interpreter: python.display().to_string(),
+        what: what.to_owned(),
+        init_ms: Spread::of(&times).context("no measurements")?,
+        peak_rss_kib: rss[rss.len() / 2],
+    })
+}
+
+fn table(b: &LambdaBench) -> String {
+    let row = |name: &str, s: &Spread| {
+        format!(
+            "{name:<38} {:>9.1} {:>9.1} {:>9.1} {:>9.1}\n",
+            s.median, s.p90, s.min, s.max
+        )
+    };
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let mut out = format!(
+        "{:<38} {:>9} {:>9} {:>9} {:>9}\n",
+        "ms", "median", "p90", "min", "max"
+    );
+    out += &row(
+        &format!("cold start, {} runs", b.cold_starts),
+        &b.cold_start_ms,
+    );
+    if let Some(p) = &b.python {
+        out += &row("Python + Pillow function init", &p.init_ms);
+    }
+    out += &row(
+        &format!("warm invocation, {} runs", b.invocations),
+        &b.round_trip_ms,
+    );
+    out += &row("  engine (decode + encodes)", &b.engine_ms);
+    out += &row("  overhead (round trip - engine)", &b.overhead_ms);
+    out += &row("    S3 calls (7, to the emulator)", &b.s3_ms);
+    out += &row("    the rest (runtime, logs, EMF, X-Ray)", &b.function_ms);
+    out += &format!(
+        "peak RSS: after init {:.1} MiB; after the warm runs {:.1} MiB\n",
+        mib(b.init_peak_rss_kib),
+        mib(b.warm_peak_rss_kib)
+    );
+    if let Some(p) = &b.python {
+        out += &format!(
+            "Python init peak RSS {:.1} MiB ({}: {})\n",
+            mib(p.peak_rss_kib),
+            p.interpreter,
+            p.what
+        );
+    }
+    out += &format!("image: {}\n", b.image);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreads_use_nearest_rank() {
+        let s = Spread::of(&[5.0, 1.0, 3.0, 2.0, 4.0, f64::NAN]).unwrap();
+        assert_eq!((s.median, s.p90, s.min, s.max), (3.0, 5.0, 1.0, 5.0));
+        assert_eq!(Spread::of(&[7.0]).unwrap().p90, 7.0);
+        assert!(Spread::of(&[]).is_none());
+    }
+}

@@ -1,0 +1,490 @@
+//! The shipped `bootstrap` binary, run on this machine: a small Lambda Runtime
+//! API on loopback that hands it events and collects what it reports, and an
+//! S3 emulator (moto server) to talk to. Used by `imgflow invoke`,
+//! `imgflow bench-lambda` and the integration tests — the same binary that
+//! ships, not a test-only entry point.
+
+use serde_json::Value;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// What the function reported for one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reported {
+    /// `POST /invocation/{id}/response`.
+    Response(Value),
+    /// `POST /invocation/{id}/error` (or `/init/error`).
+    Error(Value),
+}
+
+/// One finished invocation.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub request_id: String,
+    pub reported: Reported,
+    /// From handing the event out (the `/next` response) to the report.
+    pub elapsed: Duration,
+}
+
+/// An event to deliver: its payload, time budget and X-Ray trace header.
+struct Delivery {
+    event: Value,
+    timeout: Duration,
+    trace_header: String,
+}
+
+struct Report {
+    request_id: String,
+    reported: Reported,
+    sent_at: Option<Instant>,
+    received_at: Instant,
+}
+
+/// A minimal Lambda Runtime API on a loopback port: `/next` blocks until an
+/// event is queued; `/response` and `/error` posts are collected.
+pub struct RuntimeApi {
+    address: String,
+    deliveries: Sender<Delivery>,
+    reports: Receiver<Report>,
+    next_requests: Receiver<Instant>,
+}
+
+impl RuntimeApi {
+    pub fn start() -> io::Result<RuntimeApi> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?.to_string();
+        let (deliveries, queue) = channel::<Delivery>();
+        let (report_tx, reports) = channel();
+        let (next_tx, next_requests) = channel();
+        let queue = Arc::new(Mutex::new(queue));
+        let sent_at = Arc::new(Mutex::new(std::collections::HashMap::new()));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let connection = Connection {
+                    queue: Arc::clone(&queue),
+                    reports: report_tx.clone(),
+                    next_requests: next_tx.clone(),
+                    sent_at: Arc::clone(&sent_at),
+                };
+                std::thread::spawn(move || connection.serve(stream));
+            }
+        });
+        Ok(RuntimeApi {
+            address,
+            deliveries,
+            reports,
+            next_requests,
+        })
+    }
+
+    /// `host:port`, for `AWS_LAMBDA_RUNTIME_API`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Waits for the function's next `GET /invocation/next` (the end of its
+    /// init, the first time) and returns when it arrived.
+    pub fn wait_for_next(&self, timeout: Duration) -> Option<Instant> {
+        self.next_requests.recv_timeout(timeout).ok()
+    }
+
+    /// Delivers `event` with `timeout` as the function's time budget and a
+    /// fresh sampled trace header, then waits for the report.
+    pub fn invoke(&self, event: Value, timeout: Duration) -> io::Result<Invocation> {
+        self.invoke_traced(event, timeout, &trace_header(true))
+    }
+
+    /// Same, with the given `Lambda-Runtime-Trace-Id`.
+    pub fn invoke_traced(
+        &self,
+        event: Value,
+        timeout: Duration,
+        trace_header: &str,
+    ) -> io::Result<Invocation> {
+        let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "the Runtime API stopped");
+        self.deliveries
+            .send(Delivery {
+                event,
+                timeout,
+                trace_header: trace_header.to_owned(),
+            })
+            .map_err(|_| gone())?;
+        // The function has the whole timeout, plus time to start and report.
+        let report = self
+            .reports
+            .recv_timeout(timeout + Duration::from_secs(30))
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the function reported nothing (did it crash? see its output)",
+                )
+            })?;
+        let elapsed = report
+            .sent_at
+            .map_or(Duration::ZERO, |sent| report.received_at - sent);
+        Ok(Invocation {
+            request_id: report.request_id,
+            reported: report.reported,
+            elapsed,
+        })
+    }
+}
+
+struct Connection {
+    queue: Arc<Mutex<Receiver<Delivery>>>,
+    reports: Sender<Report>,
+    next_requests: Sender<Instant>,
+    sent_at: Arc<Mutex<std::collections::HashMap<String, Instant>>>,
+}
+
+impl Connection {
+    fn serve(self, stream: TcpStream) {
+        // Each reply goes out in one write, without waiting for an ACK (Nagle
+        // would add ~40 ms to every invocation and pollute the benchmark).
+        let _ = stream.set_nodelay(true);
+        let Ok(mut writer) = stream.try_clone() else {
+            return;
+        };
+        let mut reader = BufReader::new(stream);
+        while let Some((method, path, body)) = read_request(&mut reader) {
+            let written = if method == "GET" && path.ends_with("/invocation/next") {
+                let _ = self.next_requests.send(Instant::now());
+                let delivery = match self.queue.lock() {
+                    Ok(queue) => queue.recv(),
+                    Err(_) => return,
+                };
+                let Ok(delivery) = delivery else { return };
+                self.hand_out(&mut writer, delivery)
+            } else {
+                self.collect(&path, &body);
+                writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+            };
+            if written.and_then(|()| writer.flush()).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn hand_out(&self, writer: &mut TcpStream, delivery: Delivery) -> io::Result<()> {
+        let id = format!("{:016x}-{:08x}", random_u64(), std::process::id());
+        let deadline_ms = epoch_ms() + delivery.timeout.as_millis() as u64;
+        let body = delivery.event.to_string();
+        // Noted before writing: the report may come back on another
+        // connection before this thread runs again.
+        if let Ok(mut sent) = self.sent_at.lock() {
+            sent.insert(id.clone(), Instant::now());
+        }
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+             Lambda-Runtime-Aws-Request-Id: {id}\r\n\
+             Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
+             Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:imgflow\r\n\
+             Lambda-Runtime-Trace-Id: {}\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            delivery.trace_header,
+            body.len()
+        );
+        writer.write_all(reply.as_bytes())?;
+        writer.flush()
+    }
+
+    fn collect(&self, path: &str, body: &[u8]) {
+        let received_at = Instant::now();
+        let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let request_id = path.split('/').rev().nth(1).unwrap_or_default().to_owned();
+        let reported = if path.ends_with("/error") {
+            Reported::Error(value)
+        } else {
+            Reported::Response(value)
+        };
+        let sent_at = self
+            .sent_at
+            .lock()
+            .ok()
+            .and_then(|mut sent| sent.remove(&request_id));
+        let _ = self.reports.send(Report {
+            request_id,
+            reported,
+            sent_at,
+            received_at,
+        });
+    }
+}
+
+/// One HTTP/1.1 request: method, path, body (`Content-Length` framing).
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next()?.to_owned(), parts.next()?.to_owned());
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((method, path, body))
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn random_u64() -> u64 {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
+/// A fresh X-Ray trace header, as Lambda's front end makes them:
+/// `Root=1-<epoch seconds, hex>-<96 random bits>;Parent=<64 bits>;Sampled=…`.
+pub fn trace_header(sampled: bool) -> String {
+    let seconds = epoch_ms() / 1000;
+    format!(
+        "Root=1-{seconds:08x}-{:08x}{:016x};Parent={:016x};Sampled={}",
+        random_u64() as u32,
+        random_u64(),
+        random_u64(),
+        u8::from(sampled)
+    )
+}
+
+/// The `bootstrap` process, its stdout collected line by line.
+pub struct LocalFunction {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    pub started_at: Instant,
+}
+
+impl LocalFunction {
+    /// Starts `bootstrap` against `api` with the variables Lambda sets, then
+    /// `env`. With `inherit_env`, the caller's environment comes first
+    /// (`imgflow invoke`); without it, nothing else leaks in (tests, bench).
+    pub fn start(
+        bootstrap: &Path,
+        api: &RuntimeApi,
+        env: &[(String, String)],
+        inherit_env: bool,
+    ) -> io::Result<LocalFunction> {
+        let mut cmd = Command::new(bootstrap);
+        if !inherit_env {
+            cmd.env_clear();
+        }
+        cmd.env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "imgflow")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/imgflow")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let started_at = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", bootstrap.display())))?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        if let Some(stdout) = child.stdout.take() {
+            let sink = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if let Ok(mut lines) = sink.lock() {
+                        lines.push(line);
+                    }
+                }
+            });
+        }
+        Ok(LocalFunction {
+            child,
+            lines,
+            started_at,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Every stdout line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Lines printed after the first `from`, waiting up to `settle` for the
+    /// function's output of an invocation to arrive through the pipe.
+    pub fn lines_since(&self, from: usize, settle: Duration) -> Vec<String> {
+        std::thread::sleep(settle);
+        self.lines().into_iter().skip(from).collect()
+    }
+
+    /// `Some(status)` once the process ended.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Waits up to `timeout` for the process to end by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let until = Instant::now() + timeout;
+        while Instant::now() < until {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for LocalFunction {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Peak and current resident memory of a process (Linux `/proc`), KiB.
+pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+/// moto server on a free loopback port (`pip install 'moto[server]'`),
+/// stopped on drop.
+pub struct S3Emulator {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl S3Emulator {
+    pub fn start() -> io::Result<S3Emulator> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("moto_server: {e} (pip install 'moto[server]')"),
+                )
+            })?;
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(30) || child.try_wait()?.is_some() {
+                let _ = child.kill();
+                return Err(io::Error::other("moto_server did not start within 30 s"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(S3Emulator {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for S3Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An S3 `ObjectCreated:Put` event for `(bucket, key, size)` records, the key
+/// encoded the way S3 encodes it in events (`+` for space, percent-escapes).
+pub fn s3_event(records: &[(&str, &str, u64)]) -> Value {
+    s3_event_of(records.iter().map(|&(b, k, size)| (b, k, Some(size))))
+}
+
+/// Same; a record without a size leaves the size check to the function's HEAD.
+pub fn s3_event_of<'a>(
+    records: impl IntoIterator<Item = (&'a str, &'a str, Option<u64>)>,
+) -> Value {
+    let records: Vec<Value> = records
+        .into_iter()
+        .map(|(bucket, key, size)| {
+            let mut object = serde_json::json!({ "key": encode_event_key(key) });
+            if let Some(size) = size {
+                object["size"] = size.into();
+            }
+            serde_json::json!({
+                "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+                "eventTime": "1970-01-01T00:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"s3SchemaVersion": "1.0",
+                       "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
+                       "object": object}
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
+/// S3's encoding of keys in event notifications: form-style, `+` for space.
+pub fn encode_event_key(key: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'/')
+        .remove(b' ');
+    utf8_percent_encode(key, KEEP).to_string().replace(' ', "+")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_round_trip_through_the_decoder() {
+        for key in ["holiday photos/été 1.png", "a+b/c%d.jpg", "plain.png"] {
+            let encoded = encode_event_key(key);
+            assert!(!encoded.contains(' '), "{encoded}");
+            assert_eq!(crate::event::decode_key(&encoded).unwrap(), key);
+        }
+        assert_eq!(encode_event_key("a b/é.png"), "a+b/%C3%A9.png");
+    }
+
+    #[test]
+    fn trace_headers_are_fresh_and_valid() {
+        let a = trace_header(true);
+        let b = trace_header(false);
+        assert_ne!(a, b);
+        assert!(a.ends_with(";Sampled=1") && b.ends_with(";Sampled=0"));
+        assert!(crate::telemetry::xray::parent_context(&a).is_some(), "{a}");
+    }
+}
