@@ -295,13 +295,25 @@ impl LocalFunction {
         if !inherit_env {
             cmd.env_clear();
         }
-        cmd.env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "imgflow")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/imgflow")
-            .envs(env.iter().map(|(k, v)| (k, v)))
+        cmd.env("AWS_LAMBDA_RUNTIME_API", api.address());
+        // What Lambda sets; an inherited value (e.g. the deployed function's
+        // name) wins over these defaults.
+        let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+            .ok()
+            .filter(|_| inherit_env)
+            .unwrap_or_else(|| "imgflow".to_owned());
+        for (key, value) in [
+            ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
+            ("AWS_LAMBDA_FUNCTION_NAME", name),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "local".to_owned()),
+        ] {
+            if !(inherit_env && std::env::var_os(key).is_some()) {
+                cmd.env(key, value);
+            }
+        }
+        cmd.envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let started_at = Instant::now();
