@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The Terraform stack's tests, on a fresh machine: installs what it needs
+# (moto server, boto3, pytest, checkov from PyPI), then
+#   1. terraform fmt -check, init, validate;
+#   2. tests/terraform: the root configuration applied to moto server three
+#      times (defaults, enable_kms, enable_vpc), checked through the AWS APIs,
+#      planned again (no changes) and destroyed;
+#   3. checkov over terraform/ with zero failed checks.
+# Usage: scripts/test-terraform.sh [pytest options, e.g. -k kms]
+# TF_PLUGIN_DIR: a local provider mirror for `terraform init -plugin-dir`
+# (default /opt/tf-plugins when it exists; otherwise plain `terraform init`).
+# Nothing is written in terraform/: init, state and plans live in temporary folders.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+started=$(date +%s)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# An unreadable CLI configuration only makes Terraform print warnings.
+if [ -n "${TF_CLI_CONFIG_FILE:-}" ] && [ ! -f "$TF_CLI_CONFIG_FILE" ]; then
+  : > "$work/terraformrc"
+  export TF_CLI_CONFIG_FILE="$work/terraformrc"
+fi
+export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 PYTHONDONTWRITEBYTECODE=1
+
+say "tools"
+command -v terraform >/dev/null || { echo "terraform is not installed (>= 1.9 needed)" >&2; exit 1; }
+missing=()
+python3 -c 'import moto.server, boto3' 2>/dev/null || missing+=('moto[server]' boto3)
+python3 -c 'import pytest' 2>/dev/null || missing+=(pytest)
+if [ "${#missing[@]}" -gt 0 ]; then
+  python3 -m pip install -q "${missing[@]}"
+fi
+# checkov in a virtualenv of its own: it pins boto3/botocore versions that
+# would otherwise replace the ones moto runs with. Pinned, so that a new
+# checkov release cannot fail the build with checks nobody has read.
+CHECKOV_VERSION=3.3.30
+checkov_venv=${XDG_CACHE_HOME:-$HOME/.cache}/imgflow/checkov-$CHECKOV_VERSION
+if ! "$checkov_venv/bin/checkov" --version >/dev/null 2>&1; then
+  rm -rf "$checkov_venv"
+  python3 -m venv "$checkov_venv"
+  "$checkov_venv/bin/pip" install -q "checkov==$CHECKOV_VERSION"
+fi
+terraform version | head -1
+python3 -c 'import moto, boto3, pytest; print(f"moto {moto.__version__}, boto3 {boto3.__version__}, pytest {pytest.__version__}")'
+echo "checkov $("$checkov_venv/bin/checkov" --version)"
+
+say "terraform fmt -check"
+terraform fmt -check -recursive -diff terraform/
+
+say "terraform init + validate (in a copy: terraform/ stays clean)"
+mkdir -p "$work/repo"
+cp -r terraform alarms dashboards "$work/repo/"
+rm -rf "$work/repo/terraform/.terraform" "$work/repo/terraform"/*.tfstate* "$work/repo/terraform"/*.tfvars
+# The AWS provider is ~700 MB and the tests initialise six copies of the
+# configuration: they all use one local mirror (`init -plugin-dir`). It is
+# /opt/tf-plugins on the project's machines; elsewhere it is downloaded once
+# from the registry into the user's cache.
+plugin_dir=${TF_PLUGIN_DIR:-/opt/tf-plugins}
+if [ ! -d "$plugin_dir" ]; then
+  plugin_dir=${XDG_CACHE_HOME:-$HOME/.cache}/imgflow/terraform-providers
+  if [ ! -d "$plugin_dir/registry.terraform.io/hashicorp/aws" ]; then
+    terraform -chdir="$work/repo/terraform" providers mirror -platform="$(terraform version -json | python3 -c 'import json, sys; print(json.load(sys.stdin)["platform"])')" "$plugin_dir"
+  fi
+fi
+export TF_PLUGIN_DIR=$plugin_dir
+init_args=(-input=false -no-color "-plugin-dir=$plugin_dir")
+terraform -chdir="$work/repo/terraform" init "${init_args[@]}" >"$work/init.log" || { cat "$work/init.log"; exit 1; }
+terraform -chdir="$work/repo/terraform" validate -no-color
+terraform -chdir="$work/repo/terraform/modules/imgflow" init -backend=false "${init_args[@]}" >"$work/init-module.log" || { cat "$work/init-module.log"; exit 1; }
+terraform -chdir="$work/repo/terraform/modules/imgflow" validate -no-color
+
+say "apply to moto server: defaults, enable_kms, enable_vpc"
+python3 -m pytest tests/terraform -p no:cacheprovider -q -ra --durations=3 "$@"
+
+say "checkov"
+# --skip-download: no calls to the vendor's platform (and no noise when offline).
+"$checkov_venv/bin/checkov" --directory terraform --framework terraform --quiet --compact \
+  --skip-download --skip-path '\.terraform' 2>&1 | tee "$work/checkov.txt" | tail -n 30 || true
+summary=$(grep -E '^Passed checks: [0-9]+, Failed checks: [0-9]+, Skipped checks: [0-9]+' "$work/checkov.txt" | head -1)
+echo "$summary"
+failed=$(printf '%s' "$summary" | sed -E 's/.*Failed checks: ([0-9]+).*/\1/')
+[ -n "$summary" ] && [ "$failed" = 0 ] || { echo "checkov: failed checks (see above)" >&2; exit 1; }
+
+say "done in $(( $(date +%s) - started )) s"
