@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what it needs (nasm,
-# moto, rustfmt, clippy), then format, lint, unit + integration tests (the
-# Lambda binary against moto), SIMD check, and a CLI smoke run.
+# moto, rustfmt, clippy; the Terraform runner adds pytest and checkov), then
+# format, lint, unit + integration tests (the Lambda binary against moto),
+# SIMD check, a CLI smoke run, the Terraform stack applied to moto (three
+# configurations) + checkov, and the local end-to-end run.
 # Usage: scripts/test.sh        (CI runs exactly this through .ci/run)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -51,5 +53,16 @@ trap 'rm -rf "$out"' EXIT
 target/debug/imgflow process samples/astronaut.png --out "$out"
 [ "$(ls "$out" | wc -l)" = 5 ] || { echo "expected 5 variants in $out"; ls -l "$out"; exit 1; }
 
+say "terraform: fmt, validate, apply to moto (default, KMS, VPC), checkov"
+scripts/test-terraform.sh 2>&1 | tee target/terraform.log
+
+say "local end-to-end: moto, terraform apply, upload, the function, destroy"
+scripts/local-e2e.sh
+
 say "summary"
-grep -E '^test result:' target/test.log | awk '{p+=$4; f+=$6} END {printf "%d passed, %d failed\n", p, f}'
+{
+  grep -E '^test result:' target/test.log | awk '{print $4, $6}'
+  # pytest's last line: "== 49 passed in 183.2s ==" (or "N failed, M passed")
+  tail -n 30 target/terraform.log | grep -E '^=+ .*(passed|failed)' | tail -1 \
+    | awk '{p=0; f=0; for (i=2;i<=NF;i++) { if ($i ~ /^passed/) p=$(i-1); if ($i ~ /^failed/) f=$(i-1) } print p, f}'
+} | awk '{p+=$1; f+=$2} END {printf "%d passed, %d failed\n", p, f}'
