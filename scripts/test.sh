@@ -62,7 +62,8 @@ scripts/local-e2e.sh
 say "summary"
 {
   grep -E '^test result:' target/test.log | awk '{print $4, $6}'
-  # pytest's last line: "== 49 passed in 183.2s ==" (or "N failed, M passed")
-  tail -n 30 target/terraform.log | grep -E '^=+ .*(passed|failed)' | tail -1 \
-    | awk '{p=0; f=0; for (i=2;i<=NF;i++) { if ($i ~ /^passed/) p=$(i-1); if ($i ~ /^failed/) f=$(i-1) } print p, f}'
+  # pytest -q's last line: "49 passed in 191.5s" (or "2 failed, 47 passed in …")
+  grep -E '(passed|failed).* in [0-9.]+s' target/terraform.log | tail -1 \
+    | awk '{p=0; f=0; for (i=2;i<=NF;i++) { if ($i ~ /^passed/) p=$(i-1); if ($i ~ /^failed/) f=$(i-1) } print p, f}' \
+    || true
 } | awk '{p+=$1; f+=$2} END {printf "%d passed, %d failed\n", p, f}'
