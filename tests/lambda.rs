@@ -1,6 +1,7 @@
-//! The shipped `bootstrap` binary under a Lambda Runtime API (this file's own
-//! small implementation, on loopback) against moto server as S3 (started on a
-//! free loopback port; `pip install 'moto[server]'`, which scripts/test.sh does).
+//! The shipped `bootstrap` binary under a Lambda Runtime API (the project's
+//! own, on loopback: `imgflow::local_lambda`) against moto server as S3
+//! (started on a free loopback port; `pip install 'moto[server]'`, which
+//! scripts/test.sh does), with a UDP listener as the X-Ray daemon.
 
 mod common;
 
