@@ -8,7 +8,8 @@ use crate::engine::{self, EngineError, RejectReason};
 use crate::event::{S3Event, Skip, SourceObject};
 use crate::naming;
 use crate::store::object::{
-    ObjectStore, PutObject, StoreError, META_SOURCE_KEY, META_SOURCE_VERSION, META_VARIANT,
+    ObjectHead, ObjectStore, PutObject, StoreError, META_SOURCE_KEY, META_SOURCE_VERSION,
+    META_VARIANT,
 };
 use futures_util::stream::{self, StreamExt};
 use std::sync::Arc;
@@ -223,56 +224,49 @@ async fn process_object<S: ObjectStore>(
             },
         );
     }
-    let head = match store
-        .head(&source.bucket, key)
-        .instrument(s3_span("HeadObject", &source.bucket))
-        .await
-    {
-        Ok(head) => head,
-        Err(StoreError::NotFound(_)) => {
-            return Outcome::Skipped {
-                key: key.to_owned(),
-                reason: "gone",
-            }
-        }
-        Err(StoreError::Transient(e)) => {
-            return failed(key, format!("HEAD s3://{}/{key}: {e}", source.bucket))
-        }
+    let gone = || Outcome::Skipped {
+        key: key.to_owned(),
+        reason: "gone",
     };
-    if head.metadata.contains_key(META_VARIANT) {
-        return Outcome::Skipped {
-            key: key.to_owned(),
-            reason: "own_output",
+    // Without a size in the event, a HEAD checks the object before the GET.
+    // With one (S3 always sends it), the GET's own headers are checked before
+    // its body is read: one request fewer per image.
+    let mut version = source.version_id.clone();
+    if source.size.is_none() {
+        let head = match store
+            .head(&source.bucket, key)
+            .instrument(s3_span("HeadObject", &source.bucket))
+            .await
+        {
+            Ok(head) => head,
+            Err(StoreError::NotFound(_)) => return gone(),
+            Err(StoreError::Transient(e)) => {
+                return failed(key, format!("HEAD s3://{}/{key}: {e}", source.bucket))
+            }
         };
+        if let Some(outcome) = refuse(key, &head, limits.max_bytes) {
+            return outcome;
+        }
+        version = version.or(head.version_id);
     }
-    if head.size == 0 {
-        return rejected(key, RejectReason::Empty);
-    }
-    if head.size > limits.max_bytes {
-        return rejected(
-            key,
-            RejectReason::TooManyBytes {
-                bytes: head.size,
-                limit: limits.max_bytes,
-            },
-        );
-    }
-    let version = source.version_id.clone().or(head.version_id);
-    let bytes = match store
-        .get(&source.bucket, key, version.as_deref())
+    let fetched = match store
+        .get(&source.bucket, key, version.as_deref(), limits.max_bytes)
         .instrument(s3_span("GetObject", &source.bucket))
         .await
     {
-        Ok(bytes) => bytes,
-        Err(StoreError::NotFound(_)) => {
-            return Outcome::Skipped {
-                key: key.to_owned(),
-                reason: "gone",
-            }
-        }
+        Ok(fetched) => fetched,
+        Err(StoreError::NotFound(_)) => return gone(),
         Err(StoreError::Transient(e)) => {
             return failed(key, format!("GET s3://{}/{key}: {e}", source.bucket))
         }
+    };
+    // The object may have been replaced since the event: its headers decide.
+    if let Some(outcome) = refuse(key, &fetched.head, limits.max_bytes) {
+        return outcome;
+    }
+    let version = version.or(fetched.head.version_id);
+    let Some(bytes) = fetched.body else {
+        return failed(key, "GET returned no body for an object within the limits");
     };
 
     let engine_settings = Arc::clone(&settings.engine);
@@ -366,6 +360,29 @@ async fn process_object<S: ObjectStore>(
         processing_ms: started.elapsed().as_secs_f64() * 1000.0,
         variants,
     }
+}
+
+/// What the object's headers alone decide: our own output (skipped), empty
+/// or too large (rejected, never downloaded).
+fn refuse(key: &str, head: &ObjectHead, max_bytes: u64) -> Option<Outcome> {
+    if head.metadata.contains_key(META_VARIANT) {
+        return Some(Outcome::Skipped {
+            key: key.to_owned(),
+            reason: "own_output",
+        });
+    }
+    if head.size == 0 {
+        return Some(rejected(key, RejectReason::Empty));
+    }
+    (head.size > max_bytes).then(|| {
+        rejected(
+            key,
+            RejectReason::TooManyBytes {
+                bytes: head.size,
+                limit: max_bytes,
+            },
+        )
+    })
 }
 
 /// A trace span for one S3 call, shaped the way X-Ray shows AWS SDK calls

@@ -8,8 +8,11 @@ use image::{DynamicImage, ImageFormat};
 use imgflow::config::Settings;
 use imgflow::event::S3Event;
 use imgflow::handler::{handle_event, HandlerSettings, Outcome};
-use imgflow::store::object::{ObjectHead, ObjectStore, PutObject, StoreError, META_VARIANT};
+use imgflow::store::object::{
+    Fetched, ObjectHead, ObjectStore, PutObject, StoreError, META_VARIANT,
+};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,6 +26,8 @@ struct MemoryStore {
     /// Fail the PUT of keys containing this text.
     fail_put_containing: Option<&'static str>,
     get_delay: Option<Duration>,
+    heads: AtomicUsize,
+    bodies_read: AtomicUsize,
 }
 
 impl MemoryStore {
@@ -31,6 +36,18 @@ impl MemoryStore {
             .lock()
             .unwrap()
             .insert((bucket.into(), key.into()), (bytes, HashMap::new()));
+    }
+
+    fn lookup(&self, bucket: &str, key: &str) -> Result<ObjectHead, StoreError> {
+        let objects = self.objects.lock().unwrap();
+        let (bytes, metadata) = objects
+            .get(&(bucket.into(), key.into()))
+            .ok_or_else(|| StoreError::NotFound(key.into()))?;
+        Ok(ObjectHead {
+            size: bytes.len() as u64,
+            version_id: None,
+            metadata: metadata.clone(),
+        })
     }
 
     fn keys(&self, bucket: &str) -> Vec<String> {
@@ -49,15 +66,8 @@ impl MemoryStore {
 
 impl ObjectStore for MemoryStore {
     async fn head(&self, bucket: &str, key: &str) -> Result<ObjectHead, StoreError> {
-        let objects = self.objects.lock().unwrap();
-        let (bytes, metadata) = objects
-            .get(&(bucket.into(), key.into()))
-            .ok_or_else(|| StoreError::NotFound(key.into()))?;
-        Ok(ObjectHead {
-            size: bytes.len() as u64,
-            version_id: None,
-            metadata: metadata.clone(),
-        })
+        self.heads.fetch_add(1, Ordering::Relaxed);
+        self.lookup(bucket, key)
     }
 
     async fn get(
@@ -65,7 +75,8 @@ impl ObjectStore for MemoryStore {
         bucket: &str,
         key: &str,
         _version: Option<&str>,
-    ) -> Result<Vec<u8>, StoreError> {
+        max_bytes: u64,
+    ) -> Result<Fetched, StoreError> {
         if let Some(d) = self.get_delay {
             tokio::time::sleep(d).await;
         }
@@ -74,11 +85,13 @@ impl ObjectStore for MemoryStore {
                 "SlowDown: please reduce your request rate".into(),
             ));
         }
+        let head = self.lookup(bucket, key)?;
         let objects = self.objects.lock().unwrap();
-        objects
-            .get(&(bucket.into(), key.into()))
-            .map(|(b, _)| b.clone())
-            .ok_or_else(|| StoreError::NotFound(key.into()))
+        let body = Fetched::wanted(&head, max_bytes)
+            .then(|| objects[&(bucket.to_owned(), key.to_owned())].0.clone());
+        self.bodies_read
+            .fetch_add(usize::from(body.is_some()), Ordering::Relaxed);
+        Ok(Fetched { head, body })
     }
 
     async fn put(&self, o: PutObject<'_>) -> Result<(), StoreError> {
@@ -250,6 +263,86 @@ async fn own_outputs_in_the_upload_bucket_are_skipped() {
         ),
         "{again:?}"
     );
+}
+
+#[tokio::test]
+async fn with_the_event_size_there_is_no_head_and_refused_bodies_are_not_read() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "a.png", png());
+    let size = png().len() as u64;
+    let out = handle_event(
+        &store,
+        &settings(),
+        &event(&[("uploads", "a.png", Some(size))]),
+        later(),
+    )
+    .await;
+    assert!(matches!(out[0], Outcome::Processed { .. }), "{out:?}");
+    assert_eq!(
+        store.heads.load(Ordering::Relaxed),
+        0,
+        "the event's size spares the HEAD"
+    );
+    assert_eq!(store.bodies_read.load(Ordering::Relaxed), 1);
+
+    // One of our outputs copied into the upload bucket: skipped from the
+    // GET's headers, its body never read.
+    let output = store.keys("processed")[0].clone();
+    let copy = store.objects.lock().unwrap()[&("processed".to_owned(), output.clone())].clone();
+    let copy_size = copy.0.len() as u64;
+    store
+        .objects
+        .lock()
+        .unwrap()
+        .insert(("uploads".into(), output.clone()), copy);
+    let out = handle_event(
+        &store,
+        &settings(),
+        &event(&[("uploads", &output, Some(copy_size))]),
+        later(),
+    )
+    .await;
+    assert!(
+        matches!(
+            out[0],
+            Outcome::Skipped {
+                reason: "own_output",
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+
+    // Replaced by a larger object after the event was sent: the GET's size
+    // decides, and the body is not read.
+    let mut small_limit = settings();
+    let mut engine = Settings::default();
+    engine.limits.max_bytes = 1000;
+    small_limit.engine = Arc::new(engine);
+    store.insert("uploads", "swapped.png", png());
+    let out = handle_event(
+        &store,
+        &small_limit,
+        &event(&[("uploads", "swapped.png", Some(10))]),
+        later(),
+    )
+    .await;
+    assert!(
+        matches!(
+            &out[0],
+            Outcome::Rejected {
+                code: "too_many_bytes",
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        store.bodies_read.load(Ordering::Relaxed),
+        1,
+        "no body read after the first image"
+    );
+    assert_eq!(store.heads.load(Ordering::Relaxed), 0);
 }
 
 #[tokio::test]

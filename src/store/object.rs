@@ -18,6 +18,22 @@ pub struct ObjectHead {
     pub metadata: HashMap<String, String>,
 }
 
+/// A GET: the object's headers, and its body unless they ruled it out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fetched {
+    pub head: ObjectHead,
+    /// `None` when the object is larger than the caller's limit or is one of
+    /// our outputs: the body was not read.
+    pub body: Option<Vec<u8>>,
+}
+
+impl Fetched {
+    /// Whether a body with these headers should be read at all.
+    pub fn wanted(head: &ObjectHead, max_bytes: u64) -> bool {
+        head.size <= max_bytes && !head.metadata.contains_key(META_VARIANT)
+    }
+}
+
 /// One object to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutObject<'a> {
@@ -49,12 +65,14 @@ pub trait ObjectStore: Send + Sync {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<ObjectHead, StoreError>> + Send;
+    /// GET, reading the body only when [`Fetched::wanted`] says so.
     fn get(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Fetched, StoreError>> + Send;
     fn put(&self, object: PutObject<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn delete(
         &self,

@@ -1,6 +1,6 @@
 //! Amazon S3 (or any S3 API, e.g. moto in tests) through the official SDK.
 
-use super::object::{ObjectHead, ObjectStore, PutObject, StoreError};
+use super::object::{Fetched, ObjectHead, ObjectStore, PutObject, StoreError};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -131,7 +131,8 @@ impl ObjectStore for S3Store {
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
-    ) -> Result<Vec<u8>, StoreError> {
+        max_bytes: u64,
+    ) -> Result<Fetched, StoreError> {
         let out = self
             .client
             .get_object()
@@ -141,12 +142,24 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| classify("GetObject", e))?;
+        let head = ObjectHead {
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            version_id: out.version_id().map(str::to_owned),
+            metadata: out.metadata().cloned().unwrap_or_default(),
+        };
+        if !Fetched::wanted(&head, max_bytes) {
+            // Dropping the stream closes the connection: the body is not read.
+            return Ok(Fetched { head, body: None });
+        }
         let body = out
             .body
             .collect()
             .await
             .map_err(|e| StoreError::Transient(format!("GetObject body: {e}")))?;
-        Ok(body.into_bytes().to_vec())
+        Ok(Fetched {
+            head,
+            body: Some(body.into_bytes().to_vec()),
+        })
     }
 
     async fn put(&self, o: PutObject<'_>) -> Result<(), StoreError> {
