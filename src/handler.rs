@@ -249,8 +249,11 @@ async fn process_object<S: ObjectStore>(
         }
         version = version.or(head.version_id);
     }
+    // The object may have been replaced since the event: its headers decide
+    // before the body is read.
+    let read_body = |head: &ObjectHead| refuse(key, head, limits.max_bytes).is_none();
     let fetched = match store
-        .get(&source.bucket, key, version.as_deref(), limits.max_bytes)
+        .get(&source.bucket, key, version.as_deref(), &read_body)
         .instrument(s3_span("GetObject", &source.bucket))
         .await
     {
@@ -260,14 +263,11 @@ async fn process_object<S: ObjectStore>(
             return failed(key, format!("GET s3://{}/{key}: {e}", source.bucket))
         }
     };
-    // The object may have been replaced since the event: its headers decide.
-    if let Some(outcome) = refuse(key, &fetched.head, limits.max_bytes) {
-        return outcome;
-    }
-    let version = version.or(fetched.head.version_id);
     let Some(bytes) = fetched.body else {
-        return failed(key, "GET returned no body for an object within the limits");
+        return refuse(key, &fetched.head, limits.max_bytes)
+            .unwrap_or_else(|| failed(key, "GET returned no body"));
     };
+    let version = version.or(fetched.head.version_id);
 
     let engine_settings = Arc::clone(&settings.engine);
     let record_span = Span::current();

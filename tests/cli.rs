@@ -357,3 +357,41 @@ fn bench_prints_a_table_and_draws_a_plot() {
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("pillow_pipeline.py"));
 }
+
+#[test]
+fn bench_lambda_names_what_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap = env!("CARGO_BIN_EXE_bootstrap");
+    let r = imgflow(
+        &[
+            "bench-lambda",
+            "--bootstrap",
+            bootstrap,
+            "--image",
+            "missing.png",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("cannot read the image missing.png"));
+
+    std::fs::write(dir.path().join("a.png"), b"x").unwrap();
+    let r = imgflow(
+        &[
+            "bench-lambda",
+            "--bootstrap",
+            "no/such/bootstrap",
+            "--image",
+            "a.png",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("no/such/bootstrap"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+}

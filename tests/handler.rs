@@ -75,7 +75,7 @@ impl ObjectStore for MemoryStore {
         bucket: &str,
         key: &str,
         _version: Option<&str>,
-        max_bytes: u64,
+        read_body: &(dyn Fn(&ObjectHead) -> bool + Sync),
     ) -> Result<Fetched, StoreError> {
         if let Some(d) = self.get_delay {
             tokio::time::sleep(d).await;
@@ -87,8 +87,8 @@ impl ObjectStore for MemoryStore {
         }
         let head = self.lookup(bucket, key)?;
         let objects = self.objects.lock().unwrap();
-        let body = Fetched::wanted(&head, max_bytes)
-            .then(|| objects[&(bucket.to_owned(), key.to_owned())].0.clone());
+        let body =
+            read_body(&head).then(|| objects[&(bucket.to_owned(), key.to_owned())].0.clone());
         self.bodies_read
             .fetch_add(usize::from(body.is_some()), Ordering::Relaxed);
         Ok(Fetched { head, body })

@@ -23,17 +23,26 @@ fn free_port() -> u16 {
 }
 
 fn s3(endpoint: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::config::Builder::new()
-        .behavior_version_latest()
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .force_path_style(true)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    imgflow::store::s3::emulator_client(endpoint)
+}
+
+/// Creates the `uploads` and `processed` buckets and puts `objects` in uploads.
+fn seed(rt: &tokio::runtime::Runtime, client: &aws_sdk_s3::Client, objects: &[(&str, Vec<u8>)]) {
+    rt.block_on(async {
+        for bucket in ["uploads", "processed"] {
+            client.create_bucket().bucket(bucket).send().await.unwrap();
+        }
+        for (key, body) in objects {
+            client
+                .put_object()
+                .bucket("uploads")
+                .key(*key)
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
 }
 
 /// The shipped bootstrap binary against `endpoint`, with only the variables
@@ -151,26 +160,16 @@ fn s3_events_end_to_end() {
         ImageFormat::Png,
     );
     let jpeg = jpeg_rgb(&gradient(200, 100), &JpegOptions::default());
-    rt.block_on(async {
-        for b in ["uploads", "processed"] {
-            client.create_bucket().bucket(b).send().await.unwrap();
-        }
-        for (key, body) in [
+    seed(
+        &rt,
+        &client,
+        &[
             ("holiday photos/été 1.png", photo.clone()),
             ("b.jpg", jpeg.clone()),
             ("notes.txt", b"just text".to_vec()),
             ("empty.png", vec![]),
-        ] {
-            client
-                .put_object()
-                .bucket("uploads")
-                .key(key)
-                .body(ByteStream::from(body))
-                .send()
-                .await
-                .unwrap();
-        }
-    });
+        ],
+    );
 
     let api = RuntimeApi::start().unwrap();
     let function = start_function(&api, &moto.endpoint, &[("LOG_LEVEL", "DEBUG")]);
@@ -282,19 +281,7 @@ fn info_level_has_one_line_per_image() {
     let rt = runtime();
     let client = s3(&moto.endpoint);
     let photo = encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
-    rt.block_on(async {
-        for b in ["uploads", "processed"] {
-            client.create_bucket().bucket(b).send().await.unwrap();
-        }
-        client
-            .put_object()
-            .bucket("uploads")
-            .key("a.png")
-            .body(ByteStream::from(photo.clone()))
-            .send()
-            .await
-            .unwrap();
-    });
+    seed(&rt, &client, &[("a.png", photo.clone())]);
     let api = RuntimeApi::start().unwrap();
     let function = start_function(&api, &moto.endpoint, &[("LOG_LEVEL", "info")]);
     let Reported::Response(_) = invoke(
@@ -355,27 +342,17 @@ fn reprocess_redrives_a_prefix_and_single_objects() {
     let client = s3(&moto.endpoint);
     let a = encode_with_image(&DynamicImage::ImageRgb8(gradient(80, 60)), ImageFormat::Png);
     let b = jpeg_rgb(&gradient(60, 40), &JpegOptions::default());
-    rt.block_on(async {
-        for bucket in ["uploads", "processed"] {
-            client.create_bucket().bucket(bucket).send().await.unwrap();
-        }
-        for (key, body) in [
+    seed(
+        &rt,
+        &client,
+        &[
             ("photos/", vec![]),
             ("photos/a.png", a.clone()),
             ("photos/sub/b.jpg", b.clone()),
             ("photos/readme.txt", b"text".to_vec()),
             ("other/c.png", a.clone()),
-        ] {
-            client
-                .put_object()
-                .bucket("uploads")
-                .key(key)
-                .body(ByteStream::from(body))
-                .send()
-                .await
-                .unwrap();
-        }
-    });
+        ],
+    );
 
     let dry = imgflow_cli(
         &moto.endpoint,
@@ -475,21 +452,11 @@ fn xray_subsegments_hang_under_the_lambda_segment() {
     let rt = runtime();
     let client = s3(&moto.endpoint);
     let photo = encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
-    rt.block_on(async {
-        for b in ["uploads", "processed"] {
-            client.create_bucket().bucket(b).send().await.unwrap();
-        }
-        for (key, body) in [("a.png", photo.clone()), ("notes.txt", b"text".to_vec())] {
-            client
-                .put_object()
-                .bucket("uploads")
-                .key(key)
-                .body(ByteStream::from(body))
-                .send()
-                .await
-                .unwrap();
-        }
-    });
+    seed(
+        &rt,
+        &client,
+        &[("a.png", photo.clone()), ("notes.txt", b"text".to_vec())],
+    );
     let daemon = XrayDaemon::start();
     let api = RuntimeApi::start().unwrap();
     // LOG_LEVEL=ERROR: traces do not depend on the log level.
@@ -507,7 +474,6 @@ fn xray_subsegments_hang_under_the_lambda_segment() {
     ]);
 
     let header = imgflow::local_lambda::trace_header(true);
-    let parent = imgflow::telemetry::xray::parent_context(&header).unwrap();
     let root = header
         .split(';')
         .next()
@@ -520,7 +486,6 @@ fn xray_subsegments_hang_under_the_lambda_segment() {
         .unwrap()
         .strip_prefix("Parent=")
         .unwrap();
-    drop(parent);
     let done = api
         .invoke_traced(event.clone(), Duration::from_secs(60), &header)
         .unwrap();
@@ -655,19 +620,7 @@ fn imgflow_invoke_runs_the_function_on_an_uploaded_object() {
     let rt = runtime();
     let client = s3(&moto.endpoint);
     let photo = encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
-    rt.block_on(async {
-        for b in ["uploads", "processed"] {
-            client.create_bucket().bucket(b).send().await.unwrap();
-        }
-        client
-            .put_object()
-            .bucket("uploads")
-            .key("trip/a b.png")
-            .body(ByteStream::from(photo.clone()))
-            .send()
-            .await
-            .unwrap();
-    });
+    seed(&rt, &client, &[("trip/a b.png", photo.clone())]);
     let bootstrap = env!("CARGO_BIN_EXE_bootstrap");
     let run = |args: &[&str]| {
         let mut all = vec!["invoke", "--bootstrap", bootstrap];

@@ -172,7 +172,11 @@ pub fn run(args: BenchLambdaArgs) -> anyhow::Result<ExitCode> {
     );
     let warm = warm_invocations(&bootstrap, &env, args.invocations, image.len() as u64)?;
 
-    let python = match args.python.clone().or_else(default_python) {
+    let python = match args
+        .python
+        .clone()
+        .or_else(|| super::reference::bench_python(&super::default_cache()))
+    {
         Some(python) => Some(python_init(&python, 10)?),
         None => None,
     };
@@ -309,18 +313,6 @@ fn logged_times(function: &LocalFunction, request_id: &str) -> Option<(f64, f64)
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// The interpreter scripts/bench-setup.sh prepared, if it exists.
-fn default_python() -> Option<PathBuf> {
-    let cache = std::env::var_os("IMGFLOW_BENCH_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/imgflow-bench"))
-        })?;
-    [cache.join("venv/bin/python"), cache.join("pytarget/python")]
-        .into_iter()
-        .find(|p| p.is_file())
 }
 
 /// What a Python + Pillow function does before its first event: start the

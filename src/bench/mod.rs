@@ -322,7 +322,7 @@ fn fidelity(
     Ok((out, png_lossless))
 }
 
-fn default_cache() -> PathBuf {
+pub(crate) fn default_cache() -> PathBuf {
     std::env::var_os("IMGFLOW_BENCH_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/imgflow-bench")))

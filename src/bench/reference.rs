@@ -66,15 +66,19 @@ pub struct References {
     pub sharp_script: PathBuf,
 }
 
+/// The Python that `scripts/bench-setup.sh` prepared in `cache`: a venv, or a
+/// pip --target folder where venv is missing. `None` when neither exists.
+pub fn bench_python(cache: &Path) -> Option<PathBuf> {
+    [cache.join("venv/bin/python"), cache.join("pytarget/python")]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
 impl References {
     /// Finds the tools prepared by `scripts/bench-setup.sh`.
     pub fn locate(reference_dir: &Path, cache: &Path) -> anyhow::Result<Self> {
         let pillow_script = reference_dir.join("pillow_pipeline.py");
-        // bench-setup.sh uses a venv, or a pip --target folder where venv is missing.
-        let python = [cache.join("venv/bin/python"), cache.join("pytarget/python")]
-            .into_iter()
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| cache.join("venv/bin/python"));
+        let python = bench_python(cache).unwrap_or_else(|| cache.join("venv/bin/python"));
         let sharp_script = cache.join("node/sharp_pipeline.mjs");
         let hint = "run scripts/bench-setup.sh first (it installs Pillow and sharp into the cache)";
         if !pillow_script.is_file() {

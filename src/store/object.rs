@@ -22,16 +22,9 @@ pub struct ObjectHead {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fetched {
     pub head: ObjectHead,
-    /// `None` when the object is larger than the caller's limit or is one of
-    /// our outputs: the body was not read.
+    /// `None` when the caller's `read_body` refused these headers: the body
+    /// was not read.
     pub body: Option<Vec<u8>>,
-}
-
-impl Fetched {
-    /// Whether a body with these headers should be read at all.
-    pub fn wanted(head: &ObjectHead, max_bytes: u64) -> bool {
-        head.size <= max_bytes && !head.metadata.contains_key(META_VARIANT)
-    }
 }
 
 /// One object to write.
@@ -65,13 +58,14 @@ pub trait ObjectStore: Send + Sync {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<ObjectHead, StoreError>> + Send;
-    /// GET, reading the body only when [`Fetched::wanted`] says so.
+    /// GET, reading the body only when `read_body` accepts the headers
+    /// (so an object that is too large is never downloaded).
     fn get(
         &self,
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
-        max_bytes: u64,
+        read_body: &(dyn Fn(&ObjectHead) -> bool + Sync),
     ) -> impl Future<Output = Result<Fetched, StoreError>> + Send;
     fn put(&self, object: PutObject<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn delete(

@@ -131,7 +131,7 @@ impl ObjectStore for S3Store {
         bucket: &str,
         key: &str,
         version_id: Option<&str>,
-        max_bytes: u64,
+        read_body: &(dyn Fn(&ObjectHead) -> bool + Sync),
     ) -> Result<Fetched, StoreError> {
         let out = self
             .client
@@ -147,7 +147,7 @@ impl ObjectStore for S3Store {
             version_id: out.version_id().map(str::to_owned),
             metadata: out.metadata().cloned().unwrap_or_default(),
         };
-        if !Fetched::wanted(&head, max_bytes) {
+        if !read_body(&head) {
             // Dropping the stream closes the connection: the body is not read.
             return Ok(Fetched { head, body: None });
         }
