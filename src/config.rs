@@ -1,17 +1,43 @@
-//! Settings from the environment (the same variables the Lambda reads) or CLI
-//! flags, validated once at start with a message that names the variable.
+//! The function's configuration: every environment variable it reads, with
+//! its default and its check, in one place. Read once at cold start; a bad
+//! value stops the init with a message that names the variable.
+//!
+//! The engine's settings are variables too (`VARIANTS`, one per setting of
+//! the variant table, the limits); the CLI exposes the same ones as flags.
 
-use crate::engine::variant::{spec_named, variant_names, Size, VariantSpec, VARIANT_TABLE};
+use crate::handler::HandlerSettings;
+use crate::telemetry::{level, metrics::MetricsConfig, xray};
+use imgflow_engine::variant::{self, Size, VARIANT_TABLE};
+use imgflow_engine::{Limits, Reason, Settings, VariantSettings, VariantSpec};
 use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-pub const VARIANTS_ENV: &str = "VARIANTS";
-pub const MAX_INPUT_PIXELS_ENV: &str = "MAX_INPUT_PIXELS";
-pub const MAX_INPUT_BYTES_ENV: &str = "MAX_INPUT_BYTES";
+pub const VARIANTS: &str = "VARIANTS";
+pub const MAX_INPUT_PIXELS: &str = "MAX_INPUT_PIXELS";
+pub const MAX_INPUT_BYTES: &str = "MAX_INPUT_BYTES";
+pub const PROCESSED_BUCKET: &str = "PROCESSED_BUCKET";
+pub const CACHE_CONTROL: &str = "CACHE_CONTROL";
+pub const KMS_KEY_ARN: &str = "KMS_KEY_ARN";
+pub const RECORD_CONCURRENCY: &str = "RECORD_CONCURRENCY";
+pub const DEADLINE_MARGIN_MS: &str = "DEADLINE_MARGIN_MS";
+pub const LOG_LEVEL: &str = "LOG_LEVEL";
+pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+pub const POWERTOOLS_METRICS_NAMESPACE: &str = "POWERTOOLS_METRICS_NAMESPACE";
+pub const POWERTOOLS_SERVICE_NAME: &str = "POWERTOOLS_SERVICE_NAME";
+pub const AWS_XRAY_DAEMON_ADDRESS: &str = "AWS_XRAY_DAEMON_ADDRESS";
+pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+pub const AWS_LAMBDA_LOG_GROUP_NAME: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
 
-/// 100 megapixels: a 17.9 MP photo decodes in ~54 MB; 100 MP RGBA is 400 MB.
-pub const DEFAULT_MAX_INPUT_PIXELS: u64 = 100_000_000;
-/// 100 MiB of source bytes.
-pub const DEFAULT_MAX_INPUT_BYTES: u64 = 100 * 1024 * 1024;
+/// `Cache-Control` of the variants when `CACHE_CONTROL` is not set: the keys
+/// are content-addressed, so a variant never changes under its key.
+pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// Namespace when neither `METRICS_NAMESPACE` nor `POWERTOOLS_METRICS_NAMESPACE` is set.
+pub const DEFAULT_NAMESPACE: &str = "ImageProcessor";
+/// `service` dimension when `POWERTOOLS_SERVICE_NAME` is not set.
+pub const DEFAULT_SERVICE: &str = "imgflow";
 
 /// A setting that could not be accepted; names the variable, the value and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,132 +48,6 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// Limits checked before any pixel is allocated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub max_pixels: u64,
-    pub max_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_pixels: DEFAULT_MAX_INPUT_PIXELS,
-            max_bytes: DEFAULT_MAX_INPUT_BYTES,
-        }
-    }
-}
-
-/// One enabled variant with its resolved settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VariantSettings {
-    pub spec: &'static VariantSpec,
-    /// `Some` for lossy codecs: 1..=100.
-    pub quality: Option<u8>,
-    /// `Some((w, h))` for variants that fit in a box.
-    pub fit: Option<(u32, u32)>,
-}
-
-/// Everything the engine needs, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// Enabled variants, in table order.
-    pub variants: Vec<VariantSettings>,
-    pub limits: Limits,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self::from_lookup(|_| None).expect("defaults are valid")
-    }
-}
-
-impl fmt::Display for Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for v in &self.variants {
-            write!(f, "{}", v.spec.name)?;
-            if let Some(q) = v.quality {
-                write!(f, " q{q}")?;
-            }
-            if let Some((w, h)) = v.fit {
-                write!(f, " {w}x{h}")?;
-            }
-            write!(f, "; ")?;
-        }
-        write!(
-            f,
-            "max {} px, max {} bytes",
-            self.limits.max_pixels, self.limits.max_bytes
-        )
-    }
-}
-
-impl Settings {
-    /// Reads settings from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads settings through `lookup` (environment, CLI overrides, tests).
-    /// Empty values count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-
-        let enabled = match get(VARIANTS_ENV) {
-            None => VARIANT_TABLE.iter().collect(),
-            Some(value) => parse_variant_list(&value)?,
-        };
-        let mut variants = Vec::with_capacity(enabled.len());
-        for spec in enabled {
-            let quality = match spec.quality {
-                None => None,
-                Some(knob) => Some(match get(knob.env) {
-                    None => knob.default,
-                    Some(value) => parse_quality(knob.env, &value)?,
-                }),
-            };
-            let fit = match spec.size {
-                Size::Full => None,
-                Size::Fit { env, default } => Some(match get(env) {
-                    None => default,
-                    Some(value) => parse_box(env, &value)?,
-                }),
-            };
-            variants.push(VariantSettings { spec, quality, fit });
-        }
-
-        let limits = Limits {
-            max_pixels: match get(MAX_INPUT_PIXELS_ENV) {
-                None => DEFAULT_MAX_INPUT_PIXELS,
-                Some(value) => parse_positive(MAX_INPUT_PIXELS_ENV, &value)?,
-            },
-            max_bytes: match get(MAX_INPUT_BYTES_ENV) {
-                None => DEFAULT_MAX_INPUT_BYTES,
-                Some(value) => parse_positive(MAX_INPUT_BYTES_ENV, &value)?,
-            },
-        };
-        Ok(Self { variants, limits })
-    }
-
-    /// Every environment variable the settings read (for `--help` and docs).
-    pub fn variables() -> Vec<&'static str> {
-        let mut names = vec![VARIANTS_ENV];
-        for spec in VARIANT_TABLE {
-            if let Some(knob) = spec.quality {
-                names.push(knob.env);
-            }
-            if let Size::Fit { env, .. } = spec.size {
-                names.push(env);
-            }
-        }
-        names.extend([MAX_INPUT_PIXELS_ENV, MAX_INPUT_BYTES_ENV]);
-        names.dedup();
-        let mut seen = std::collections::HashSet::new();
-        names.retain(|n| seen.insert(*n));
-        names
-    }
-}
-
 fn invalid(variable: &str, value: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         variable: variable.to_owned(),
@@ -156,26 +56,383 @@ fn invalid(variable: &str, value: &str, reason: impl Into<String>) -> ConfigErro
     }
 }
 
+/// Who sets a variable in a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetBy {
+    /// The Terraform stack, from its variables.
+    Stack,
+    /// Lambda itself.
+    Lambda,
+    /// Nobody by default: an operator's override.
+    Operator,
+}
+
+/// One variable: its name, its default (as text) and what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variable {
+    pub name: String,
+    pub default: String,
+    pub help: String,
+    pub set_by: SetBy,
+}
+
+impl Variable {
+    fn new(name: &str, default: impl fmt::Display, help: &str, set_by: SetBy) -> Self {
+        Self {
+            name: name.to_owned(),
+            default: default.to_string(),
+            help: help.to_owned(),
+            set_by,
+        }
+    }
+
+    /// The CLI flag of an engine variable: `JPEG_QUALITY` → `jpeg-quality`.
+    pub fn flag(&self) -> String {
+        flag_of(&self.name)
+    }
+}
+
+/// The CLI flag (without `--`) that stands for a variable.
+pub fn flag_of(variable: &str) -> String {
+    variable.to_ascii_lowercase().replace('_', "-")
+}
+
+/// The variable that sets a setting of the variant table (`jpeg_quality` →
+/// `JPEG_QUALITY`).
+pub fn variable_of_setting(setting: &str) -> String {
+    setting.to_ascii_uppercase()
+}
+
+/// The engine's variables: `VARIANTS`, each setting of the variant table,
+/// then the limits.
+pub fn engine_variables() -> Vec<Variable> {
+    let mut out = vec![Variable::new(
+        VARIANTS,
+        "all",
+        &format!(
+            "comma-separated variants to make, or \"all\" ({})",
+            variant::variant_names().join(", ")
+        ),
+        SetBy::Stack,
+    )];
+    for setting in variant::settings() {
+        let users: Vec<&VariantSpec> = VARIANT_TABLE
+            .iter()
+            .filter(|s| {
+                s.quality.is_some_and(|q| q.setting == setting)
+                    || matches!(s.size, Size::Fit { setting: fit, .. } if fit == setting)
+            })
+            .collect();
+        let names: Vec<&str> = users.iter().map(|s| s.name).collect();
+        let (default, help) = match users.first().map(|s| (s.quality, s.size)) {
+            Some((Some(q), _)) if q.setting == setting => (
+                q.default.to_string(),
+                format!("quality 1-100 of {}", names.join(" and ")),
+            ),
+            Some((
+                _,
+                Size::Fit {
+                    default: (w, h), ..
+                },
+            )) => (
+                format!("{w}x{h}"),
+                format!("bounding box WxH (1-16383 each) of {}", names.join(" and ")),
+            ),
+            _ => continue,
+        };
+        out.push(Variable::new(
+            &variable_of_setting(setting),
+            default,
+            &help,
+            SetBy::Stack,
+        ));
+    }
+    let limits = Limits::default();
+    out.push(Variable::new(
+        MAX_INPUT_PIXELS,
+        limits.max_pixels,
+        "width x height limit, checked from the header before decoding",
+        SetBy::Stack,
+    ));
+    out.push(Variable::new(
+        MAX_INPUT_BYTES,
+        limits.max_bytes,
+        "source size limit, checked before reading",
+        SetBy::Stack,
+    ));
+    out
+}
+
+/// Every variable the function reads, the engine's included.
+pub fn variables() -> Vec<Variable> {
+    use SetBy::*;
+    let mut out = vec![
+        Variable::new(
+            PROCESSED_BUCKET,
+            "(required)",
+            "where the variants go",
+            Stack,
+        ),
+        Variable::new(
+            CACHE_CONTROL,
+            DEFAULT_CACHE_CONTROL,
+            "Cache-Control of the variants (their keys are content-addressed)",
+            Stack,
+        ),
+        Variable::new(
+            KMS_KEY_ARN,
+            "(bucket default)",
+            "SSE-KMS key for the variants",
+            Stack,
+        ),
+        Variable::new(
+            RECORD_CONCURRENCY,
+            2,
+            "records of one event processed at once (1-64)",
+            Stack,
+        ),
+        Variable::new(
+            DEADLINE_MARGIN_MS,
+            1500,
+            "stop this long before the invocation deadline, and fail cleanly (1-60000)",
+            Stack,
+        ),
+        Variable::new(
+            LOG_LEVEL,
+            "(AWS_LAMBDA_LOG_LEVEL)",
+            "ERROR, WARN, INFO, DEBUG or TRACE; overrides AWS_LAMBDA_LOG_LEVEL",
+            Operator,
+        ),
+        Variable::new(
+            AWS_LAMBDA_LOG_LEVEL,
+            "INFO",
+            "Lambda's application log level (the stack's log_level)",
+            Lambda,
+        ),
+        Variable::new(
+            METRICS_NAMESPACE,
+            "(POWERTOOLS_METRICS_NAMESPACE)",
+            "EMF namespace",
+            Stack,
+        ),
+        Variable::new(
+            POWERTOOLS_METRICS_NAMESPACE,
+            DEFAULT_NAMESPACE,
+            "EMF namespace when METRICS_NAMESPACE is not set",
+            Stack,
+        ),
+        Variable::new(
+            POWERTOOLS_SERVICE_NAME,
+            DEFAULT_SERVICE,
+            "the `service` dimension of every metric",
+            Stack,
+        ),
+        Variable::new(
+            AWS_XRAY_DAEMON_ADDRESS,
+            "(unset: no traces)",
+            "X-Ray daemon, host:port or `tcp:… udp:…` (Lambda sets it when tracing is on)",
+            Lambda,
+        ),
+        Variable::new(
+            AWS_LAMBDA_FUNCTION_NAME,
+            "imgflow",
+            "the function's name (the ColdStart dimension, trace origin)",
+            Lambda,
+        ),
+        Variable::new(
+            AWS_LAMBDA_LOG_GROUP_NAME,
+            "(none)",
+            "links traces to the logs",
+            Lambda,
+        ),
+    ];
+    out.extend(engine_variables());
+    out
+}
+
+/// A variable's value: `None` when unset or blank.
+fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The engine's settings from its variables.
+pub fn engine_settings(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    let enabled = match get(lookup, VARIANTS) {
+        None => VARIANT_TABLE.iter().collect(),
+        Some(value) => parse_variant_list(&value)?,
+    };
+    let mut variants = Vec::with_capacity(enabled.len());
+    for spec in enabled {
+        let mut v = VariantSettings::default_for(spec);
+        if let Some(q) = spec.quality {
+            let name = variable_of_setting(q.setting);
+            if let Some(value) = get(lookup, &name) {
+                v.quality = Some(parse_quality(&name, &value)?);
+            }
+        }
+        if let Size::Fit { setting, .. } = spec.size {
+            let name = variable_of_setting(setting);
+            if let Some(value) = get(lookup, &name) {
+                v.fit = Some(parse_box(&name, &value)?);
+            }
+        }
+        variants.push(v);
+    }
+    let defaults = Limits::default();
+    let limit = |name: &str, default: u64| match get(lookup, name) {
+        None => Ok(default),
+        Some(value) => parse_positive(name, &value),
+    };
+    Ok(Settings {
+        variants,
+        limits: Limits {
+            max_pixels: limit(MAX_INPUT_PIXELS, defaults.max_pixels)?,
+            max_bytes: limit(MAX_INPUT_BYTES, defaults.max_bytes)?,
+        },
+    })
+}
+
+/// The variable behind a limit an input broke, for messages that say what
+/// to change (`… over the limit of 100000000 pixels (MAX_INPUT_PIXELS)`).
+pub fn limit_variable(reason: Reason) -> Option<&'static str> {
+    match reason {
+        Reason::TooManyPixels => Some(MAX_INPUT_PIXELS),
+        Reason::TooManyBytes => Some(MAX_INPUT_BYTES),
+        _ => None,
+    }
+}
+
+/// What the handler needs: where variants go, how they are written, the
+/// engine's settings, concurrency and the deadline margin.
+pub fn handler_settings(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<HandlerSettings, ConfigError> {
+    let processed_bucket = get(lookup, PROCESSED_BUCKET).ok_or_else(|| {
+        invalid(
+            PROCESSED_BUCKET,
+            "",
+            "required: the bucket the variants are written to",
+        )
+    })?;
+    if !valid_bucket_name(&processed_bucket) {
+        return Err(invalid(
+            PROCESSED_BUCKET,
+            &processed_bucket,
+            "not a valid S3 bucket name",
+        ));
+    }
+    let kms_key_arn = get(lookup, KMS_KEY_ARN);
+    if let Some(arn) = &kms_key_arn {
+        if !arn.starts_with("arn:") || !arn.contains(":kms:") {
+            return Err(invalid(
+                KMS_KEY_ARN,
+                arn,
+                "expected a KMS key ARN (arn:aws:kms:…)",
+            ));
+        }
+    }
+    let number = |name: &str, default: u64, max: u64| match get(lookup, name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(invalid(
+                name,
+                &v,
+                format!("expected an integer from 1 to {max}"),
+            )),
+        },
+    };
+    Ok(HandlerSettings {
+        processed_bucket,
+        cache_control: get(lookup, CACHE_CONTROL)
+            .unwrap_or_else(|| DEFAULT_CACHE_CONTROL.to_owned()),
+        kms_key_arn,
+        engine: Arc::new(engine_settings(lookup)?),
+        record_concurrency: number(RECORD_CONCURRENCY, 2, 64)? as usize,
+        deadline_margin: Duration::from_millis(number(DEADLINE_MARGIN_MS, 1500, 60_000)?),
+    })
+}
+
+/// Everything the `bootstrap` binary reads at cold start.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    pub handler: HandlerSettings,
+    pub log_level: tracing::Level,
+    pub metrics: MetricsConfig,
+    /// Where X-Ray segments go; `None`: tracing is off.
+    pub xray_daemon: Option<SocketAddr>,
+    pub function_name: String,
+    pub log_group: Option<String>,
+}
+
+impl FunctionConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            log_level: log_level(lookup)?,
+            xray_daemon: match get(lookup, AWS_XRAY_DAEMON_ADDRESS) {
+                None => None,
+                Some(value) => Some(
+                    xray::daemon_address(&value)
+                        .map_err(|reason| invalid(AWS_XRAY_DAEMON_ADDRESS, &value, reason))?,
+                ),
+            },
+            metrics: MetricsConfig {
+                namespace: get(lookup, METRICS_NAMESPACE)
+                    .or_else(|| get(lookup, POWERTOOLS_METRICS_NAMESPACE))
+                    .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+                service: get(lookup, POWERTOOLS_SERVICE_NAME)
+                    .unwrap_or_else(|| DEFAULT_SERVICE.to_owned()),
+            },
+            function_name: get(lookup, AWS_LAMBDA_FUNCTION_NAME)
+                .unwrap_or_else(|| DEFAULT_SERVICE.to_owned()),
+            log_group: get(lookup, AWS_LAMBDA_LOG_GROUP_NAME),
+            handler: handler_settings(lookup)?,
+        })
+    }
+}
+
+/// `LOG_LEVEL`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else INFO. A set but
+/// invalid value is an error, so that a typo never silences the logs.
+pub fn log_level(lookup: &dyn Fn(&str) -> Option<String>) -> Result<tracing::Level, ConfigError> {
+    for name in [LOG_LEVEL, AWS_LAMBDA_LOG_LEVEL] {
+        if let Some(value) = get(lookup, name) {
+            return level::parse_level(&value).ok_or_else(|| {
+                invalid(name, &value, "expected ERROR, WARN, INFO, DEBUG or TRACE")
+            });
+        }
+    }
+    Ok(tracing::Level::INFO)
+}
+
 fn parse_variant_list(value: &str) -> Result<Vec<&'static VariantSpec>, ConfigError> {
-    let names = variant_names().join(", ");
-    if value.trim().eq_ignore_ascii_case("all") {
+    if value.eq_ignore_ascii_case("all") {
         return Ok(VARIANT_TABLE.iter().collect());
     }
     let mut wanted = Vec::new();
     for part in value.split(',').map(str::trim) {
         if part.is_empty() {
-            return Err(invalid(VARIANTS_ENV, value, "empty name in the list"));
+            return Err(invalid(VARIANTS, value, "empty name in the list"));
         }
-        let spec = spec_named(&part.to_ascii_lowercase()).ok_or_else(|| {
+        let spec = variant::spec_named(&part.to_ascii_lowercase()).ok_or_else(|| {
             invalid(
-                VARIANTS_ENV,
+                VARIANTS,
                 value,
-                format!("unknown variant {part:?}; known: {names} (or \"all\")"),
+                format!(
+                    "unknown variant {part:?}; known: {} (or \"all\")",
+                    variant::variant_names().join(", ")
+                ),
             )
         })?;
         if wanted.contains(&spec) {
             return Err(invalid(
-                VARIANTS_ENV,
+                VARIANTS,
                 value,
                 format!("{part:?} is listed twice"),
             ));
@@ -190,7 +447,7 @@ fn parse_variant_list(value: &str) -> Result<Vec<&'static VariantSpec>, ConfigEr
 }
 
 fn parse_quality(variable: &str, value: &str) -> Result<u8, ConfigError> {
-    match value.trim().parse::<u8>() {
+    match value.parse::<u8>() {
         Ok(q) if (1..=100).contains(&q) => Ok(q),
         _ => Err(invalid(
             variable,
@@ -203,7 +460,6 @@ fn parse_quality(variable: &str, value: &str) -> Result<u8, ConfigError> {
 fn parse_box(variable: &str, value: &str) -> Result<(u32, u32), ConfigError> {
     let reason = "expected WIDTHxHEIGHT with both from 1 to 16383, e.g. 200x200";
     let (w, h) = value
-        .trim()
         .split_once(['x', 'X'])
         .ok_or_else(|| invalid(variable, value, reason))?;
     let side = |s: &str| match s.trim().parse::<u32>() {
@@ -214,10 +470,27 @@ fn parse_box(variable: &str, value: &str) -> Result<(u32, u32), ConfigError> {
 }
 
 fn parse_positive(variable: &str, value: &str) -> Result<u64, ConfigError> {
-    match value.trim().replace('_', "").parse::<u64>() {
+    match value.replace('_', "").parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(invalid(variable, value, "expected a positive integer")),
     }
+}
+
+/// S3's rules: 3–63 characters of lower-case letters, digits, dots and
+/// hyphens, starting and ending with a letter or digit.
+fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric)
+        && name
+            .as_bytes()
+            .last()
+            .is_some_and(u8::is_ascii_alphanumeric)
 }
 
 #[cfg(test)]
@@ -225,12 +498,22 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn with(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Settings::from_lookup(|name| map.get(name).cloned())
+        move |name| map.get(name).cloned()
+    }
+
+    fn engine(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        engine_settings(&lookup(pairs))
+    }
+
+    fn function(pairs: &[(&str, &str)]) -> Result<FunctionConfig, ConfigError> {
+        let mut all = vec![(PROCESSED_BUCKET, "out-bucket")];
+        all.extend_from_slice(pairs);
+        FunctionConfig::from_lookup(&lookup(&all))
     }
 
     fn quality_of(settings: &Settings, name: &str) -> Option<u8> {
@@ -242,22 +525,18 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_the_contract() {
-        let s = with(&[]).unwrap();
-        let names: Vec<_> = s.variants.iter().map(|v| v.spec.name).collect();
-        assert_eq!(names, ["compressed", "low", "webp", "png", "thumbnail"]);
-        assert_eq!(quality_of(&s, "compressed"), Some(85));
-        assert_eq!(quality_of(&s, "low"), Some(60));
-        assert_eq!(quality_of(&s, "webp"), Some(85));
-        assert_eq!(quality_of(&s, "png"), None);
-        assert_eq!(quality_of(&s, "thumbnail"), Some(85));
-        assert_eq!(s.variants[4].fit, Some((200, 200)));
-        assert_eq!(s.limits, Limits::default());
+    fn nothing_set_gives_the_engine_defaults() {
+        assert_eq!(engine(&[]).unwrap(), Settings::default());
+        assert_eq!(
+            engine(&[("JPEG_QUALITY", " "), ("VARIANTS", "all")]).unwrap(),
+            Settings::default(),
+            "blank means unset"
+        );
     }
 
     #[test]
-    fn values_are_read_and_trimmed() {
-        let s = with(&[
+    fn engine_values_are_read_and_trimmed() {
+        let s = engine(&[
             ("JPEG_QUALITY", " 90 "),
             ("LOW_QUALITY", "40"),
             ("WEBP_QUALITY", "70"),
@@ -270,20 +549,14 @@ mod tests {
         let names: Vec<_> = s.variants.iter().map(|v| v.spec.name).collect();
         assert_eq!(names, ["webp", "thumbnail"], "table order kept");
         assert_eq!(quality_of(&s, "webp"), Some(70));
-        assert_eq!(quality_of(&s, "thumbnail"), Some(90));
+        assert_eq!(quality_of(&s, "thumbnail"), Some(90), "shares JPEG_QUALITY");
         assert_eq!(s.variants[1].fit, Some((320, 240)));
         assert_eq!(s.limits.max_pixels, 50_000_000);
         assert_eq!(s.limits.max_bytes, 1000);
     }
 
     #[test]
-    fn empty_values_mean_default_and_all_means_all() {
-        let s = with(&[("JPEG_QUALITY", ""), ("VARIANTS", "all")]).unwrap();
-        assert_eq!(s, Settings::default());
-    }
-
-    #[test]
-    fn every_bad_value_names_its_variable() {
+    fn every_bad_value_names_its_variable_and_value() {
         let cases = [
             ("JPEG_QUALITY", "0"),
             ("JPEG_QUALITY", "101"),
@@ -297,19 +570,28 @@ mod tests {
             ("VARIANTS", "png,png"),
             ("MAX_INPUT_PIXELS", "0"),
             ("MAX_INPUT_BYTES", "1e6"),
+            ("PROCESSED_BUCKET", "Not_A_Bucket"),
+            ("KMS_KEY_ARN", "alias/mine"),
+            ("RECORD_CONCURRENCY", "0"),
+            ("RECORD_CONCURRENCY", "65"),
+            ("DEADLINE_MARGIN_MS", "soon"),
+            ("LOG_LEVEL", "loud"),
+            ("AWS_LAMBDA_LOG_LEVEL", "x"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "localhost"),
         ];
         for (var, value) in cases {
-            let err = with(&[(var, value)]).unwrap_err();
+            let err = function(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{var}={value}");
             let msg = err.to_string();
-            assert!(msg.starts_with(var), "{msg}");
-            assert!(msg.contains(value), "{msg}");
+            assert!(msg.starts_with(var) && msg.contains(value), "{msg}");
         }
+        let err = FunctionConfig::from_lookup(&lookup(&[])).unwrap_err();
+        assert_eq!(err.variable, PROCESSED_BUCKET, "required");
     }
 
     #[test]
     fn unknown_variant_lists_the_known_ones() {
-        let msg = with(&[("VARIANTS", "avif")]).unwrap_err().to_string();
+        let msg = engine(&[("VARIANTS", "avif")]).unwrap_err().to_string();
         assert!(
             msg.contains("compressed, low, webp, png, thumbnail"),
             "{msg}"
@@ -317,18 +599,84 @@ mod tests {
     }
 
     #[test]
-    fn variables_are_listed_once() {
+    fn the_function_environment() {
+        let c = function(&[]).unwrap();
+        assert_eq!(c.handler.processed_bucket, "out-bucket");
+        assert_eq!(c.handler.cache_control, DEFAULT_CACHE_CONTROL);
+        assert_eq!(c.handler.kms_key_arn, None);
+        assert_eq!(c.handler.record_concurrency, 2);
+        assert_eq!(c.handler.deadline_margin, Duration::from_millis(1500));
+        assert_eq!(c.log_level, tracing::Level::INFO);
+        assert_eq!(c.xray_daemon, None);
         assert_eq!(
-            Settings::variables(),
-            [
-                "VARIANTS",
-                "JPEG_QUALITY",
-                "LOW_QUALITY",
-                "WEBP_QUALITY",
-                "THUMBNAIL_SIZE",
-                "MAX_INPUT_PIXELS",
-                "MAX_INPUT_BYTES"
-            ]
+            (c.metrics.namespace.as_str(), c.metrics.service.as_str()),
+            ("ImageProcessor", "imgflow")
         );
+        let c = function(&[
+            ("KMS_KEY_ARN", "arn:aws:kms:eu-west-1:123456789012:key/abc"),
+            ("CACHE_CONTROL", "no-cache"),
+            ("RECORD_CONCURRENCY", "8"),
+            ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+            ("POWERTOOLS_METRICS_NAMESPACE", "Power"),
+            ("POWERTOOLS_SERVICE_NAME", "thumbs"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129:2000"),
+            ("JPEG_QUALITY", "70"),
+        ])
+        .unwrap();
+        assert_eq!(c.handler.record_concurrency, 8);
+        assert_eq!(c.handler.cache_control, "no-cache");
+        assert!(c.handler.kms_key_arn.is_some());
+        assert_eq!(c.handler.engine.variants[0].quality, Some(70));
+        assert_eq!(c.log_level, tracing::Level::DEBUG);
+        assert_eq!(c.metrics.namespace, "Power");
+        assert_eq!(c.metrics.service, "thumbs");
+        assert!(c.xray_daemon.is_some());
+        let c = function(&[
+            ("METRICS_NAMESPACE", "Mine"),
+            ("POWERTOOLS_METRICS_NAMESPACE", "Power"),
+            ("LOG_LEVEL", "error"),
+            ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+        ])
+        .unwrap();
+        assert_eq!(c.metrics.namespace, "Mine");
+        assert_eq!(c.log_level, tracing::Level::ERROR, "LOG_LEVEL wins");
+    }
+
+    #[test]
+    fn variables_are_listed_once_with_their_flags() {
+        let all = variables();
+        let mut names: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "a variable is listed twice");
+        let engine: Vec<(String, String, String)> = engine_variables()
+            .into_iter()
+            .map(|v| (v.flag(), v.name, v.default))
+            .collect();
+        let expected = [
+            ("variants", "VARIANTS", "all"),
+            ("jpeg-quality", "JPEG_QUALITY", "85"),
+            ("low-quality", "LOW_QUALITY", "60"),
+            ("webp-quality", "WEBP_QUALITY", "85"),
+            ("thumbnail-size", "THUMBNAIL_SIZE", "200x200"),
+            ("max-input-pixels", "MAX_INPUT_PIXELS", "100000000"),
+            ("max-input-bytes", "MAX_INPUT_BYTES", "104857600"),
+        ];
+        let expected: Vec<(String, String, String)> = expected
+            .iter()
+            .map(|(f, n, d)| (f.to_string(), n.to_string(), d.to_string()))
+            .collect();
+        assert_eq!(engine, expected);
+    }
+
+    #[test]
+    fn limits_name_their_variable() {
+        assert_eq!(
+            limit_variable(Reason::TooManyPixels),
+            Some(MAX_INPUT_PIXELS)
+        );
+        assert_eq!(limit_variable(Reason::TooManyBytes), Some(MAX_INPUT_BYTES));
+        assert_eq!(limit_variable(Reason::Corrupt), None);
     }
 }

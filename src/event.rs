@@ -1,63 +1,21 @@
-//! S3 event notifications: the records the function is asked to process,
-//! with keys decoded the way S3 encodes them.
+//! S3 event notifications, in `aws_lambda_events`' types: each record becomes
+//! the object to process, its key decoded once, or the outcome that says why
+//! it is not processed.
 
-use serde::Deserialize;
+pub use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 
-/// An S3 event notification (`{"Records": [...]}`), reduced to what we use.
-#[derive(Debug, Clone, Deserialize)]
-pub struct S3Event {
-    #[serde(rename = "Records", default)]
-    pub records: Vec<EventRecord>,
-}
+use crate::outcome::Outcome;
+use imgflow_engine::Reason;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct EventRecord {
-    #[serde(rename = "eventName", default)]
-    pub event_name: String,
-    pub s3: S3Entity,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct S3Entity {
-    pub bucket: BucketEntity,
-    pub object: ObjectEntity,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct BucketEntity {
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ObjectEntity {
-    /// URL-encoded as S3 sends it; see [`decode_key`].
-    pub key: String,
-    #[serde(default)]
-    pub size: Option<u64>,
-    #[serde(rename = "versionId", default)]
-    pub version_id: Option<String>,
-}
-
-/// One object to process, decoded.
+/// One object to process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceObject {
     pub bucket: String,
+    /// Decoded: the key as S3 stores it.
     pub key: String,
+    /// From the event; `None` makes the handler ask S3 (HEAD).
     pub size: Option<u64>,
     pub version_id: Option<String>,
-}
-
-/// Why a record was skipped without processing (not an error).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Skip {
-    /// Not an `ObjectCreated:*` event (e.g. `s3:TestEvent`, deletes).
-    NotACreate(String),
-    /// A "folder": a key ending in `/`.
-    FolderKey,
-    /// The event came from the processed bucket: processing it would loop.
-    FromProcessedBucket,
-    /// Zero bytes: nothing to decode (counted as a rejection by the caller).
-    Empty,
 }
 
 /// Decodes an event key: `+` is a space, then percent-decoding (UTF-8).
@@ -70,34 +28,67 @@ pub fn decode_key(raw: &str) -> Result<String, String> {
         .map_err(|_| format!("key {raw:?} is not valid UTF-8 once decoded"))
 }
 
-impl EventRecord {
-    /// The object to process, or why this record is skipped.
-    pub fn source(&self, processed_bucket: &str) -> Result<Result<SourceObject, Skip>, String> {
-        if !self.event_name.is_empty() && !self.event_name.starts_with("ObjectCreated:") {
-            return Ok(Err(Skip::NotACreate(self.event_name.clone())));
-        }
-        let key = decode_key(&self.s3.object.key)?;
-        if self.s3.bucket.name == processed_bucket {
-            return Ok(Err(Skip::FromProcessedBucket));
-        }
-        if key.ends_with('/') {
-            return Ok(Err(Skip::FolderKey));
-        }
-        if self.s3.object.size == Some(0) {
-            return Ok(Err(Skip::Empty));
-        }
-        Ok(Ok(SourceObject {
-            bucket: self.s3.bucket.name.clone(),
+/// The object a record asks to process, or why it is skipped or rejected
+/// without a request to S3.
+pub fn source_of(record: &S3EventRecord, processed_bucket: &str) -> Result<SourceObject, Outcome> {
+    let object = &record.s3.object;
+    let raw_key = object.key.as_deref().unwrap_or_default();
+    let key = match decode_key(raw_key) {
+        Ok(key) => key,
+        Err(message) => return Err(Outcome::stopped(raw_key, Reason::BadKey, message)),
+    };
+    let event_name = record.event_name.as_deref().unwrap_or_default();
+    if !event_name.is_empty() && !event_name.starts_with("ObjectCreated:") {
+        return Err(Outcome::stopped(
             key,
-            size: self.s3.object.size,
-            version_id: self.s3.object.version_id.clone().filter(|v| !v.is_empty()),
-        }))
+            Reason::NotObjectCreated,
+            format!("a {event_name} event"),
+        ));
     }
+    let bucket = match record.s3.bucket.name.as_deref() {
+        Some(bucket) if !bucket.is_empty() && !key.is_empty() => bucket,
+        _ => {
+            return Err(Outcome::stopped(
+                key,
+                Reason::BadEvent,
+                "the record names no bucket or no object key",
+            ))
+        }
+    };
+    if bucket == processed_bucket {
+        return Err(Outcome::stopped(
+            key,
+            Reason::ProcessedBucket,
+            "an event from the processed bucket",
+        ));
+    }
+    if key.ends_with('/') {
+        return Err(Outcome::stopped(
+            key,
+            Reason::FolderKey,
+            "the key ends with '/': a folder, not a file",
+        ));
+    }
+    let size = object.size.and_then(|s| u64::try_from(s).ok());
+    if size == Some(0) {
+        return Err(Outcome::stopped(
+            key,
+            Reason::Empty,
+            "the object is empty (0 bytes)",
+        ));
+    }
+    Ok(SourceObject {
+        bucket: bucket.to_owned(),
+        key,
+        size,
+        version_id: object.version_id.clone().filter(|v| !v.is_empty()),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imgflow_testkit::{encode_event_key, s3_event_of};
 
     #[test]
     fn keys_decode_like_s3_encodes_them() {
@@ -115,21 +106,29 @@ mod tests {
             assert_eq!(decode_key(raw).unwrap(), want, "{raw}");
         }
         assert!(decode_key("%FF%FE").is_err(), "invalid UTF-8 is an error");
+        for key in ["holiday photos/été 1.png", "a+b/c%d.jpg", "plain.png"] {
+            assert_eq!(decode_key(&encode_event_key(key)).unwrap(), key);
+        }
     }
 
-    fn record(event: &str, bucket: &str, key: &str, size: Option<u64>) -> EventRecord {
-        serde_json::from_value(serde_json::json!({
-            "eventName": event,
-            "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": size, "versionId": "v1"}}
-        }))
-        .unwrap()
+    fn record(event: &str, bucket: &str, key: &str, size: Option<u64>) -> S3EventRecord {
+        let mut json = s3_event_of([(bucket, key, size)]);
+        let record = &mut json["Records"][0];
+        record["eventName"] = event.into();
+        record["s3"]["object"]["versionId"] = "v1".into();
+        serde_json::from_value(record.take()).unwrap()
+    }
+
+    fn reason(r: S3EventRecord) -> Reason {
+        source_of(&r, "down").unwrap_err().reason().unwrap()
     }
 
     #[test]
     fn guards() {
-        let ok = record("ObjectCreated:Put", "up", "a+b.jpg", Some(10))
-            .source("down")
-            .unwrap();
+        let ok = source_of(
+            &record("ObjectCreated:Put", "up", "a b.jpg", Some(10)),
+            "down",
+        );
         assert_eq!(
             ok,
             Ok(SourceObject {
@@ -139,36 +138,54 @@ mod tests {
                 version_id: Some("v1".into())
             })
         );
-        let skip = |r: EventRecord| r.source("down").unwrap().unwrap_err();
-        assert_eq!(
-            skip(record("ObjectCreated:Put", "down", "x.jpg", Some(1))),
-            Skip::FromProcessedBucket
-        );
-        assert_eq!(
-            skip(record("ObjectCreated:Put", "up", "folder/", Some(0))),
-            Skip::FolderKey
-        );
-        assert_eq!(
-            skip(record("ObjectCreated:Put", "up", "x.jpg", Some(0))),
-            Skip::Empty
-        );
-        assert_eq!(
-            skip(record("ObjectRemoved:Delete", "up", "x.jpg", None)),
-            Skip::NotACreate("ObjectRemoved:Delete".into())
-        );
+        let cases = [
+            (
+                ("ObjectCreated:Put", "down", "x.jpg", Some(1)),
+                Reason::ProcessedBucket,
+            ),
+            (
+                ("ObjectCreated:Put", "up", "folder/", Some(0)),
+                Reason::FolderKey,
+            ),
+            (("ObjectCreated:Put", "up", "x.jpg", Some(0)), Reason::Empty),
+            (
+                ("ObjectRemoved:Delete", "up", "x.jpg", None),
+                Reason::NotObjectCreated,
+            ),
+            (
+                ("ObjectCreated:Put", "", "x.jpg", Some(1)),
+                Reason::BadEvent,
+            ),
+        ];
+        for ((event, bucket, key, size), want) in cases {
+            assert_eq!(
+                reason(record(event, bucket, key, size)),
+                want,
+                "{event} {bucket} {key}"
+            );
+        }
+        let mut bad = record("ObjectCreated:Put", "up", "x", Some(1));
+        bad.s3.object.key = Some("%FF%FE.jpg".into());
+        let outcome = source_of(&bad, "down").unwrap_err();
+        assert_eq!(outcome.reason(), Some(Reason::BadKey));
+        assert_eq!(outcome.key(), "%FF%FE.jpg", "the raw key names it");
     }
 
     #[test]
     fn parses_a_real_notification() {
         let body = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"eu-west-1",
             "eventTime":"2026-11-27T02:00:00.000Z","eventName":"ObjectCreated:Put",
+            "userIdentity":{"principalId":"AWS:AIDAEXAMPLE"},
+            "requestParameters":{"sourceIPAddress":"203.0.113.7"},
+            "responseElements":{"x-amz-request-id":"C3D13FE58DE4C810","x-amz-id-2":"FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
             "s3":{"s3SchemaVersion":"1.0","configurationId":"imgflow",
-            "bucket":{"name":"uploads-123","arn":"arn:aws:s3:::uploads-123"},
-            "object":{"key":"holiday/IMG+0001.JPG","size":123456,"eTag":"abc","sequencer":"0A"}}}]}"#;
+            "bucket":{"name":"uploads-123","ownerIdentity":{"principalId":"A3NL1KOZZKExample"},"arn":"arn:aws:s3:::uploads-123"},
+            "object":{"key":"holiday/IMG+0001.JPG","size":123456,"eTag":"abc","sequencer":"0055AED6DCD90281E5"}}}]}"#;
         let event: S3Event = serde_json::from_str(body).unwrap();
         assert_eq!(event.records.len(), 1);
-        let src = event.records[0].source("processed").unwrap().unwrap();
+        let src = source_of(&event.records[0], "processed").unwrap();
         assert_eq!(src.key, "holiday/IMG 0001.JPG");
+        assert_eq!(src.size, Some(123456));
         assert_eq!(src.version_id, None);
     }
 }

@@ -1,17 +1,15 @@
-//! imgflow: five optimised variants of every uploaded image.
+//! The imgflow Lambda function: an S3 event names uploads; each is fetched,
+//! run through the engine (`imgflow_engine`) and its variants written to the
+//! processed bucket, all or none, with metrics, logs and traces.
 //!
-//! [`engine`] is pure image work, [`naming`] maps sources to output names,
-//! [`config`] reads and validates settings, [`store`] writes results.
+//! [`config`] reads every variable once; [`event`] turns S3 notifications
+//! into objects; [`handler`] applies the failure model; [`store`] is S3;
+//! [`outcome`] is what happened to a record; [`telemetry`] reports it.
+//! The `bootstrap` binary (src/bin/bootstrap.rs) puts them together.
 
-pub mod batch;
-pub mod bench;
 pub mod config;
-pub mod engine;
 pub mod event;
 pub mod handler;
-pub mod local_lambda;
-pub mod naming;
-pub mod report;
-pub mod reprocess;
+pub mod outcome;
 pub mod store;
 pub mod telemetry;

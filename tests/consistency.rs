@@ -4,8 +4,9 @@
 //! (otherwise CloudWatch shows nothing); every alarm names a runbook that
 //! exists, and every runbook belongs to an alarm.
 
-use imgflow::engine::variant::{Size, VARIANT_TABLE};
-use imgflow::telemetry::catalog::{self, Scope, DEFAULT_NAMESPACE, METRICS, VARIANT_DIMENSION};
+use imgflow_engine::VARIANT_TABLE;
+use imgflow_lambda::config::{self, SetBy, DEFAULT_NAMESPACE, DEFAULT_SERVICE};
+use imgflow_lambda::telemetry::catalog::{self, Scope, METRICS, VARIANT_DIMENSION};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -48,7 +49,7 @@ fn render(text: &str, file: &str) -> Value {
         let expr = rest[start + 2..start + end].trim();
         out.push_str(match expr {
             "metrics_namespace" => DEFAULT_NAMESPACE,
-            "service_name" => catalog::DEFAULT_SERVICE,
+            "service_name" => DEFAULT_SERVICE,
             _ => "0",
         });
         rest = &rest[start + end + 1..];
@@ -311,32 +312,62 @@ fn every_alarm_has_a_runbook_and_every_runbook_an_alarm() {
 }
 
 #[test]
-fn the_function_gets_every_engine_variable() {
-    // The module's environment block names each variable the engine reads.
-    let module = fs::read_to_string(repo().join("terraform/modules/imgflow/main.tf")).unwrap();
-    let mut names: BTreeSet<&str> = BTreeSet::new();
-    for spec in VARIANT_TABLE {
-        names.extend(spec.quality.map(|q| q.env));
-        if let Size::Fit { env, .. } = spec.size {
-            names.insert(env);
+fn the_stack_sets_every_variable_the_function_reads() {
+    // The function's environment block in terraform/main.tf names each
+    // variable the configuration says the stack sets.
+    let main = fs::read_to_string(repo().join("terraform/main.tf")).unwrap();
+    let stack: Vec<String> = config::variables()
+        .into_iter()
+        .filter(|v| v.set_by == SetBy::Stack)
+        .map(|v| v.name)
+        .collect();
+    assert!(stack.len() >= 15, "{stack:?}");
+    for name in &stack {
+        assert!(
+            main.lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with(&format!("{name} ")) || l.contains(&format!("{{ {name} = "))
+            }),
+            "terraform/main.tf does not set {name}"
+        );
+    }
+    // And it sets nothing the function does not read.
+    let known: BTreeSet<String> = config::variables().into_iter().map(|v| v.name).collect();
+    let block = main
+        .split("function_environment = merge(")
+        .nth(1)
+        .expect("terraform/main.tf has the function_environment block");
+    let block = &block[..block.find("\n  )").expect("the block ends")];
+    for line in block.lines() {
+        let line = line.trim().trim_start_matches("var.enable_kms ? {").trim();
+        if let Some((name, _)) = line.split_once(" = ") {
+            let name = name.trim();
+            if name.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !name.is_empty() {
+                assert!(
+                    known.contains(name),
+                    "terraform/main.tf sets {name}, which the function does not read"
+                );
+            }
         }
     }
-    names.extend([
-        imgflow::config::VARIANTS_ENV,
-        imgflow::config::MAX_INPUT_PIXELS_ENV,
-        imgflow::config::MAX_INPUT_BYTES_ENV,
-        "PROCESSED_BUCKET",
-        "KMS_KEY_ARN",
-        "METRICS_NAMESPACE",
-        "POWERTOOLS_SERVICE_NAME",
-    ]);
-    for n in names {
+}
+
+#[test]
+fn the_docs_list_every_variable_and_reason() {
+    let docs = fs::read_to_string(repo().join("docs/configuration.md")).unwrap();
+    for v in config::variables() {
         assert!(
-            module
-                .lines()
-                .any(|l| l.trim_start().starts_with(&format!("{n} "))
-                    || l.contains(&format!("{{ {n} = "))),
-            "terraform/modules/imgflow/main.tf does not set {n}"
+            docs.contains(&format!("`{}`", v.name)),
+            "docs/configuration.md does not describe {}",
+            v.name
+        );
+    }
+    let design = fs::read_to_string(repo().join("docs/design.md")).unwrap();
+    for reason in imgflow_engine::Reason::ALL {
+        assert!(
+            design.contains(&format!("`{}`", reason.code())),
+            "docs/design.md does not list the reason code {}",
+            reason.code()
         );
     }
 }

@@ -1,16 +1,15 @@
 //! The handler's failure model, against an in-memory object store (the S3
 //! implementation is tested against a real S3 API in the integration tests).
 
-mod common;
-
-use common::*;
 use image::{DynamicImage, ImageFormat};
-use imgflow::config::Settings;
-use imgflow::event::S3Event;
-use imgflow::handler::{handle_event, HandlerSettings, Outcome};
-use imgflow::store::object::{
+use imgflow_engine::{Reason, Settings};
+use imgflow_lambda::event::S3Event;
+use imgflow_lambda::handler::{handle_event, HandlerSettings};
+use imgflow_lambda::outcome::Outcome;
+use imgflow_lambda::store::{
     Fetched, ObjectHead, ObjectStore, PutObject, StoreError, META_VARIANT,
 };
+use imgflow_testkit::fixtures::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -130,17 +129,9 @@ fn settings() -> HandlerSettings {
     }
 }
 
+/// An S3 notification for (bucket, key, size) records, keys encoded as S3 does.
 fn event(records: &[(&str, &str, Option<u64>)]) -> S3Event {
-    let records: Vec<_> = records
-        .iter()
-        .map(|(bucket, key, size)| {
-            serde_json::json!({
-                "eventName": "ObjectCreated:Put",
-                "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": size}}
-            })
-        })
-        .collect();
-    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+    serde_json::from_value(imgflow_testkit::s3_event_of(records.iter().copied())).unwrap()
 }
 
 fn png() -> Vec<u8> {
@@ -158,12 +149,12 @@ async fn keys_with_spaces_unicode_and_folders() {
     store.insert("uploads", "holiday photos/été 1.png", bytes.clone());
     let ev = event(&[(
         "uploads",
-        "holiday+photos/%C3%A9t%C3%A9+1.png",
+        "holiday photos/été 1.png",
         Some(bytes.len() as u64),
     )]);
     let out = handle_event(&store, &settings(), &ev, later()).await;
     assert!(matches!(out[0], Outcome::Processed { .. }), "{out:?}");
-    let id = imgflow::naming::content_id(&bytes);
+    let id = imgflow_engine::naming::content_id(&bytes);
     let mut want: Vec<String> = [
         "compressed_{}.jpg",
         "low_{}.jpg",
@@ -213,14 +204,17 @@ async fn permanent_problems_succeed_with_nothing_written() {
             ("deleted-since.png".to_owned(), "skipped"),
         ]
     );
-    assert!(matches!(
-        &out[0],
-        Outcome::Rejected {
-            code: "not_an_image",
-            ..
-        }
-    ));
-    assert!(matches!(&out[1], Outcome::Rejected { code: "empty", .. }));
+    let reasons: Vec<_> = out.iter().map(Outcome::reason).collect();
+    assert_eq!(
+        reasons,
+        [
+            Some(Reason::NotAnImage),
+            Some(Reason::Empty),
+            Some(Reason::FolderKey),
+            Some(Reason::ProcessedBucket),
+            Some(Reason::Gone)
+        ]
+    );
     assert_eq!(
         store.keys("processed"),
         ["x_png_00000000.png"],
@@ -239,7 +233,7 @@ async fn own_outputs_in_the_upload_bucket_are_skipped() {
     assert!(matches!(
         first[0],
         Outcome::Skipped {
-            reason: "processed_bucket",
+            reason: Reason::ProcessedBucket,
             ..
         }
     ));
@@ -257,7 +251,7 @@ async fn own_outputs_in_the_upload_bucket_are_skipped() {
         matches!(
             again[0],
             Outcome::Skipped {
-                reason: "own_output",
+                reason: Reason::OwnOutput,
                 ..
             }
         ),
@@ -306,7 +300,7 @@ async fn with_the_event_size_there_is_no_head_and_refused_bodies_are_not_read() 
         matches!(
             out[0],
             Outcome::Skipped {
-                reason: "own_output",
+                reason: Reason::OwnOutput,
                 ..
             }
         ),
@@ -331,7 +325,7 @@ async fn with_the_event_size_there_is_no_head_and_refused_bodies_are_not_read() 
         matches!(
             &out[0],
             Outcome::Rejected {
-                code: "too_many_bytes",
+                reason: Reason::TooManyBytes,
                 ..
             }
         ),
@@ -357,7 +351,7 @@ async fn over_the_byte_limit_is_refused_from_the_event_size() {
         matches!(
             &out[0],
             Outcome::Rejected {
-                code: "too_many_bytes",
+                reason: Reason::TooManyBytes,
                 ..
             }
         ),
@@ -379,7 +373,10 @@ async fn transient_errors_fail_and_never_half_land() {
         later(),
     )
     .await;
-    assert!(matches!(&out[0], Outcome::Failed { message, .. } if message.contains("SlowDown")));
+    assert!(
+        matches!(&out[0], Outcome::Failed { reason: Reason::StoreFailed, message, .. } if message.contains("SlowDown")),
+        "{out:?}"
+    );
 
     let store = MemoryStore {
         fail_put_containing: Some("_webp_"),
@@ -417,7 +414,7 @@ async fn the_deadline_stops_work_cleanly() {
     )
     .await;
     assert!(
-        matches!(&out[0], Outcome::Failed { message, .. } if message.contains("deadline")),
+        matches!(&out[0], Outcome::Failed { reason: Reason::Deadline, message, .. } if message.contains("deadline")),
         "{out:?}"
     );
     assert!(

@@ -1,17 +1,13 @@
-//! The shipped `bootstrap` binary under a Lambda Runtime API (the project's
-//! own, on loopback: `imgflow::local_lambda`) against moto server as S3
-//! (started on a free loopback port; `pip install 'moto[server]'`, which
-//! scripts/test.sh does), with a UDP listener as the X-Ray daemon.
+//! The shipped `bootstrap` binary under a Lambda Runtime API (the test kit's,
+//! on loopback) against moto server as S3 (started on a free loopback port;
+//! `pip install 'moto[server]'`, which scripts/test.sh does), with a UDP
+//! listener as the X-Ray daemon.
 
-mod common;
-
-use aws_sdk_s3::primitives::ByteStream;
-use common::*;
 use image::{DynamicImage, ImageFormat};
-use imgflow::local_lambda::{s3_event, LocalFunction, Reported, RuntimeApi, S3Emulator};
+use imgflow_testkit::fixtures::*;
+use imgflow_testkit::{s3_event, trace_header, LocalFunction, Reported, RuntimeApi, S3Emulator};
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
@@ -22,27 +18,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn s3(endpoint: &str) -> aws_sdk_s3::Client {
-    imgflow::store::s3::emulator_client(endpoint)
-}
-
 /// Creates the `uploads` and `processed` buckets and puts `objects` in uploads.
-fn seed(rt: &tokio::runtime::Runtime, client: &aws_sdk_s3::Client, objects: &[(&str, Vec<u8>)]) {
-    rt.block_on(async {
-        for bucket in ["uploads", "processed"] {
-            client.create_bucket().bucket(bucket).send().await.unwrap();
-        }
-        for (key, body) in objects {
-            client
-                .put_object()
-                .bucket("uploads")
-                .key(*key)
-                .body(ByteStream::from(body.clone()))
-                .send()
-                .await
-                .unwrap();
-        }
-    });
+fn seed(moto: &S3Emulator, objects: &[(&str, Vec<u8>)]) {
+    let objects: Vec<(&str, &str, Vec<u8>)> = objects
+        .iter()
+        .map(|(key, body)| ("uploads", *key, body.clone()))
+        .collect();
+    moto.seed(&["uploads", "processed"], &objects);
 }
 
 /// The shipped bootstrap binary against `endpoint`, with only the variables
@@ -80,29 +62,6 @@ fn json_lines(function: &LocalFunction) -> Vec<Value> {
         .collect()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn listing(client: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
-    let out = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap();
-    let mut keys: Vec<String> = out
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect();
-    keys.sort();
-    keys
-}
-
 /// Checks one EMF record against the CloudWatch EMF specification.
 fn assert_valid_emf(record: &Value) {
     let aws = &record["_aws"];
@@ -134,10 +93,10 @@ fn assert_valid_emf(record: &Value) {
             let name = m["Name"].as_str().unwrap();
             let unit = m["Unit"].as_str().unwrap();
             assert!(
-                imgflow::telemetry::emf::Unit::parse(unit).is_some(),
+                imgflow_lambda::telemetry::emf::Unit::parse(unit).is_some(),
                 "unit {unit}"
             );
-            let def = imgflow::telemetry::catalog::metric(name)
+            let def = imgflow_lambda::telemetry::catalog::metric(name)
                 .unwrap_or_else(|| panic!("{name} is not in the catalog"));
             assert_eq!(def.unit.as_str(), unit);
             let v = &record[name];
@@ -153,16 +112,13 @@ fn assert_valid_emf(record: &Value) {
 #[test]
 fn s3_events_end_to_end() {
     let moto = S3Emulator::start().unwrap();
-    let rt = runtime();
-    let client = s3(&moto.endpoint);
     let photo = encode_with_image(
         &DynamicImage::ImageRgb8(gradient(320, 200)),
         ImageFormat::Png,
     );
     let jpeg = jpeg_rgb(&gradient(200, 100), &JpegOptions::default());
     seed(
-        &rt,
-        &client,
+        &moto,
         &[
             ("holiday photos/été 1.png", photo.clone()),
             ("b.jpg", jpeg.clone()),
@@ -188,22 +144,14 @@ fn s3_events_end_to_end() {
     };
     assert_eq!(body["records"][0]["outcome"], "processed", "{body}");
     assert_eq!(body["records"][1]["outcome"], "processed");
-    let first = rt.block_on(listing(&client, "processed"));
+    let first = moto.keys("processed");
     assert_eq!(first.len(), 10, "{first:?}");
-    let id = imgflow::naming::content_id(&photo);
+    let id = imgflow_engine::naming::content_id(&photo);
     assert!(
         first.contains(&format!("holiday photos/été 1_webp_{id}.webp")),
         "{first:?}"
     );
-    let head = rt
-        .block_on(
-            client
-                .head_object()
-                .bucket("processed")
-                .key(format!("holiday photos/été 1_webp_{id}.webp"))
-                .send(),
-        )
-        .unwrap();
+    let head = moto.head("processed", &format!("holiday photos/été 1_webp_{id}.webp"));
     assert_eq!(head.content_type(), Some("image/webp"));
     assert_eq!(
         head.cache_control(),
@@ -215,7 +163,7 @@ fn s3_events_end_to_end() {
     let Reported::Response(_) = invoke(&api, event, 60_000) else {
         panic!("duplicate failed")
     };
-    assert_eq!(rt.block_on(listing(&client, "processed")), first);
+    assert_eq!(moto.keys("processed"), first);
 
     // Permanent problems succeed with nothing written; our own bucket is skipped.
     let event = s3_event(&[
@@ -234,7 +182,7 @@ fn s3_events_end_to_end() {
         .map(|r| r["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["rejected", "rejected", "rejected", "skipped"]);
-    assert_eq!(rt.block_on(listing(&client, "processed")), first);
+    assert_eq!(moto.keys("processed"), first);
 
     // Everything on stdout is JSON: logs and valid EMF records.
     let lines = json_lines(&function);
@@ -278,10 +226,8 @@ fn s3_events_end_to_end() {
 #[test]
 fn info_level_has_one_line_per_image() {
     let moto = S3Emulator::start().unwrap();
-    let rt = runtime();
-    let client = s3(&moto.endpoint);
     let photo = encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
-    seed(&rt, &client, &[("a.png", photo.clone())]);
+    seed(&moto, &[("a.png", photo.clone())]);
     let api = RuntimeApi::start().unwrap();
     let function = start_function(&api, &moto.endpoint, &[("LOG_LEVEL", "info")]);
     let Reported::Response(_) = invoke(
@@ -321,88 +267,6 @@ fn unreachable_s3_fails_within_the_deadline_and_keeps_serving() {
         let message = body.to_string();
         assert!(message.contains("a.png"), "{message}");
     }
-}
-
-fn imgflow_cli(endpoint: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_imgflow"))
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("PROCESSED_BUCKET", "processed")
-        .output()
-        .unwrap()
-}
-
-#[test]
-fn reprocess_redrives_a_prefix_and_single_objects() {
-    let moto = S3Emulator::start().unwrap();
-    let rt = runtime();
-    let client = s3(&moto.endpoint);
-    let a = encode_with_image(&DynamicImage::ImageRgb8(gradient(80, 60)), ImageFormat::Png);
-    let b = jpeg_rgb(&gradient(60, 40), &JpegOptions::default());
-    seed(
-        &rt,
-        &client,
-        &[
-            ("photos/", vec![]),
-            ("photos/a.png", a.clone()),
-            ("photos/sub/b.jpg", b.clone()),
-            ("photos/readme.txt", b"text".to_vec()),
-            ("other/c.png", a.clone()),
-        ],
-    );
-
-    let dry = imgflow_cli(
-        &moto.endpoint,
-        &["reprocess", "--prefix", "s3://uploads/photos/", "--dry-run"],
-    );
-    assert!(
-        dry.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dry.stderr)
-    );
-    let text = String::from_utf8_lossy(&dry.stdout);
-    assert!(
-        text.contains("3 object(s)"),
-        "the folder marker is not an object to process: {text}"
-    );
-    assert!(
-        rt.block_on(listing(&client, "processed")).is_empty(),
-        "--dry-run writes nothing"
-    );
-
-    let run = imgflow_cli(
-        &moto.endpoint,
-        &["reprocess", "--prefix", "s3://uploads/photos/"],
-    );
-    assert!(
-        run.status.success(),
-        "rejections are not failures: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let text = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        text.contains("processed 2 · skipped 0 · rejected 1 · failed 0"),
-        "{text}"
-    );
-    assert!(String::from_utf8_lossy(&run.stderr).contains("photos/readme.txt: not_an_image"));
-    assert_eq!(rt.block_on(listing(&client, "processed")).len(), 10);
-
-    let one = imgflow_cli(&moto.endpoint, &["reprocess", "s3://uploads/other/c.png"]);
-    assert!(one.status.success());
-    assert_eq!(rt.block_on(listing(&client, "processed")).len(), 15);
-
-    // S3 unreachable: failures are counted and the exit status says so.
-    let dead = format!("http://127.0.0.1:{}", free_port());
-    let failed = imgflow_cli(&dead, &["reprocess", "s3://uploads/other/c.png"]);
-    assert_eq!(failed.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&failed.stdout).contains("failed 1"));
-
-    let usage = imgflow_cli(&moto.endpoint, &["reprocess", "https://example.com/x.png"]);
-    assert_eq!(usage.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&usage.stderr).contains("not an s3:// URL"));
 }
 
 /// An X-Ray daemon stand-in: every UDP datagram received on a loopback port.
@@ -449,12 +313,9 @@ impl XrayDaemon {
 #[test]
 fn xray_subsegments_hang_under_the_lambda_segment() {
     let moto = S3Emulator::start().unwrap();
-    let rt = runtime();
-    let client = s3(&moto.endpoint);
     let photo = encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
     seed(
-        &rt,
-        &client,
+        &moto,
         &[("a.png", photo.clone()), ("notes.txt", b"text".to_vec())],
     );
     let daemon = XrayDaemon::start();
@@ -473,7 +334,7 @@ fn xray_subsegments_hang_under_the_lambda_segment() {
         ("uploads", "notes.txt", 4),
     ]);
 
-    let header = imgflow::local_lambda::trace_header(true);
+    let header = trace_header(true);
     let root = header
         .split(';')
         .next()
@@ -581,7 +442,7 @@ fn xray_subsegments_hang_under_the_lambda_segment() {
     );
 
     // Sampled=0: nothing is sent.
-    let unsampled = imgflow::local_lambda::trace_header(false);
+    let unsampled = trace_header(false);
     api.invoke_traced(event, Duration::from_secs(60), &unsampled)
         .unwrap();
     assert!(daemon.documents(Duration::from_millis(1000)).is_empty());
@@ -612,82 +473,4 @@ fn a_bad_setting_stops_the_init_naming_the_variable() {
         api.wait_for_next(Duration::from_millis(100)).is_none(),
         "never asked for an event"
     );
-}
-
-#[test]
-fn imgflow_invoke_runs_the_function_on_an_uploaded_object() {
-    let moto = S3Emulator::start().unwrap();
-    let rt = runtime();
-    let client = s3(&moto.endpoint);
-    let photo = encode_with_image(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
-    seed(&rt, &client, &[("trip/a b.png", photo.clone())]);
-    let bootstrap = env!("CARGO_BIN_EXE_bootstrap");
-    let run = |args: &[&str]| {
-        let mut all = vec!["invoke", "--bootstrap", bootstrap];
-        all.extend_from_slice(args);
-        imgflow_cli(&moto.endpoint, &all)
-    };
-
-    let ok = run(&["s3://uploads/trip/a b.png"]);
-    let stderr = String::from_utf8_lossy(&ok.stderr);
-    assert!(ok.status.success(), "{stderr}");
-    assert!(stderr.contains("response"), "{stderr}");
-    let stdout = String::from_utf8_lossy(&ok.stdout);
-    assert!(
-        stdout.lines().any(|l| l.contains("\"ImagesProcessed\"")),
-        "EMF on stdout: {stdout}"
-    );
-    assert_eq!(rt.block_on(listing(&client, "processed")).len(), 5);
-
-    // An event file, e.g. one kept by the failed-events queue.
-    let dir = tempfile::tempdir().unwrap();
-    let event_file = dir.path().join("event.json");
-    let event = s3_event(&[("uploads", "trip/a b.png", photo.len() as u64)]);
-    std::fs::write(&event_file, event.to_string()).unwrap();
-    assert!(run(&["--event", event_file.to_str().unwrap()])
-        .status
-        .success());
-
-    // Errors name what is wrong.
-    let missing = run(&["--event", "/nonexistent/event.json"]);
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/event.json"));
-    std::fs::write(&event_file, "{not json").unwrap();
-    let garbled = run(&["--event", event_file.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&garbled.stderr).contains("is not a JSON event"));
-    let not_s3 = run(&["https://example.com/a.png"]);
-    assert!(String::from_utf8_lossy(&not_s3.stderr).contains("not an s3:// URL"));
-
-    // A function that cannot start: its own log line, then a clear error.
-    let broken = Command::new(env!("CARGO_BIN_EXE_imgflow"))
-        .args([
-            "invoke",
-            "--bootstrap",
-            bootstrap,
-            "s3://uploads/trip/a b.png",
-        ])
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("PROCESSED_BUCKET", "processed")
-        .env("JPEG_QUALITY", "high")
-        .output()
-        .unwrap();
-    assert_eq!(broken.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&broken.stdout).contains("JPEG_QUALITY"));
-    assert!(String::from_utf8_lossy(&broken.stderr).contains("did not start"));
-
-    // S3 unreachable: the function reports an error, and so does the exit status.
-    let dead = format!("http://127.0.0.1:{}", free_port());
-    let failed = imgflow_cli(
-        &dead,
-        &[
-            "invoke",
-            "--bootstrap",
-            bootstrap,
-            "--timeout",
-            "5",
-            "s3://uploads/x.png",
-        ],
-    );
-    assert_eq!(failed.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&failed.stderr).contains("error after"));
 }

@@ -1,5 +1,105 @@
-//! Where source bytes come from and variants go to.
+//! The object-store interface the handler needs: HEAD, GET, PUT, DELETE.
+//! S3 implements it for real ([`s3`]); tests of the handler's logic use memory.
 
-pub mod local;
-pub mod object;
 pub mod s3;
+
+use std::collections::HashMap;
+use std::future::Future;
+
+/// User metadata that marks an object as one of our outputs.
+pub const META_VARIANT: &str = "imgflow-variant";
+pub const META_SOURCE_KEY: &str = "imgflow-source-key";
+pub const META_SOURCE_VERSION: &str = "imgflow-source-version-id";
+
+/// What a HEAD request tells.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub size: u64,
+    pub version_id: Option<String>,
+    /// User metadata (`x-amz-meta-*`), names lower-case without the prefix.
+    pub metadata: HashMap<String, String>,
+}
+
+/// A GET: the object's headers, and its body unless they ruled it out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fetched {
+    pub head: ObjectHead,
+    /// `None` when the caller's `read_body` refused these headers: the body
+    /// was not read.
+    pub body: Option<Vec<u8>>,
+}
+
+/// One object to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutObject<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub body: &'a [u8],
+    pub content_type: &'a str,
+    pub cache_control: &'a str,
+    pub metadata: Vec<(&'static str, String)>,
+    /// `Some(arn)`: encrypt with this KMS key; `None`: the bucket's default.
+    pub kms_key_arn: Option<&'a str>,
+}
+
+/// Store failures, by what the caller should do about them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The object is not there (deleted since the event): nothing to do.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Throttling, network, timeouts, 5xx, denied access: retrying (after a
+    /// fix, for access) can succeed, so the event must not be lost.
+    #[error("{0}")]
+    Transient(String),
+}
+
+pub trait ObjectStore: Send + Sync {
+    fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<ObjectHead, StoreError>> + Send;
+    /// GET, reading the body only when `read_body` accepts the headers
+    /// (so an object that is too large is never downloaded).
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        read_body: &(dyn Fn(&ObjectHead) -> bool + Sync),
+    ) -> impl Future<Output = Result<Fetched, StoreError>> + Send;
+    fn put(&self, object: PutObject<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// S3 metadata travels as HTTP headers: ASCII only. Keys may be any UTF-8,
+/// so they are stored percent-encoded (reversible, readable for ASCII keys).
+pub fn metadata_value(text: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    utf8_percent_encode(text, KEEP).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_values_are_ascii() {
+        assert_eq!(
+            metadata_value("holiday photos/été 1.png"),
+            "holiday%20photos/%C3%A9t%C3%A9%201.png"
+        );
+        assert_eq!(metadata_value("plain/key-1_x.jpg"), "plain/key-1_x.jpg");
+    }
+}

@@ -1,6 +1,6 @@
 //! Amazon S3 (or any S3 API, e.g. moto in tests) through the official SDK.
 
-use super::object::{Fetched, ObjectHead, ObjectStore, PutObject, StoreError};
+use super::{Fetched, ObjectHead, ObjectStore, PutObject, StoreError};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -19,17 +19,17 @@ impl S3Store {
     }
 
     /// A client from the standard AWS environment (region, credentials,
-    /// `AWS_ENDPOINT_URL`). With a custom endpoint (local emulators) the
-    /// client uses path-style addressing; nothing else differs.
+    /// `AWS_ENDPOINT_URL`), read by the SDK. With a custom endpoint (local
+    /// emulators) the client uses path-style addressing; nothing else differs.
     pub async fn from_env() -> Self {
         let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(https_client())
             .load()
             .await;
         let mut config = aws_sdk_s3::config::Builder::from(&shared);
-        if std::env::var_os("AWS_ENDPOINT_URL").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
-        {
+        // A custom endpoint (AWS_ENDPOINT_URL, read by the SDK) is an
+        // emulator: buckets go in the path, not in the host name.
+        if shared.endpoint_url().is_some() {
             config = config.force_path_style(true);
         }
         Self::new(Client::from_conf(config.build()))
@@ -57,22 +57,6 @@ impl S3Store {
         }
         Ok(out)
     }
-}
-
-/// A client for a local S3 emulator (moto) at `endpoint`: path-style, fixed
-/// dummy credentials, no environment read. For benchmarks and tools.
-pub fn emulator_client(endpoint: &str) -> Client {
-    let config = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "emulator", "emulator", None, None, "emulator",
-        ))
-        .force_path_style(true)
-        .http_client(https_client())
-        .build();
-    Client::from_conf(config)
 }
 
 /// One TLS stack for the whole binary: rustls with ring (no aws-lc build).

@@ -1,5 +1,5 @@
 //! Every metric the function emits: one list that the code, the dashboard
-//! and the alarms are checked against (DESIGN.md, "Observability contract").
+//! and the alarms are checked against (docs/design.md, "Observability").
 
 use super::emf::Unit;
 
@@ -33,10 +33,6 @@ pub const DECODE_TIME: &str = "DecodeTime";
 pub const SOURCE_BYTES: &str = "SourceBytes";
 pub const COLD_START: &str = "ColdStart";
 
-/// Namespace when neither `METRICS_NAMESPACE` nor `POWERTOOLS_METRICS_NAMESPACE` is set.
-pub const DEFAULT_NAMESPACE: &str = "ImageProcessor";
-/// `service` dimension when `POWERTOOLS_SERVICE_NAME` is not set.
-pub const DEFAULT_SERVICE: &str = "imgflow";
 pub const VARIANT_DIMENSION: &str = "Variant";
 
 pub const METRICS: &[MetricDef] = &[

@@ -15,7 +15,8 @@ pub fn init(level: Level, xray: Option<&super::xray::Xray>) {
     // LOG_LEVEL is for this function's own logs; the AWS SDK and the runtime
     // only speak up for warnings (their DEBUG output would drown ours).
     let filter = tracing_subscriber::filter::Targets::new()
-        .with_target("imgflow", level)
+        .with_target("imgflow_lambda", level)
+        .with_target("imgflow_engine", level)
         .with_target("bootstrap", level)
         .with_default(Level::WARN.min(level));
     let logs = tracing_subscriber::fmt::layer()

@@ -3,9 +3,9 @@
 
 use super::catalog::{self, *};
 use super::emf::{EmfError, MetricSet};
-use crate::handler::Outcome;
+use crate::outcome::Outcome;
 
-/// Namespace and `service` dimension, from the environment.
+/// Namespace and `service` dimension (`config::FunctionConfig` reads them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricsConfig {
     pub namespace: String,
@@ -13,18 +13,6 @@ pub struct MetricsConfig {
 }
 
 impl MetricsConfig {
-    /// `METRICS_NAMESPACE`, else `POWERTOOLS_METRICS_NAMESPACE`, else
-    /// `ImageProcessor`; `POWERTOOLS_SERVICE_NAME`, else `imgflow`.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        Self {
-            namespace: get("METRICS_NAMESPACE")
-                .or_else(|| get("POWERTOOLS_METRICS_NAMESPACE"))
-                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
-            service: get("POWERTOOLS_SERVICE_NAME").unwrap_or_else(|| DEFAULT_SERVICE.to_owned()),
-        }
-    }
-
     fn set(&self) -> MetricSet {
         MetricSet::new(&self.namespace, &self.service)
     }
@@ -66,11 +54,14 @@ pub fn records_for(outcome: &Outcome, config: &MetricsConfig) -> Result<Vec<Stri
             add(&mut image, DECODE_TIME, *decode_ms)?;
             add(&mut image, SOURCE_BYTES, *source_bytes as f64)?;
         }
-        Outcome::Rejected { code, .. } => {
-            image.add_property("reason", *code);
+        Outcome::Rejected { reason, .. } => {
+            image.add_property("reason", reason.code());
             add(&mut image, IMAGES_REJECTED, 1.0)?;
         }
-        Outcome::Failed { .. } => add(&mut image, IMAGES_FAILED, 1.0)?,
+        Outcome::Failed { reason, .. } => {
+            image.add_property("reason", reason.code());
+            add(&mut image, IMAGES_FAILED, 1.0)?;
+        }
         Outcome::Skipped { .. } => {}
     }
     records.extend(image.take_records());
@@ -90,36 +81,19 @@ pub fn cold_start_record(config: &MetricsConfig, function_name: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handler::WrittenVariant;
+    use crate::outcome::WrittenVariant;
+    use imgflow_engine::Reason;
     use serde_json::Value;
 
     fn config() -> MetricsConfig {
-        MetricsConfig::from_lookup(|_| None)
+        MetricsConfig {
+            namespace: "ImageProcessor".into(),
+            service: "imgflow".into(),
+        }
     }
 
     fn parse(r: &str) -> Value {
         serde_json::from_str(r).unwrap()
-    }
-
-    #[test]
-    fn namespace_and_service_from_the_environment() {
-        assert_eq!(config().namespace, "ImageProcessor");
-        assert_eq!(config().service, "imgflow");
-        let c = MetricsConfig::from_lookup(|n| match n {
-            "POWERTOOLS_METRICS_NAMESPACE" => Some("Power".into()),
-            "POWERTOOLS_SERVICE_NAME" => Some("thumbs".into()),
-            _ => None,
-        });
-        assert_eq!(
-            (c.namespace.as_str(), c.service.as_str()),
-            ("Power", "thumbs")
-        );
-        let c = MetricsConfig::from_lookup(|n| match n {
-            "METRICS_NAMESPACE" => Some("Mine".into()),
-            "POWERTOOLS_METRICS_NAMESPACE" => Some("Power".into()),
-            _ => None,
-        });
-        assert_eq!(c.namespace, "Mine");
     }
 
     #[test]
@@ -168,33 +142,20 @@ mod tests {
     #[test]
     fn rejections_failures_and_skips() {
         let r = records_for(
-            &Outcome::Rejected {
-                key: "x.txt".into(),
-                code: "not_an_image",
-                message: "…".into(),
-            },
+            &Outcome::stopped("x.txt", Reason::NotAnImage, "…"),
             &config(),
         )
         .unwrap();
         assert_eq!(parse(&r[0])["ImagesRejected"], 1.0);
         assert_eq!(parse(&r[0])["reason"], "not_an_image");
         let f = records_for(
-            &Outcome::Failed {
-                key: "x".into(),
-                message: "timeout".into(),
-            },
+            &Outcome::stopped("x", Reason::StoreFailed, "timeout"),
             &config(),
         )
         .unwrap();
         assert_eq!(parse(&f[0])["ImagesFailed"], 1.0);
-        let s = records_for(
-            &Outcome::Skipped {
-                key: "x".into(),
-                reason: "own_output",
-            },
-            &config(),
-        )
-        .unwrap();
+        assert_eq!(parse(&f[0])["reason"], "store_failed");
+        let s = records_for(&Outcome::stopped("x", Reason::OwnOutput, "ours"), &config()).unwrap();
         assert!(s.is_empty(), "skips are logged, not counted");
     }
 

@@ -25,23 +25,16 @@ use std::task;
 pub const ANNOTATIONS: [&str; 3] = ["variant", "outcome", "reason"];
 
 #[derive(Debug, thiserror::Error)]
-pub enum XrayError {
-    #[error("AWS_XRAY_DAEMON_ADDRESS={value:?}: {reason}")]
-    Address { value: String, reason: String },
-    #[error("cannot open a UDP socket to the X-Ray daemon at {addr}: {source}")]
-    Socket {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+#[error("cannot open a UDP socket to the X-Ray daemon at {addr}: {source}")]
+pub struct XrayError {
+    addr: SocketAddr,
+    source: std::io::Error,
 }
 
-/// The UDP address in `AWS_XRAY_DAEMON_ADDRESS`: `host:port`, or the
-/// two-protocol form `tcp:host:port udp:host:port`.
-pub fn daemon_address(value: &str) -> Result<SocketAddr, XrayError> {
-    let bad = |reason: &str| XrayError::Address {
-        value: value.to_owned(),
-        reason: reason.to_owned(),
-    };
+/// The UDP address of the daemon (`AWS_XRAY_DAEMON_ADDRESS`): `host:port`,
+/// or the two-protocol form `tcp:host:port udp:host:port`. The error says why not.
+pub fn daemon_address(value: &str) -> Result<SocketAddr, String> {
+    let bad = |reason: &str| reason.to_owned();
     let parts: Vec<&str> = value.split_whitespace().collect();
     let udp = match parts.as_slice() {
         [single] if !single.starts_with("tcp:") => single.strip_prefix("udp:").unwrap_or(single),
@@ -52,7 +45,7 @@ pub fn daemon_address(value: &str) -> Result<SocketAddr, XrayError> {
         _ => return Err(bad("expected host:port or `tcp:host:port udp:host:port`")),
     };
     udp.to_socket_addrs()
-        .map_err(|e| bad(&e.to_string()))?
+        .map_err(|e| e.to_string())?
         .next()
         .ok_or_else(|| bad("the host resolves to no address"))
 }
@@ -72,8 +65,7 @@ impl Xray {
         service: &str,
         log_group: Option<&str>,
     ) -> Result<Xray, XrayError> {
-        let client =
-            XrayDaemonClient::new(addr).map_err(|source| XrayError::Socket { addr, source })?;
+        let client = XrayDaemonClient::new(addr).map_err(|source| XrayError { addr, source })?;
         let mut translator = SegmentTranslator::new().metadata_all_attrs();
         for name in ANNOTATIONS {
             translator = translator.with_indexed_attr(name.to_owned());
@@ -128,10 +120,17 @@ impl Xray {
     }
 }
 
+/// Our crates (the function, the engine), the binary, and the runtime's
+/// invocation span.
 fn is_traced_target(target: &str) -> bool {
-    target == "imgflow"
-        || target.starts_with("imgflow::")
-        || target == "bootstrap"
+    let ours = |krate: &str| {
+        target
+            .strip_prefix(krate)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    };
+    ours("imgflow_lambda")
+        || ours("imgflow_engine")
+        || ours("bootstrap")
         || target == "lambda_runtime::layers::otel"
 }
 
@@ -209,8 +208,7 @@ mod tests {
             "a b c",
             "127.0.0.1:notaport",
         ] {
-            let err = daemon_address(bad).unwrap_err().to_string();
-            assert!(err.starts_with("AWS_XRAY_DAEMON_ADDRESS="), "{bad}: {err}");
+            assert!(daemon_address(bad).is_err(), "{bad}");
         }
     }
 
@@ -247,9 +245,10 @@ mod tests {
 
     #[test]
     fn only_our_spans_are_traced() {
-        assert!(is_traced_target("imgflow::handler"));
+        assert!(is_traced_target("imgflow_lambda::handler::object"));
+        assert!(is_traced_target("imgflow_engine"));
         assert!(is_traced_target("lambda_runtime::layers::otel"));
         assert!(!is_traced_target("aws_smithy_runtime::client"));
-        assert!(!is_traced_target("imgflowx"));
+        assert!(!is_traced_target("imgflow_lambdax"));
     }
 }

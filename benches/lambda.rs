@@ -1,40 +1,81 @@
-//! `imgflow bench-lambda`: what the Lambda binary costs besides the engine —
-//! cold start (process start to the first `GET /invocation/next`), memory
-//! after init, and the warm overhead of one S3 event (round trip minus the
-//! engine's own time) against an S3 emulator, with a Python + Pillow
-//! function's init measured the same way for comparison.
+//! `cargo bench --bench lambda`: what the Lambda binary costs besides the
+//! engine — cold start (process start to the first `GET /invocation/next`),
+//! memory after init, and the warm overhead of one S3 event (round trip minus
+//! the engine's own time) — with the shipped `bootstrap` under a loopback
+//! Runtime API against moto server, and a Python + Pillow function's init
+//! measured the same way for comparison.
+//!
+//! Options (after `--`): `--cold-starts N` (20), `--invocations N` (30),
+//! `--image FILE` (samples/astronaut.png), `--endpoint URL` (an S3 emulator
+//! already running), `--python PATH` (a Python with Pillow and boto3; default:
+//! the one scripts/bench-setup.sh made, if any), `--json FILE`.
+//! Under `cargo test` (no `--bench` argument) it runs a short smoke version.
 
-use crate::local_lambda::{memory_kib, s3_event, LocalFunction, Reported, RuntimeApi, S3Emulator};
 use anyhow::{bail, Context as _};
+use imgflow_testkit::{memory_kib, s3_event, LocalFunction, Reported, RuntimeApi, S3Emulator};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[derive(clap::Args, Debug)]
-pub struct BenchLambdaArgs {
-    /// The Lambda binary; build it with `cargo build --release` [default: `bootstrap` next to this `imgflow`]
-    #[arg(long, value_name = "PATH")]
-    pub bootstrap: Option<PathBuf>,
-    /// Cold starts to measure
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub cold_starts: u32,
-    /// Warm invocations to measure (after one unmeasured first invocation)
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub invocations: u32,
-    /// The image each warm invocation processes
-    #[arg(long, value_name = "FILE", default_value = "samples/astronaut.png")]
-    pub image: PathBuf,
-    /// An S3 endpoint (emulator) to use instead of starting `moto_server`
-    #[arg(long, value_name = "URL")]
-    pub endpoint: Option<String>,
-    /// A Python with Pillow (and boto3) whose function init is timed for comparison
-    /// [default: the interpreter scripts/bench-setup.sh made, if any]
-    #[arg(long, value_name = "PATH")]
-    pub python: Option<PathBuf>,
-    /// Also write the results as JSON
-    #[arg(long, value_name = "FILE.json")]
-    pub json: Option<PathBuf>,
+struct Options {
+    cold_starts: u32,
+    invocations: u32,
+    image: PathBuf,
+    endpoint: Option<String>,
+    python: Option<PathBuf>,
+    json: Option<PathBuf>,
+}
+
+impl Options {
+    /// `cargo bench` passes `--bench`; `cargo test` does not: then a smoke run.
+    fn parse(args: impl Iterator<Item = String>) -> anyhow::Result<Options> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut o = Options {
+            cold_starts: 20,
+            invocations: 30,
+            image: root.join("samples/astronaut.png"),
+            endpoint: None,
+            python: default_python(),
+            json: None,
+        };
+        let mut benching = false;
+        let mut args = args.skip(1);
+        while let Some(arg) = args.next() {
+            let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+            match arg.as_str() {
+                "--bench" => benching = true,
+                "--cold-starts" => o.cold_starts = count(&arg, &value()?)?,
+                "--invocations" => o.invocations = count(&arg, &value()?)?,
+                "--image" => o.image = PathBuf::from(value()?),
+                "--endpoint" => o.endpoint = Some(value()?),
+                "--python" => o.python = Some(PathBuf::from(value()?)),
+                "--json" => o.json = Some(PathBuf::from(value()?)),
+                other => bail!("unknown option {other:?} (see the top of benches/lambda.rs)"),
+            }
+        }
+        if !benching {
+            (o.cold_starts, o.invocations, o.python, o.json) = (2, 2, None, None);
+        }
+        Ok(o)
+    }
+}
+
+fn count(flag: &str, value: &str) -> anyhow::Result<u32> {
+    match value.parse::<u32>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => bail!("{flag} {value:?}: expected a count from 1 to 1000"),
+    }
+}
+
+/// The interpreter scripts/bench-setup.sh made (a venv under its cache).
+fn default_python() -> Option<PathBuf> {
+    let cache = std::env::var_os("IMGFLOW_BENCH_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/imgflow-bench"))
+        })?;
+    Some(cache.join("venv/bin/python")).filter(|p| p.is_file())
 }
 
 /// Median, 90th percentile and extremes of a sample, in milliseconds.
@@ -99,24 +140,9 @@ pub struct PythonInit {
     pub peak_rss_kib: u64,
 }
 
-/// `bootstrap` next to the running `imgflow` (both are built together).
-pub fn default_bootstrap() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot locate this executable")?;
-    let path = exe.with_file_name("bootstrap");
-    if !path.is_file() {
-        bail!(
-            "{} not found: build it (cargo build --release) or pass --bootstrap",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
-pub fn run(args: BenchLambdaArgs) -> anyhow::Result<ExitCode> {
-    let bootstrap = match &args.bootstrap {
-        Some(path) => path.clone(),
-        None => default_bootstrap()?,
-    };
+fn main() -> anyhow::Result<()> {
+    let args = Options::parse(std::env::args())?;
+    let bootstrap = Path::new(env!("CARGO_BIN_EXE_bootstrap"));
     let image = std::fs::read(&args.image)
         .with_context(|| format!("cannot read the image {}", args.image.display()))?;
     let emulator;
@@ -149,14 +175,14 @@ pub fn run(args: BenchLambdaArgs) -> anyhow::Result<ExitCode> {
     .collect();
 
     eprintln!(
-        "imgflow: {} cold starts of {}",
+        "bench: {} cold starts of {}",
         args.cold_starts,
         bootstrap.display()
     );
     let mut cold = Vec::new();
     let mut init_rss = Vec::new();
     for _ in 0..args.cold_starts {
-        let (ms, rss) = cold_start(&bootstrap, &env)?;
+        let (ms, rss) = cold_start(bootstrap, &env)?;
         cold.push(ms);
         init_rss.push(rss);
     }
@@ -166,18 +192,14 @@ pub fn run(args: BenchLambdaArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(upload(&endpoint, &image))?;
     eprintln!(
-        "imgflow: {} warm invocations with {}",
+        "bench: {} warm invocations with {}",
         args.invocations,
         args.image.display()
     );
-    let warm = warm_invocations(&bootstrap, &env, args.invocations, image.len() as u64)?;
+    let warm = warm_invocations(bootstrap, &env, args.invocations, image.len() as u64)?;
 
-    let python = match args
-        .python
-        .clone()
-        .or_else(|| super::reference::bench_python(&super::default_cache()))
-    {
-        Some(python) => Some(python_init(&python, 10)?),
+    let python = match &args.python {
+        Some(python) => Some(python_init(python, 10)?),
         None => None,
     };
     let spread = |v: &[f64]| Spread::of(v).context("no measurements");
@@ -187,7 +209,11 @@ pub fn run(args: BenchLambdaArgs) -> anyhow::Result<ExitCode> {
         cold_start_ms: spread(&cold)?,
         init_peak_rss_kib: init_rss[init_rss.len() / 2],
         invocations: args.invocations,
-        image: format!("{} ({} bytes)", args.image.display(), image.len()),
+        image: format!(
+            "{} ({} bytes)",
+            args.image.file_name().unwrap_or_default().to_string_lossy(),
+            image.len()
+        ),
         round_trip_ms: spread(&warm.round_trip)?,
         engine_ms: spread(&warm.engine)?,
         overhead_ms: spread(&warm.overhead)?,
@@ -201,7 +227,7 @@ pub fn run(args: BenchLambdaArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(path, serde_json::to_string_pretty(&bench)? + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// One cold start: ms to the first `/next`, and peak RSS (KiB) at that point.
@@ -224,7 +250,7 @@ fn cold_start(bootstrap: &Path, env: &[(String, String)]) -> anyhow::Result<(f64
 }
 
 async fn upload(endpoint: &str, image: &[u8]) -> anyhow::Result<()> {
-    let client = crate::store::s3::emulator_client(endpoint);
+    let client = imgflow_testkit::emulator::client_for(endpoint);
     for bucket in ["bench-uploads", "bench-processed"] {
         let created = client.create_bucket().bucket(bucket).send().await;
         if let Err(e) = created {
@@ -348,7 +374,7 @@ fn python_init(python: &Path, runs: u32) -> anyhow::Result<PythonInit> {
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         if !out.status.success() {
             bail!(
-                "{} cannot import Pillow: run scripts/bench-setup.sh",
+                "{} cannot import Pillow: run scripts/bench-setup.sh or pass --python",
                 python.display()
             );
         }
@@ -410,17 +436,4 @@ fn table(b: &LambdaBench) -> String {
     }
     out += &format!("image: {}\n", b.image);
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spreads_use_nearest_rank() {
-        let s = Spread::of(&[5.0, 1.0, 3.0, 2.0, 4.0, f64::NAN]).unwrap();
-        assert_eq!((s.median, s.p90, s.min, s.max), (3.0, 5.0, 1.0, 5.0));
-        assert_eq!(Spread::of(&[7.0]).unwrap().p90, 7.0);
-        assert!(Spread::of(&[]).is_none());
-    }
 }

@@ -2,15 +2,14 @@
 //! image in its own process (so peak RSS is per image), optionally side by
 //! side with the Pillow and sharp reference pipelines.
 
-pub mod lambda;
 pub mod plot;
 pub mod quality;
 pub mod reference;
 
 use crate::batch::expand_inputs;
-use crate::config::Settings;
-use crate::engine::{self, pixels};
+use crate::settings::EngineFlags;
 use anyhow::{bail, Context as _};
+use imgflow_engine::{self as engine, pixels, Settings};
 use reference::{References, Tool};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -52,12 +51,11 @@ pub struct BenchArgs {
     /// Write every measurement as JSON
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Folder with pillow_pipeline.py [default: $IMGFLOW_BENCH_REF or ../shared/bench]
-    #[arg(long, value_name = "DIR")]
-    pub reference_dir: Option<PathBuf>,
-    /// Where scripts/bench-setup.sh installed Pillow and sharp [default: $IMGFLOW_BENCH_CACHE or ~/.cache/imgflow-bench]
-    #[arg(long, value_name = "DIR")]
+    /// Where scripts/bench-setup.sh installed Pillow and sharp [default: ~/.cache/imgflow-bench]
+    #[arg(long, value_name = "DIR", env = "IMGFLOW_BENCH_CACHE")]
     pub cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineFlags,
 }
 
 #[derive(clap::Args, Debug)]
@@ -76,6 +74,8 @@ pub struct WorkerArgs {
     /// `imgflow` names this worker's own --outdir)
     #[arg(long = "fidelity", value_name = "TOOL=DIR")]
     pub fidelity: Vec<String>,
+    #[command(flatten)]
+    pub engine: EngineFlags,
 }
 
 /// What one worker process measured on one image.
@@ -129,7 +129,7 @@ fn peak_rss_kb() -> u64 {
 
 /// The hidden `bench-worker` command: one image, timed, in this process.
 pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::from_env()?;
+    let settings = args.engine.settings()?;
     let bytes = std::fs::read(&args.image)
         .with_context(|| format!("cannot read {}", args.image.display()))?;
     let pool = thread_pool(Some(args.threads))?;
@@ -239,7 +239,9 @@ fn run_worker(
 ) -> anyhow::Result<WorkerRun> {
     let exe = std::env::current_exe().context("cannot find the imgflow executable")?;
     let mut cmd = Command::new(exe);
-    cmd.arg("bench-worker")
+    // The worker reads the same settings, from its environment.
+    cmd.envs(args.engine.as_env())
+        .arg("bench-worker")
         .arg(image)
         .args(["--threads", &threads.to_string()])
         .args([
@@ -322,10 +324,9 @@ fn fidelity(
     Ok((out, png_lossless))
 }
 
-pub(crate) fn default_cache() -> PathBuf {
-    std::env::var_os("IMGFLOW_BENCH_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/imgflow-bench")))
+fn default_cache() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/imgflow-bench"))
         .unwrap_or_else(|| PathBuf::from(".cache/imgflow-bench"))
 }
 
@@ -338,7 +339,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{} is not a bench --json file", path.display()))?;
         return report(&results, &args);
     }
-    Settings::from_env()?; // fail early on a bad setting; workers read it too
+    args.engine.settings()?; // fail early on a bad setting; workers read it too
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let corpus = args.corpus.clone().context("a corpus folder is needed")?;
     let images = expand_inputs(std::slice::from_ref(&corpus), None).files;
@@ -346,13 +347,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         bail!("no images in {}", corpus.display());
     }
     let references = if args.compare {
-        let dir = args
-            .reference_dir
-            .clone()
-            .or_else(|| std::env::var_os("IMGFLOW_BENCH_REF").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("../shared/bench"));
-        Some(References::locate(
-            &dir,
+        Some(References::prepare(
             &args.cache.clone().unwrap_or_else(default_cache),
         )?)
     } else {

@@ -1,6 +1,6 @@
 //! What the CLI prints about a processed image: a table, or JSON lines.
 
-use crate::engine::ProcessedImage;
+use imgflow_engine::ProcessedImage;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

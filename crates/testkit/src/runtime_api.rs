@@ -1,8 +1,7 @@
-//! The shipped `bootstrap` binary, run on this machine: a small Lambda Runtime
-//! API on loopback that hands it events and collects what it reports, and an
-//! S3 emulator (moto server) to talk to. Used by `imgflow invoke`,
-//! `imgflow bench-lambda` and the integration tests — the same binary that
-//! ships, not a test-only entry point.
+//! A Lambda Runtime API on loopback, and the shipped `bootstrap` binary run
+//! against it: the same binary that ships, handed events the way Lambda hands
+//! them (request id, deadline, function ARN, X-Ray trace header), with what it
+//! reports and prints collected for the tests and the benchmark.
 
 use serde_json::Value;
 use std::collections::hash_map::RandomState;
@@ -391,112 +390,20 @@ pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmHWM:")?, field("VmRSS:")?))
 }
 
-/// moto server on a free loopback port (`pip install 'moto[server]'`),
-/// stopped on drop.
-pub struct S3Emulator {
-    child: Child,
-    pub endpoint: String,
-}
-
-impl S3Emulator {
-    pub fn start() -> io::Result<S3Emulator> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mut child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("moto_server: {e} (pip install 'moto[server]')"),
-                )
-            })?;
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if started.elapsed() > Duration::from_secs(30) || child.try_wait()?.is_some() {
-                let _ = child.kill();
-                return Err(io::Error::other("moto_server did not start within 30 s"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(S3Emulator {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        })
-    }
-}
-
-impl Drop for S3Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An S3 `ObjectCreated:Put` event for `(bucket, key, size)` records, the key
-/// encoded the way S3 encodes it in events (`+` for space, percent-escapes).
-pub fn s3_event(records: &[(&str, &str, u64)]) -> Value {
-    s3_event_of(records.iter().map(|&(b, k, size)| (b, k, Some(size))))
-}
-
-/// Same; a record without a size leaves the size check to the function's HEAD.
-pub fn s3_event_of<'a>(
-    records: impl IntoIterator<Item = (&'a str, &'a str, Option<u64>)>,
-) -> Value {
-    let records: Vec<Value> = records
-        .into_iter()
-        .map(|(bucket, key, size)| {
-            let mut object = serde_json::json!({ "key": encode_event_key(key) });
-            if let Some(size) = size {
-                object["size"] = size.into();
-            }
-            serde_json::json!({
-                "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-                "eventTime": "1970-01-01T00:00:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "s3": {"s3SchemaVersion": "1.0",
-                       "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
-                       "object": object}
-            })
-        })
-        .collect();
-    serde_json::json!({ "Records": records })
-}
-
-/// S3's encoding of keys in event notifications: form-style, `+` for space.
-pub fn encode_event_key(key: &str) -> String {
-    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~')
-        .remove(b'/')
-        .remove(b' ');
-    utf8_percent_encode(key, KEEP).to_string().replace(' ', "+")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn event_keys_round_trip_through_the_decoder() {
-        for key in ["holiday photos/été 1.png", "a+b/c%d.jpg", "plain.png"] {
-            let encoded = encode_event_key(key);
-            assert!(!encoded.contains(' '), "{encoded}");
-            assert_eq!(crate::event::decode_key(&encoded).unwrap(), key);
-        }
-        assert_eq!(encode_event_key("a b/é.png"), "a+b/%C3%A9.png");
-    }
-
-    #[test]
-    fn trace_headers_are_fresh_and_valid() {
+    fn trace_headers_are_fresh_and_well_formed() {
         let a = trace_header(true);
         let b = trace_header(false);
         assert_ne!(a, b);
         assert!(a.ends_with(";Sampled=1") && b.ends_with(";Sampled=0"));
-        assert!(crate::telemetry::xray::parent_context(&a).is_some(), "{a}");
+        let (root, rest) = a.split_once(';').unwrap();
+        let parts: Vec<&str> = root.trim_start_matches("Root=").split('-').collect();
+        assert_eq!(parts.len(), 3, "{a}");
+        assert_eq!((parts[0], parts[1].len(), parts[2].len()), ("1", 8, 24));
+        assert_eq!(rest.split(';').next().unwrap().len(), "Parent=".len() + 16);
     }
 }

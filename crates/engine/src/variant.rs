@@ -1,7 +1,8 @@
 //! The variant table: the one place that says which outputs exist.
 //!
-//! Encoders, output naming, configuration (`VARIANTS`, qualities), metric
-//! dimensions and docs all read this table; adding a variant is one entry here.
+//! Encoders, output naming, the settings the function and the CLI expose,
+//! metric dimensions and docs all read this table; adding a variant is one
+//! entry here.
 
 /// How a variant's bytes are produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,18 +20,22 @@ pub enum Codec {
 pub enum Size {
     /// The oriented source's own dimensions.
     Full,
-    /// Fit inside the box named by an environment variable (`WxH`), keeping the
-    /// aspect ratio and never upscaling.
+    /// Fit inside a box (`WxH`), keeping the aspect ratio and never
+    /// upscaling. `setting` names the box, as [`Quality::setting`] does.
     Fit {
-        env: &'static str,
+        setting: &'static str,
         default: (u32, u32),
     },
 }
 
-/// Where a variant's quality comes from: an environment variable and its default.
+/// A lossy variant's quality (1–100): its default, and the name of the
+/// setting that tunes it. Variants that name the same setting share its
+/// value (the thumbnail is as good as the full-size JPEG). Callers expose a
+/// setting as they see fit: the function as `JPEG_QUALITY`, the CLI as
+/// `--jpeg-quality`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QualityKnob {
-    pub env: &'static str,
+pub struct Quality {
+    pub setting: &'static str,
     pub default: u8,
 }
 
@@ -43,16 +48,16 @@ pub struct VariantSpec {
     pub content_type: &'static str,
     pub codec: Codec,
     /// `None` for lossless codecs.
-    pub quality: Option<QualityKnob>,
+    pub quality: Option<Quality>,
     pub size: Size,
 }
 
-const JPEG_QUALITY: QualityKnob = QualityKnob {
-    env: "JPEG_QUALITY",
+const JPEG_QUALITY: Quality = Quality {
+    setting: "jpeg_quality",
     default: 85,
 };
 
-/// The product's contract (DESIGN.md, "The five variants"), in output order.
+/// The product's contract (docs/design.md, "The five variants"), in output order.
 pub const VARIANT_TABLE: &[VariantSpec] = &[
     VariantSpec {
         name: "compressed",
@@ -67,8 +72,8 @@ pub const VARIANT_TABLE: &[VariantSpec] = &[
         extension: "jpg",
         content_type: "image/jpeg",
         codec: Codec::Jpeg,
-        quality: Some(QualityKnob {
-            env: "LOW_QUALITY",
+        quality: Some(Quality {
+            setting: "low_quality",
             default: 60,
         }),
         size: Size::Full,
@@ -78,8 +83,8 @@ pub const VARIANT_TABLE: &[VariantSpec] = &[
         extension: "webp",
         content_type: "image/webp",
         codec: Codec::WebP,
-        quality: Some(QualityKnob {
-            env: "WEBP_QUALITY",
+        quality: Some(Quality {
+            setting: "webp_quality",
             default: 85,
         }),
         size: Size::Full,
@@ -99,7 +104,7 @@ pub const VARIANT_TABLE: &[VariantSpec] = &[
         codec: Codec::Jpeg,
         quality: Some(JPEG_QUALITY),
         size: Size::Fit {
-            env: "THUMBNAIL_SIZE",
+            setting: "thumbnail_size",
             default: (200, 200),
         },
     },
@@ -113,6 +118,24 @@ pub fn spec_named(name: &str) -> Option<&'static VariantSpec> {
 /// All variant names, in table order (for messages and docs).
 pub fn variant_names() -> Vec<&'static str> {
     VARIANT_TABLE.iter().map(|spec| spec.name).collect()
+}
+
+/// Every setting the table names, each once, in table order (qualities of a
+/// variant before its size).
+pub fn settings() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    for spec in VARIANT_TABLE {
+        let size = match spec.size {
+            Size::Fit { setting, .. } => Some(setting),
+            Size::Full => None,
+        };
+        for name in spec.quality.map(|q| q.setting).into_iter().chain(size) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 impl Codec {
@@ -146,6 +169,19 @@ mod tests {
         assert_eq!(
             variant_names(),
             ["compressed", "low", "webp", "png", "thumbnail"]
+        );
+    }
+
+    #[test]
+    fn settings_are_listed_once() {
+        assert_eq!(
+            settings(),
+            [
+                "jpeg_quality",
+                "low_quality",
+                "webp_quality",
+                "thumbnail_size"
+            ]
         );
     }
 

@@ -1,10 +1,11 @@
 //! Local batch processing for the CLI: expand inputs, read, process, write.
 
-use crate::config::Settings;
-use crate::engine::sniff::{sniff, Sniffed};
-use crate::engine::{self, EngineError, ProcessedImage, RejectReason};
-use crate::naming;
-use crate::store::local::{write_all, OutputFile};
+use crate::output::{write_all, OutputFile};
+use imgflow_engine::sniff::{sniff, Sniffed};
+use imgflow_engine::{
+    self as engine, naming, EngineError, ProcessedImage, Reason, RejectReason, Settings,
+};
+use imgflow_lambda::config;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -21,12 +22,19 @@ pub enum InputError {
 }
 
 impl InputError {
-    /// Stable code, as in the engine's reject reasons.
-    pub fn code(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            InputError::Engine(e) => e.code(),
-            InputError::Read(_) => "read_failed",
-            InputError::Write(_) => "write_failed",
+            InputError::Engine(e) => e.reason(),
+            InputError::Read(_) => Reason::ReadFailed,
+            InputError::Write(_) => Reason::WriteFailed,
+        }
+    }
+
+    /// The message, naming the setting behind a limit the input broke.
+    pub fn message(&self) -> String {
+        match config::limit_variable(self.reason()) {
+            Some(variable) => format!("{self} ({variable} / --{})", config::flag_of(variable)),
+            None => self.to_string(),
         }
     }
 }

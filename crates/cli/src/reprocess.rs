@@ -1,10 +1,11 @@
 //! `imgflow reprocess`: the Lambda's code path, run from a laptop or a
 //! runbook to redrive objects after an incident or to backfill a bucket.
 
-use crate::event::SourceObject;
-use crate::handler::{handle_object, HandlerSettings, Outcome};
-use crate::store::s3::S3Store;
 use futures_util::stream::{self, StreamExt};
+use imgflow_lambda::event::SourceObject;
+use imgflow_lambda::handler::{handle_object, HandlerSettings};
+use imgflow_lambda::outcome::Outcome;
+use imgflow_lambda::store::s3::S3Store;
 use std::time::{Duration, Instant};
 
 /// `s3://bucket/key` → (bucket, key). The key may be empty (`s3://bucket/`).

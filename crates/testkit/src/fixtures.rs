@@ -1,6 +1,5 @@
 //! Fixtures made by the tests themselves: every input kind the engine claims
 //! to read, built with real encoders, plus hand-made metadata.
-#![allow(dead_code)]
 
 use image::{DynamicImage, ImageBuffer, Rgb, RgbImage, Rgba, RgbaImage};
 use std::io::Cursor;
@@ -106,12 +105,24 @@ fn jpeg_with(space: mozjpeg::ColorSpace, w: u32, h: u32, raw: &[u8], o: &JpegOpt
         s.write_marker(mozjpeg::Marker::APP(1), exif);
     }
     if let Some(icc) = &o.icc {
-        for marker in imgflow::engine::codecs::jpeg::icc_markers(icc) {
+        for marker in icc_app2_payloads(icc) {
             s.write_marker(mozjpeg::Marker::APP(2), &marker);
         }
     }
     s.write_scanlines(raw).unwrap();
     s.finish().unwrap()
+}
+
+/// A profile split into APP2 payloads as ICC.1 Annex B.4 says
+/// (`ICC_PROFILE\0`, sequence number from 1, count), written here
+/// independently of the engine's own writer so that each checks the other.
+fn icc_app2_payloads(profile: &[u8]) -> Vec<Vec<u8>> {
+    const CHUNK: usize = 65_519;
+    let count = profile.len().div_ceil(CHUNK) as u8;
+    (1..=count)
+        .zip(profile.chunks(CHUNK))
+        .map(|(seq, chunk)| [b"ICC_PROFILE\0".as_slice(), &[seq, count], chunk].concat())
+        .collect()
 }
 
 pub fn jpeg_rgb(img: &RgbImage, o: &JpegOptions) -> Vec<u8> {

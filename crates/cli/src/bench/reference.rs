@@ -1,5 +1,7 @@
-//! The reference pipelines (Pillow, sharp) from `../shared/bench`, run one
-//! process per image like the imgflow worker, and their JSON read back.
+//! The reference pipelines: the Python + Pillow Lambda imgflow replaces and
+//! a sharp/libvips pipeline (crates/cli/bench/, built into this binary), run
+//! one process per image like the imgflow worker, and their JSON read back.
+//! scripts/bench-setup.sh installs Pillow and sharp into the cache.
 
 use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
@@ -7,16 +9,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A reference tool's step and variant names, mapped to ours.
-pub const STEP_NAMES: &[(&str, &str)] = &[
-    ("jpeg85", "compressed"),
-    ("jpeg60", "low"),
-    ("webp85", "webp"),
-    ("png", "png"),
-    ("thumb", "thumbnail"),
-];
+const PILLOW_SCRIPT: &str = include_str!("../../bench/pillow_pipeline.py");
+const SHARP_SCRIPT: &str = include_str!("../../bench/sharp_pipeline.mjs");
 
-/// One line of `pillow_pipeline.py` / `sharp_pipeline.mjs` output.
+/// One line of `pillow_pipeline.py` / `sharp_pipeline.mjs` output; steps and
+/// variants carry our variant names (and `decode`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ReferenceRun {
     pub median_ms: f64,
@@ -27,18 +24,12 @@ pub struct ReferenceRun {
 }
 
 impl ReferenceRun {
-    /// Step time under our variant name (`decode` stays `decode`).
-    pub fn step_ms(&self, ours: &str) -> Option<f64> {
-        let theirs = STEP_NAMES
-            .iter()
-            .find(|(_, o)| *o == ours)
-            .map_or(ours, |(t, _)| *t);
-        self.step_median_ms.get(theirs).copied()
+    pub fn step_ms(&self, step: &str) -> Option<f64> {
+        self.step_median_ms.get(step).copied()
     }
 
-    pub fn variant_bytes(&self, ours: &str) -> Option<u64> {
-        let theirs = STEP_NAMES.iter().find(|(_, o)| *o == ours)?.0;
-        self.bytes.get(theirs).copied()
+    pub fn variant_bytes(&self, variant: &str) -> Option<u64> {
+        self.bytes.get(variant).copied()
     }
 }
 
@@ -75,26 +66,27 @@ pub fn bench_python(cache: &Path) -> Option<PathBuf> {
 }
 
 impl References {
-    /// Finds the tools prepared by `scripts/bench-setup.sh`.
-    pub fn locate(reference_dir: &Path, cache: &Path) -> anyhow::Result<Self> {
-        let pillow_script = reference_dir.join("pillow_pipeline.py");
-        let python = bench_python(cache).unwrap_or_else(|| cache.join("venv/bin/python"));
-        let sharp_script = cache.join("node/sharp_pipeline.mjs");
+    /// Finds Pillow and sharp where `scripts/bench-setup.sh` installed them
+    /// in `cache`, and puts this binary's copy of the two scripts there
+    /// (sharp's must sit next to its `node_modules`).
+    pub fn prepare(cache: &Path) -> anyhow::Result<Self> {
         let hint = "run scripts/bench-setup.sh first (it installs Pillow and sharp into the cache)";
-        if !pillow_script.is_file() {
-            bail!(
-                "{} not found: pass --reference-dir",
-                pillow_script.display()
-            );
+        let python = bench_python(cache)
+            .with_context(|| format!("no Python with Pillow in {}: {hint}", cache.display()))?;
+        let node_dir = cache.join("node");
+        if !node_dir.join("node_modules/sharp").is_dir() {
+            bail!("sharp is not installed in {}: {hint}", node_dir.display());
         }
-        if !python.is_file() {
-            bail!("{} not found: {hint}", python.display());
-        }
-        if !sharp_script.is_file() || !cache.join("node/node_modules/sharp").is_dir() {
-            bail!(
-                "sharp is not installed in {}: {hint}",
-                cache.join("node").display()
-            );
+        let pillow_script = cache.join("pillow_pipeline.py");
+        let sharp_script = node_dir.join("sharp_pipeline.mjs");
+        for (path, text) in [
+            (&pillow_script, PILLOW_SCRIPT),
+            (&sharp_script, SHARP_SCRIPT),
+        ] {
+            if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+                std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
         }
         Ok(Self {
             python,
@@ -153,16 +145,11 @@ impl References {
             .with_context(|| format!("unreadable {} result: {line}", tool.label()))
     }
 
-    /// Where a tool's output of one variant lands (`<stem>.<step>.<ext>`).
-    pub fn output_path(outdir: &Path, image: &Path, ours: &str) -> Option<PathBuf> {
-        let (theirs, _) = STEP_NAMES.iter().find(|(_, o)| *o == ours)?;
-        let ext = match ours {
-            "webp" => "webp",
-            "png" => "png",
-            _ => "jpg",
-        };
+    /// Where a tool's output of one variant lands (`<stem>.<variant>.<ext>`).
+    pub fn output_path(outdir: &Path, image: &Path, variant: &str) -> Option<PathBuf> {
+        let spec = imgflow_engine::variant::spec_named(variant)?;
         let stem = image.file_stem()?.to_string_lossy();
-        Some(outdir.join(format!("{stem}.{theirs}.{ext}")))
+        Some(outdir.join(format!("{stem}.{variant}.{}", spec.extension)))
     }
 }
 
@@ -173,16 +160,16 @@ mod tests {
     #[test]
     fn reads_a_pillow_line() {
         let line = r#"{"tool": "pillow", "file": "a.jpg", "reps": 1, "median_ms": 100.5, "min_ms": 99.0,
-            "step_median_ms": {"decode": 10.0, "jpeg85": 20.0, "jpeg60": 15.0, "webp85": 30.0, "png": 40.0, "thumb": 5.0},
-            "bytes": {"jpeg85": 1000, "jpeg60": 600, "webp85": 700, "png": 5000, "thumb": 90},
-            "total_bytes": 7390, "thumb_size": [200, 150], "maxrss_kb": 34000, "rss_after_import_kb": 12000, "import_ms": 80.1}"#;
+            "step_median_ms": {"decode": 10.0, "compressed": 20.0, "low": 15.0, "webp": 30.0, "png": 40.0, "thumbnail": 5.0},
+            "bytes": {"compressed": 1000, "low": 600, "webp": 700, "png": 5000, "thumbnail": 90},
+            "thumbnail_size": [200, 150], "maxrss_kb": 34000, "import_ms": 80.1}"#;
         let run: ReferenceRun = serde_json::from_str(line).unwrap();
         assert_eq!(run.step_ms("webp"), Some(30.0));
         assert_eq!(run.step_ms("decode"), Some(10.0));
         assert_eq!(run.variant_bytes("thumbnail"), Some(90));
         assert_eq!(
             References::output_path(Path::new("/o"), Path::new("x/a.b.jpg"), "low"),
-            Some(PathBuf::from("/o/a.b.jpeg60.jpg"))
+            Some(PathBuf::from("/o/a.b.low.jpg"))
         );
     }
 }

@@ -1,12 +1,9 @@
 //! The engine on every input kind it claims to read: outputs are decoded and
 //! their pixels, sizes and metadata checked.
 
-mod common;
-
-use common::*;
 use image::{DynamicImage, GenericImageView, ImageDecoder, ImageFormat, RgbImage};
-use imgflow::config::Settings;
-use imgflow::engine::{process, EngineError, ProcessedImage};
+use imgflow_engine::{process, EngineError, ProcessedImage, Reason, Settings};
+use imgflow_testkit::fixtures::*;
 use std::io::Cursor;
 
 fn run(bytes: &[u8]) -> ProcessedImage {
@@ -33,10 +30,10 @@ fn icc_of(bytes: &[u8]) -> Option<Vec<u8>> {
     decoder.icc_profile().unwrap()
 }
 
-fn reject_code(bytes: &[u8], settings: &Settings) -> &'static str {
+fn reject_reason(bytes: &[u8], settings: &Settings) -> Reason {
     match process(bytes, settings) {
         Ok(_) => panic!("accepted an input that should be refused"),
-        Err(e @ EngineError::Rejected(_)) => e.code(),
+        Err(e @ EngineError::Rejected(_)) => e.reason(),
         Err(e) => panic!("not a rejection: {e}"),
     }
 }
@@ -79,7 +76,7 @@ fn check_contract(source: &[u8], reference: &DynamicImage) {
 /// independent decoder (zune-jpeg, in the image crate) before using it as
 /// the reference the PNG variant must equal.
 fn libjpeg_reference(src: &[u8]) -> DynamicImage {
-    let ours = imgflow::engine::decode::decode(src, &Settings::default().limits, &[])
+    let ours = imgflow_engine::decode::decode(src, &Settings::default().limits, &[])
         .unwrap()
         .pixels;
     let independent = decode(src);
@@ -449,7 +446,7 @@ fn same_input_same_bytes_whatever_the_thread_count() {
             x.spec.name
         );
     }
-    assert_eq!(a.source.id, imgflow::naming::content_id(&src));
+    assert_eq!(a.source.id, imgflow_engine::naming::content_id(&src));
 }
 
 #[test]
@@ -458,13 +455,9 @@ fn settings_change_the_output() {
         &DynamicImage::ImageRgb8(gradient(400, 300)),
         ImageFormat::Png,
     );
-    let settings = Settings::from_lookup(|name| match name {
-        "VARIANTS" => Some("thumbnail,low".into()),
-        "THUMBNAIL_SIZE" => Some("64x64".into()),
-        "LOW_QUALITY" => Some("10".into()),
-        _ => None,
-    })
-    .unwrap();
+    let mut settings = Settings::default().only(&["thumbnail", "low"]);
+    settings.variants[0].quality = Some(10);
+    settings.variants[1].fit = Some((64, 64));
     let out = process(&src, &settings).unwrap();
     let names: Vec<_> = out.variants.iter().map(|v| v.spec.name).collect();
     assert_eq!(names, ["low", "thumbnail"]);
@@ -493,21 +486,21 @@ fn huge_headers_are_refused_before_allocating() {
     let settings = Settings::default();
     let bomb = png_header_only(60_000, 60_000);
     let err = process(&bomb, &settings).unwrap_err();
-    assert_eq!(err.code(), "too_many_pixels");
+    assert_eq!(err.reason(), Reason::TooManyPixels);
     assert!(err.to_string().contains("60000x60000"), "{err}");
-    // The limit is configurable.
-    let small =
-        Settings::from_lookup(|n| (n == "MAX_INPUT_PIXELS").then(|| "1000".into())).unwrap();
+    // The limit is a setting.
+    let mut small = Settings::default();
+    small.limits.max_pixels = 1000;
     let src = encode_with_image(&DynamicImage::ImageRgb8(gradient(40, 30)), ImageFormat::Png);
-    assert_eq!(reject_code(&src, &small), "too_many_pixels");
+    assert_eq!(reject_reason(&src, &small), Reason::TooManyPixels);
 }
 
 #[test]
 fn byte_limit() {
     let src = encode_with_image(&DynamicImage::ImageRgb8(gradient(40, 30)), ImageFormat::Png);
-    let settings =
-        Settings::from_lookup(|n| (n == "MAX_INPUT_BYTES").then(|| "100".into())).unwrap();
-    assert_eq!(reject_code(&src, &settings), "too_many_bytes");
+    let mut settings = Settings::default();
+    settings.limits.max_bytes = 100;
+    assert_eq!(reject_reason(&src, &settings), Reason::TooManyBytes);
 }
 
 #[test]
@@ -515,11 +508,10 @@ fn wider_than_webp_allows() {
     let wide = image::GrayImage::from_pixel(17_000, 2, image::Luma([9]));
     let src = encode_with_image(&DynamicImage::ImageLuma8(wide), ImageFormat::Png);
     let err = process(&src, &Settings::default()).unwrap_err();
-    assert_eq!(err.code(), "dimensions_too_large");
+    assert_eq!(err.reason(), Reason::DimensionsTooLarge);
     assert!(err.to_string().contains("WebP"), "{err}");
     // Without the WebP variant the same image is fine.
-    let no_webp =
-        Settings::from_lookup(|n| (n == "VARIANTS").then(|| "png,thumbnail".into())).unwrap();
+    let no_webp = Settings::default().only(&["png", "thumbnail"]);
     assert!(process(&src, &no_webp).is_ok());
 }
 
@@ -554,41 +546,45 @@ fn every_bad_input_gets_its_reason() {
     bad_precision[sof + 4] = 99; // sample precision
     let mut bad_crc = png.clone();
     bad_crc[29] ^= 0xFF; // IHDR CRC
-    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("empty", vec![], "empty"),
+    let cases: Vec<(&str, Vec<u8>, Reason)> = vec![
+        ("empty", vec![], Reason::Empty),
         (
             "text",
             b"hello, this is a text file\n".to_vec(),
-            "not_an_image",
+            Reason::NotAnImage,
         ),
-        ("heic", heic, "unsupported_format"),
-        ("avif", avif, "unsupported_format"),
+        ("heic", heic, Reason::UnsupportedFormat),
+        ("avif", avif, Reason::UnsupportedFormat),
         (
             "svg",
             b"<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>".to_vec(),
-            "unsupported_format",
+            Reason::UnsupportedFormat,
         ),
         (
             "png cut in half",
             png[..png.len() / 2].to_vec(),
-            "truncated",
+            Reason::Truncated,
         ),
-        ("png signature only", png[..8].to_vec(), "truncated"),
+        ("png signature only", png[..8].to_vec(), Reason::Truncated),
         (
             "jpeg cut in half",
             jpeg[..jpeg.len() / 2].to_vec(),
-            "truncated",
+            Reason::Truncated,
         ),
-        ("gif cut", gif[..gif.len() / 2].to_vec(), "truncated"),
-        ("webp cut", webp[..webp.len() / 2].to_vec(), "truncated"),
-        ("png bad crc", bad_crc, "corrupt"),
-        ("jpeg bad precision", bad_precision, "corrupt"),
+        ("gif cut", gif[..gif.len() / 2].to_vec(), Reason::Truncated),
+        (
+            "webp cut",
+            webp[..webp.len() / 2].to_vec(),
+            Reason::Truncated,
+        ),
+        ("png bad crc", bad_crc, Reason::Corrupt),
+        ("jpeg bad precision", bad_precision, Reason::Corrupt),
     ];
     let mut wrong = Vec::new();
-    for (what, bytes, code) in cases {
+    for (what, bytes, reason) in cases {
         match process(&bytes, &s) {
-            Err(e) if e.code() == code => {}
-            Err(e) => wrong.push(format!("{what}: {} ({e})", e.code())),
+            Err(e) if e.reason() == reason => {}
+            Err(e) => wrong.push(format!("{what}: {} ({e})", e.reason())),
             Ok(_) => wrong.push(format!("{what}: accepted")),
         }
     }
@@ -603,28 +599,24 @@ fn every_bad_input_gets_its_reason() {
 /// the same pieces a new table entry would use.
 #[test]
 fn a_new_kind_of_variant_needs_only_its_spec() {
-    use imgflow::config::{Limits, VariantSettings};
-    use imgflow::engine::variant::{Codec, QualityKnob, Size, VariantSpec};
+    use imgflow_engine::variant::{Codec, Quality, Size, VariantSpec};
+    use imgflow_engine::{Limits, VariantSettings};
     static PREVIEW: VariantSpec = VariantSpec {
         name: "preview",
         extension: "webp",
         content_type: "image/webp",
         codec: Codec::WebP,
-        quality: Some(QualityKnob {
-            env: "PREVIEW_QUALITY",
+        quality: Some(Quality {
+            setting: "preview_quality",
             default: 70,
         }),
         size: Size::Fit {
-            env: "PREVIEW_SIZE",
+            setting: "preview_size",
             default: (64, 64),
         },
     };
     let settings = Settings {
-        variants: vec![VariantSettings {
-            spec: &PREVIEW,
-            quality: Some(70),
-            fit: Some((64, 64)),
-        }],
+        variants: vec![VariantSettings::default_for(&PREVIEW)],
         limits: Limits::default(),
     };
     // A gray source: the fitted WebP must still be RGB.

@@ -1,7 +1,7 @@
 //! The bench report: per-image and total tables, and the targets.
 
 use super::{BenchArgs, ImageResult};
-use crate::engine::VARIANT_TABLE;
+use imgflow_engine::VARIANT_TABLE;
 use std::fmt::Write as _;
 
 fn secs(ms: f64) -> String {

@@ -1,25 +1,34 @@
-//! The image engine: pure and synchronous, no I/O. Bytes in; the enabled
-//! variants' bytes and timings out. It knows nothing of S3 or files.
+//! The image engine: pure and synchronous, no I/O, no environment. Bytes and
+//! [`Settings`] in; the enabled variants' bytes and timings out. It knows
+//! nothing of S3, files or variables: the function and the CLI decide where
+//! bytes and settings come from.
+//!
+//! The path of one image: [`sniff`] → limits from the header → [`decode`]
+//! (orientation, ICC) → shared [`pixels`] views → one encoder per variant of
+//! the [`variant`] table ([`codecs`], [`resize`] for thumbnails).
 
 pub mod codecs;
 pub mod decode;
 pub mod error;
+pub mod naming;
 pub mod pixels;
+pub mod reason;
 pub mod resize;
+pub mod settings;
 pub mod sniff;
 pub mod structure;
 pub mod variant;
 
 pub use decode::SourceImage;
 pub use error::{EngineError, RejectReason};
-pub use variant::{Codec, VariantSpec, VARIANT_TABLE};
-
-use crate::config::{Settings, VariantSettings};
 use image::DynamicImage;
 use rayon::prelude::*;
+pub use reason::{Reason, Verdict};
+pub use settings::{Limits, Settings, VariantSettings};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::field::Empty;
+pub use variant::{Codec, VariantSpec, VARIANT_TABLE};
 
 /// What was read, for reports and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +180,7 @@ pub fn process(bytes: &[u8], settings: &Settings) -> Result<ProcessedImage, Engi
         width: source.pixels.width(),
         height: source.pixels.height(),
         bytes: bytes.len(),
-        id: crate::naming::content_id(bytes),
+        id: naming::content_id(bytes),
         has_icc: source.icc.is_some(),
     };
     let decode_ms = ms_since(started);

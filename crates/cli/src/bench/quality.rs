@@ -43,7 +43,7 @@ pub fn psnr_of_file(reference: &DynamicImage, encoded: &[u8]) -> Option<f64> {
 /// the image crate.
 pub fn decode_plain(bytes: &[u8]) -> Option<DynamicImage> {
     if image::guess_format(bytes).ok()? == image::ImageFormat::Jpeg {
-        if let Ok(Some(img)) = crate::engine::codecs::jpeg_decode::decode(bytes) {
+        if let Ok(Some(img)) = imgflow_engine::codecs::jpeg_decode::decode(bytes) {
             return Some(img);
         }
     }

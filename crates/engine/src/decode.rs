@@ -5,7 +5,7 @@ use super::codecs::jpeg_decode;
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Sniffed};
 use super::structure;
-use crate::config::{Limits, VariantSettings};
+use crate::settings::{Limits, VariantSettings};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 use std::io::Cursor;
 

@@ -1,4 +1,8 @@
-//! Why an input was refused: a stable, machine-readable code plus a sentence.
+//! Why the engine refused an input: the [`Reason`] (a stable code) and a
+//! sentence that names the input's numbers. Limits are named by what they
+//! limit; which variable or flag sets them is the caller's vocabulary.
+
+use crate::reason::Reason;
 
 /// A permanent problem with an input: retrying cannot help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,14 +17,14 @@ pub enum RejectReason {
     Truncated { format: String },
     #[error("the {format} data is corrupt: {detail}")]
     Corrupt { format: String, detail: String },
-    #[error("{width}x{height} is {pixels} pixels, over the limit of {limit} (MAX_INPUT_PIXELS)")]
+    #[error("{width}x{height} is {pixels} pixels, over the limit of {limit} pixels")]
     TooManyPixels {
         width: u32,
         height: u32,
         pixels: u64,
         limit: u64,
     },
-    #[error("the file is {bytes} bytes, over the limit of {limit} (MAX_INPUT_BYTES)")]
+    #[error("the file is {bytes} bytes, over the limit of {limit} bytes")]
     TooManyBytes { bytes: u64, limit: u64 },
     #[error("{width}x{height} is larger than {codec} allows ({max} px per side) for the {variant} variant")]
     DimensionsTooLarge {
@@ -33,37 +37,24 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    /// Stable code for logs, metrics and scripts. Never change an existing one.
-    pub fn code(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            RejectReason::Empty => "empty",
-            RejectReason::NotAnImage => "not_an_image",
-            RejectReason::UnsupportedFormat { .. } => "unsupported_format",
-            RejectReason::Truncated { .. } => "truncated",
-            RejectReason::Corrupt { .. } => "corrupt",
-            RejectReason::TooManyPixels { .. } => "too_many_pixels",
-            RejectReason::TooManyBytes { .. } => "too_many_bytes",
-            RejectReason::DimensionsTooLarge { .. } => "dimensions_too_large",
+            RejectReason::Empty => Reason::Empty,
+            RejectReason::NotAnImage => Reason::NotAnImage,
+            RejectReason::UnsupportedFormat { .. } => Reason::UnsupportedFormat,
+            RejectReason::Truncated { .. } => Reason::Truncated,
+            RejectReason::Corrupt { .. } => Reason::Corrupt,
+            RejectReason::TooManyPixels { .. } => Reason::TooManyPixels,
+            RejectReason::TooManyBytes { .. } => Reason::TooManyBytes,
+            RejectReason::DimensionsTooLarge { .. } => Reason::DimensionsTooLarge,
         }
     }
-
-    /// Every code, for docs and tests.
-    pub const CODES: &'static [&'static str] = &[
-        "empty",
-        "not_an_image",
-        "unsupported_format",
-        "truncated",
-        "corrupt",
-        "too_many_pixels",
-        "too_many_bytes",
-        "dimensions_too_large",
-    ];
 }
 
 /// Anything that stops one image from producing its variants.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// The input is at fault; see [`RejectReason::code`].
+    /// The input is at fault; see [`RejectReason::reason`].
     #[error("{0}")]
     Rejected(#[from] RejectReason),
     /// An encoder failed on pixels we produced: our bug, not the input's.
@@ -75,11 +66,10 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// The stable code: the reject reason's, or `encode_failed`.
-    pub fn code(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            EngineError::Rejected(reason) => reason.code(),
-            EngineError::Encode { .. } => "encode_failed",
+            EngineError::Rejected(rejection) => rejection.reason(),
+            EngineError::Encode { .. } => Reason::EncodeFailed,
         }
     }
 }
@@ -89,7 +79,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_listed_and_stable() {
+    fn every_rejection_has_a_rejected_reason() {
         let all = [
             RejectReason::Empty,
             RejectReason::NotAnImage,
@@ -118,8 +108,27 @@ mod tests {
                 variant: "webp",
             },
         ];
-        let codes: Vec<_> = all.iter().map(RejectReason::code).collect();
-        assert_eq!(codes, RejectReason::CODES);
+        let reasons: Vec<_> = all.iter().map(RejectReason::reason).collect();
+        assert!(
+            reasons
+                .iter()
+                .all(|r| r.verdict() == crate::Verdict::Rejected),
+            "{reasons:?}"
+        );
+        let codes: Vec<_> = reasons.iter().map(|r| r.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "empty",
+                "not_an_image",
+                "unsupported_format",
+                "truncated",
+                "corrupt",
+                "too_many_pixels",
+                "too_many_bytes",
+                "dimensions_too_large"
+            ]
+        );
     }
 
     #[test]
@@ -132,13 +141,13 @@ mod tests {
         }
         .to_string();
         assert!(
-            msg.contains("60000x60000") && msg.contains("MAX_INPUT_PIXELS"),
+            msg.contains("60000x60000") && msg.contains("limit of 100000000 pixels"),
             "{msg}"
         );
         let unsupported = EngineError::from(RejectReason::UnsupportedFormat {
             format: "HEIC".into(),
         });
-        assert_eq!(unsupported.code(), "unsupported_format");
+        assert_eq!(unsupported.reason(), Reason::UnsupportedFormat);
         assert_eq!(
             unsupported.to_string(),
             "HEIC images are not supported (supported: JPEG, PNG, WebP, GIF, TIFF, BMP)"

@@ -1,0 +1,249 @@
+//! `imgflow`: the image engine on local files, its benchmark, and the
+//! function's code path on S3 objects (redrive, backfill).
+
+mod batch;
+mod bench;
+mod output;
+mod report;
+mod reprocess;
+mod settings;
+
+use anyhow::Context as _;
+use batch::{expand_inputs, process_file};
+use clap::{Args, Parser, Subcommand};
+use imgflow_lambda::config;
+use imgflow_lambda::outcome::Outcome;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use settings::EngineFlags;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Parser)]
+#[command(name = "imgflow", version, about = "Five optimised variants of every image", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the variants of images (files or folders, recursively) into a folder.
+    Process(ProcessArgs),
+    /// Measure imgflow (and, with --compare, Pillow and sharp) on a corpus.
+    Bench(bench::BenchArgs),
+    /// Run S3 objects through the Lambda's code path (redrive, backfill).
+    Reprocess(ReprocessArgs),
+    /// Internal: one image in this process, for `bench` (peak RSS per image).
+    #[command(hide = true)]
+    BenchWorker(bench::WorkerArgs),
+}
+
+#[derive(Args)]
+struct ProcessArgs {
+    /// Image files or folders
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Output folder (created if missing)
+    #[arg(long, short, value_name = "DIR")]
+    out: PathBuf,
+    /// Print one JSON object per variant instead of tables
+    #[arg(long)]
+    json: bool,
+    /// Worker threads [default: all cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    #[command(flatten)]
+    engine: EngineFlags,
+}
+
+#[derive(Args)]
+struct ReprocessArgs {
+    /// Objects to process, as s3://bucket/key
+    #[arg(value_name = "S3_URL", required_unless_present = "prefix")]
+    objects: Vec<String>,
+    /// Also every object under s3://bucket/folder/ (repeatable)
+    #[arg(long, value_name = "S3_URL")]
+    prefix: Vec<String>,
+    /// List what would be processed; read and write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Objects processed at the same time
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// Where the variants go
+    #[arg(long, value_name = "BUCKET", env = config::PROCESSED_BUCKET)]
+    processed_bucket: Option<String>,
+    #[command(flatten)]
+    engine: EngineFlags,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Process(args) => process(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Reprocess(args) => reprocess(args),
+        Command::BenchWorker(args) => bench::worker(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("imgflow: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Exit status 2: the command line or a setting is wrong.
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("imgflow: {message}");
+    ExitCode::from(2)
+}
+
+fn progress_bar(len: usize, template: &str) -> ProgressBar {
+    ProgressBar::new(len as u64).with_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    )
+}
+
+fn process(args: ProcessArgs) -> anyhow::Result<ExitCode> {
+    let settings = match args.engine.settings() {
+        Ok(s) => s,
+        Err(e) => return Ok(usage_error(e)),
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
+    let pool = bench::thread_pool(args.threads.map(usize::from))?;
+    let inputs = expand_inputs(&args.inputs, Some(&args.out));
+
+    let bar = progress_bar(
+        inputs.files.len(),
+        "{bar:30} {pos}/{len} images  {per_sec}  ETA {eta}  {wide_msg}",
+    );
+    let failed = AtomicUsize::new(0);
+    pool.install(|| {
+        inputs.files.par_iter().for_each(|path| {
+            bar.set_message(path.display().to_string());
+            let outcome = process_file(path, &args.out, &settings);
+            bar.suspend(|| match &outcome {
+                Ok(done) => {
+                    let text = if args.json {
+                        report::json_lines(path, &done.image, &done.written)
+                    } else {
+                        report::table(path, &done.image)
+                    };
+                    let mut stdout = std::io::stdout().lock();
+                    let _ = stdout.write_all(text.as_bytes());
+                    let _ = stdout.flush();
+                }
+                Err(e) => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    eprintln!(
+                        "imgflow: {}: {}: {}",
+                        path.display(),
+                        e.reason(),
+                        e.message()
+                    );
+                }
+            });
+            bar.inc(1);
+        });
+    });
+    bar.finish_and_clear();
+
+    if inputs.skipped > 0 {
+        eprintln!(
+            "imgflow: skipped {} file(s) in folders that are not images",
+            inputs.skipped
+        );
+    }
+    if inputs.files.is_empty() {
+        eprintln!("imgflow: no images found in the inputs");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(if failed.into_inner() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn reprocess(args: ReprocessArgs) -> anyhow::Result<ExitCode> {
+    // The function's own loader: engine settings from the flags (or their
+    // variables), the rest of the function's variables from the environment.
+    let lookup = |name: &str| match name {
+        config::PROCESSED_BUCKET => args.processed_bucket.clone(),
+        _ => args.engine.get(name).or_else(|| std::env::var(name).ok()),
+    };
+    let handler = match config::handler_settings(&lookup) {
+        Ok(h) => h,
+        Err(e) => return Ok(usage_error(e)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store = imgflow_lambda::store::s3::S3Store::from_env().await;
+        let objects = reprocess::targets(&store, &args.objects, &args.prefix)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        if args.dry_run {
+            for o in &objects {
+                println!("would process s3://{}/{}", o.bucket, o.key);
+            }
+            println!(
+                "{} object(s); nothing was read or written (--dry-run)",
+                objects.len()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        let bar = progress_bar(
+            objects.len(),
+            "{bar:30} {pos}/{len} objects  {per_sec}  ETA {eta}",
+        );
+        let timeout = std::time::Duration::from_secs(900);
+        let summary = reprocess::run(
+            &store,
+            &handler,
+            objects,
+            usize::from(args.concurrency),
+            timeout,
+            |outcome| {
+                bar.suspend(|| match outcome {
+                    Outcome::Processed {
+                        key, id, variants, ..
+                    } => {
+                        println!("processed  {key}  ({} variants, id {id})", variants.len())
+                    }
+                    Outcome::Skipped { key, reason } => println!("skipped    {key}  ({reason})"),
+                    Outcome::Rejected {
+                        key,
+                        reason,
+                        message,
+                    }
+                    | Outcome::Failed {
+                        key,
+                        reason,
+                        message,
+                    } => eprintln!("imgflow: {key}: {reason}: {message}"),
+                });
+                bar.inc(1);
+            },
+        )
+        .await;
+        bar.finish_and_clear();
+        println!(
+            "processed {} · skipped {} · rejected {} · failed {}",
+            summary.processed, summary.skipped, summary.rejected, summary.failed
+        );
+        Ok(if summary.failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    })
+}

@@ -1,0 +1,112 @@
+//! `imgflow reprocess` against moto server as S3 (started on a free loopback
+//! port; `pip install 'moto[server]'`, which scripts/test.sh does).
+
+use image::{DynamicImage, ImageFormat};
+use imgflow_testkit::fixtures::*;
+use imgflow_testkit::S3Emulator;
+use std::process::{Command, Output};
+
+fn imgflow(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imgflow"))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("PROCESSED_BUCKET", "processed")
+        .output()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn reprocess_redrives_a_prefix_and_single_objects() {
+    let moto = S3Emulator::start().unwrap();
+    let a = encode_with_image(&DynamicImage::ImageRgb8(gradient(80, 60)), ImageFormat::Png);
+    let b = jpeg_rgb(&gradient(60, 40), &JpegOptions::default());
+    moto.seed(
+        &["uploads", "processed"],
+        &[
+            ("uploads", "photos/", vec![]),
+            ("uploads", "photos/a.png", a.clone()),
+            ("uploads", "photos/sub/b.jpg", b),
+            ("uploads", "photos/readme.txt", b"text".to_vec()),
+            ("uploads", "other/c.png", a),
+        ],
+    );
+
+    let dry = imgflow(
+        &moto.endpoint,
+        &["reprocess", "--prefix", "s3://uploads/photos/", "--dry-run"],
+    );
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        text.contains("3 object(s)"),
+        "the folder marker is not an object to process: {text}"
+    );
+    assert!(
+        moto.keys("processed").is_empty(),
+        "--dry-run writes nothing"
+    );
+
+    let run = imgflow(
+        &moto.endpoint,
+        &["reprocess", "--prefix", "s3://uploads/photos/"],
+    );
+    assert!(
+        run.status.success(),
+        "rejections are not failures: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        text.contains("processed 2 · skipped 0 · rejected 1 · failed 0"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).contains("photos/readme.txt: not_an_image"));
+    assert_eq!(moto.keys("processed").len(), 10);
+
+    // One object; the flags set the engine as they do for `process`.
+    let one = imgflow(
+        &moto.endpoint,
+        &["reprocess", "s3://uploads/other/c.png", "--variants", "png"],
+    );
+    assert!(one.status.success());
+    assert_eq!(moto.keys("processed").len(), 11);
+
+    // S3 unreachable: failures are counted, named, and the exit status says so.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let failed = imgflow(&dead, &["reprocess", "s3://uploads/other/c.png"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("failed 1"));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("other/c.png: store_failed"));
+
+    let usage = imgflow(&moto.endpoint, &["reprocess", "https://example.com/x.png"]);
+    assert_eq!(usage.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("not an s3:// URL"));
+
+    // A bad setting is a usage error naming the variable.
+    let bad = imgflow(
+        &moto.endpoint,
+        &[
+            "reprocess",
+            "s3://uploads/other/c.png",
+            "--processed-bucket",
+            "Bad_Bucket",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("PROCESSED_BUCKET=\"Bad_Bucket\""));
+}

@@ -1,0 +1,86 @@
+//! S3 event → records → engine → store, with the failure model: permanent
+//! problems are reported and the invocation succeeds; transient ones fail it
+//! so that Lambda retries and the on-failure destination keeps the event.
+//! Knows nothing of pixels (the engine) or of HTTP (the store).
+
+mod object;
+
+use crate::event::{self, S3Event, SourceObject};
+use crate::outcome::Outcome;
+use crate::store::ObjectStore;
+use futures_util::stream::{self, StreamExt};
+use imgflow_engine::{Reason, Settings};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::{field::Empty, Instrument, Span};
+
+/// Everything a record needs besides the store, read once at start
+/// (`config::handler_settings`).
+#[derive(Debug, Clone)]
+pub struct HandlerSettings {
+    pub processed_bucket: String,
+    pub cache_control: String,
+    pub kms_key_arn: Option<String>,
+    pub engine: Arc<Settings>,
+    /// Records of one event processed at the same time.
+    pub record_concurrency: usize,
+    /// Stop this long before the invocation deadline rather than be killed
+    /// in the middle of a write.
+    pub deadline_margin: Duration,
+}
+
+/// Processes every record of `event`, at most `record_concurrency` at a
+/// time, each in its own trace span annotated with its outcome.
+pub async fn handle_event<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    event: &S3Event,
+    deadline: Instant,
+) -> Vec<Outcome> {
+    stream::iter(&event.records)
+        .map(|record| {
+            let source = event::source_of(record, &settings.processed_bucket);
+            let key = match &source {
+                Ok(object) => object.key.clone(),
+                Err(outcome) => outcome.key().to_owned(),
+            };
+            let span = tracing::info_span!("record", key = %key, outcome = Empty, reason = Empty);
+            async move {
+                let outcome = match source {
+                    Ok(object) => handle_object(store, settings, object, deadline).await,
+                    Err(outcome) => outcome,
+                };
+                outcome.record_on(&Span::current());
+                outcome
+            }
+            .instrument(span)
+        })
+        .buffered(settings.record_concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// Processes one object, stopping `deadline_margin` before `deadline`.
+pub async fn handle_object<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    source: SourceObject,
+    deadline: Instant,
+) -> Outcome {
+    let stop_at = deadline
+        .checked_sub(settings.deadline_margin)
+        .unwrap_or(deadline);
+    match tokio::time::timeout_at(
+        stop_at.into(),
+        object::process(store, settings, &source, stop_at),
+    )
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(_) => Outcome::stopped(
+            source.key,
+            Reason::Deadline,
+            "stopped before the invocation deadline; Lambda will retry",
+        ),
+    }
+}

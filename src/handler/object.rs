@@ -1,0 +1,269 @@
+//! One object through the pipeline: fetch (refusing what its headers rule
+//! out), encode every variant, write them all or none. Each step returns
+//! the record's outcome when it ends the record.
+
+use super::HandlerSettings;
+use crate::config;
+use crate::event::SourceObject;
+use crate::outcome::{Outcome, WrittenVariant};
+use crate::store::{
+    metadata_value, ObjectHead, ObjectStore, PutObject, StoreError, META_SOURCE_KEY,
+    META_SOURCE_VERSION, META_VARIANT,
+};
+use imgflow_engine::{self as engine, naming, EngineError, ProcessedImage, Reason, RejectReason};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::{field::Empty, Instrument, Span};
+
+/// The source's bytes and the version they were read from.
+struct Source {
+    bytes: Vec<u8>,
+    version: Option<String>,
+}
+
+pub(super) async fn process<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    source: &SourceObject,
+    stop_at: Instant,
+) -> Outcome {
+    let started = Instant::now();
+    let key = source.key.as_str();
+    let fetched = match fetch(store, settings, source).await {
+        Ok(fetched) => fetched,
+        Err(outcome) => return outcome,
+    };
+    let source_bytes = fetched.bytes.len();
+    let engine_started = Instant::now();
+    let image = match encode(settings, key, fetched.bytes).await {
+        Ok(image) => image,
+        Err(outcome) => return outcome,
+    };
+    let engine_ms = ms_since(engine_started);
+    if Instant::now() >= stop_at {
+        return Outcome::stopped(
+            key,
+            Reason::Deadline,
+            "no time left to write the variants; Lambda will retry",
+        );
+    }
+    let variants = match write(store, settings, key, fetched.version.as_deref(), &image).await {
+        Ok(variants) => variants,
+        Err(outcome) => return outcome,
+    };
+    Outcome::Processed {
+        key: key.to_owned(),
+        id: image.source.id.clone(),
+        source_bytes,
+        decode_ms: image.decode_ms + image.prepare_ms,
+        engine_ms,
+        processing_ms: ms_since(started),
+        variants,
+    }
+}
+
+/// GETs the object. Without a size in the event, a HEAD checks it first;
+/// with one (S3 always sends it), the GET's own headers are checked before
+/// its body is read: one request fewer per image. The object may have been
+/// replaced since the event, so its headers decide either way.
+async fn fetch<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    source: &SourceObject,
+) -> Result<Source, Outcome> {
+    let key = source.key.as_str();
+    let max_bytes = settings.engine.limits.max_bytes;
+    // The event's size refuses a huge upload without a request.
+    if let Some(size) = source.size.filter(|&s| s > max_bytes) {
+        return Err(rejected(
+            key,
+            &RejectReason::TooManyBytes {
+                bytes: size,
+                limit: max_bytes,
+            },
+        ));
+    }
+    let store_error = |operation: &str, e: StoreError| match e {
+        StoreError::NotFound(_) => Outcome::stopped(key, Reason::Gone, "deleted since the event"),
+        StoreError::Transient(e) => Outcome::stopped(
+            key,
+            Reason::StoreFailed,
+            format!("{operation} s3://{}/{key}: {e}", source.bucket),
+        ),
+    };
+    let mut version = source.version_id.clone();
+    if source.size.is_none() {
+        let head = store
+            .head(&source.bucket, key)
+            .instrument(s3_span("HeadObject", &source.bucket))
+            .await
+            .map_err(|e| store_error("HEAD", e))?;
+        if let Some(outcome) = refuse(key, &head, max_bytes) {
+            return Err(outcome);
+        }
+        version = version.or(head.version_id);
+    }
+    let read_body = |head: &ObjectHead| refuse(key, head, max_bytes).is_none();
+    let fetched = store
+        .get(&source.bucket, key, version.as_deref(), &read_body)
+        .instrument(s3_span("GetObject", &source.bucket))
+        .await
+        .map_err(|e| store_error("GET", e))?;
+    match fetched.body {
+        Some(bytes) => Ok(Source {
+            bytes,
+            version: version.or(fetched.head.version_id),
+        }),
+        None => Err(refuse(key, &fetched.head, max_bytes)
+            .unwrap_or_else(|| Outcome::stopped(key, Reason::StoreFailed, "GET returned no body"))),
+    }
+}
+
+/// What the object's headers alone decide: our own output (skipped), empty
+/// or too large (rejected, never downloaded).
+fn refuse(key: &str, head: &ObjectHead, max_bytes: u64) -> Option<Outcome> {
+    if head.metadata.contains_key(META_VARIANT) {
+        return Some(Outcome::stopped(
+            key,
+            Reason::OwnOutput,
+            "a variant this pipeline wrote",
+        ));
+    }
+    if head.size == 0 {
+        return Some(rejected(key, &RejectReason::Empty));
+    }
+    (head.size > max_bytes).then(|| {
+        rejected(
+            key,
+            &RejectReason::TooManyBytes {
+                bytes: head.size,
+                limit: max_bytes,
+            },
+        )
+    })
+}
+
+/// The engine's refusal as a rejection, naming the variable behind a limit.
+fn rejected(key: &str, rejection: &RejectReason) -> Outcome {
+    let reason = rejection.reason();
+    let message = match config::limit_variable(reason) {
+        Some(variable) => format!("{rejection} ({variable})"),
+        None => rejection.to_string(),
+    };
+    Outcome::stopped(key, reason, message)
+}
+
+/// Decodes and encodes on a blocking thread, in the record's trace span.
+async fn encode(
+    settings: &HandlerSettings,
+    key: &str,
+    bytes: Vec<u8>,
+) -> Result<ProcessedImage, Outcome> {
+    let engine_settings = Arc::clone(&settings.engine);
+    let record_span = Span::current();
+    let result = tokio::task::spawn_blocking(move || {
+        record_span.in_scope(|| engine::process(&bytes, &engine_settings))
+    })
+    .await;
+    match result {
+        Ok(Ok(image)) => Ok(image),
+        Ok(Err(EngineError::Rejected(rejection))) => Err(rejected(key, &rejection)),
+        // An encoder failing on valid pixels is our bug: keep the event for a redrive.
+        Ok(Err(e @ EngineError::Encode { .. })) => {
+            Err(Outcome::stopped(key, e.reason(), e.to_string()))
+        }
+        Err(join) => Err(Outcome::stopped(
+            key,
+            Reason::EngineCrashed,
+            format!("engine task failed: {join}"),
+        )),
+    }
+}
+
+/// PUTs every variant side by side. If any PUT fails, the ones that landed
+/// are deleted again (best effort; a retry rewrites the same keys anyway).
+async fn write<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    key: &str,
+    version: Option<&str>,
+    image: &ProcessedImage,
+) -> Result<Vec<WrittenVariant>, Outcome> {
+    let bucket = settings.processed_bucket.as_str();
+    let id = image.source.id.as_str();
+    let keys: Vec<String> = image
+        .variants
+        .iter()
+        .map(|v| naming::output_key(key, v.spec.name, id, v.spec.extension))
+        .collect();
+    let puts = image.variants.iter().zip(&keys).map(|(v, out_key)| {
+        let mut metadata = vec![
+            (META_SOURCE_KEY, metadata_value(key)),
+            (META_VARIANT, v.spec.name.to_owned()),
+        ];
+        if let Some(version) = version {
+            metadata.push((META_SOURCE_VERSION, metadata_value(version)));
+        }
+        let span = s3_span("PutObject", bucket);
+        span.record("variant", v.spec.name);
+        span.record("bytes", v.bytes.len());
+        store
+            .put(PutObject {
+                bucket,
+                key: out_key,
+                body: &v.bytes,
+                content_type: v.spec.content_type,
+                cache_control: &settings.cache_control,
+                metadata,
+                kms_key_arn: settings.kms_key_arn.as_deref(),
+            })
+            .instrument(span)
+    });
+    let results = futures_util::future::join_all(puts).await;
+    if let Some(error) = results.iter().find_map(|r| r.as_ref().err()) {
+        let landed = results.iter().zip(&keys).filter(|(r, _)| r.is_ok());
+        for (_, out_key) in landed {
+            let _ = store.delete(bucket, out_key).await;
+        }
+        return Err(Outcome::stopped(
+            key,
+            Reason::StoreFailed,
+            format!("PUT to s3://{bucket}: {error}"),
+        ));
+    }
+    Ok(image
+        .variants
+        .iter()
+        .zip(keys)
+        .map(|(v, out_key)| WrittenVariant {
+            name: v.spec.name,
+            key: out_key,
+            bytes: v.bytes.len(),
+            bytes_saved: v.bytes_saved(image.source.bytes),
+            width: v.width,
+            height: v.height,
+            quality: v.quality,
+            encode_ms: v.encode_ms,
+        })
+        .collect())
+}
+
+/// A trace span for one S3 call, shaped the way X-Ray shows AWS SDK calls
+/// (a client span naming the service and operation).
+fn s3_span(operation: &'static str, bucket: &str) -> Span {
+    tracing::info_span!(
+        "S3",
+        otel.name = "S3",
+        otel.kind = "client",
+        rpc.system = "aws-api",
+        rpc.service = "S3",
+        rpc.method = operation,
+        aws.s3.bucket = bucket,
+        variant = Empty,
+        bytes = Empty,
+    )
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
