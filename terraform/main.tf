@@ -1,6 +1,8 @@
 # imgflow: S3 upload bucket -> Lambda `bootstrap` -> S3 processed bucket, with
-# the observability operators live in. Names and shared values live here; each
-# concern has its own file (kms, s3, sqs, iam, lambda, vpc, monitoring).
+# the observability operators live in. This folder is the whole stack (one
+# root module): names and shared values live here; each concern has its own
+# file (kms, s3, sqs, iam, lambda, vpc, monitoring), the inputs are in
+# variables.tf. Deploy with scripts/deploy.sh, remove with scripts/destroy.sh.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -24,11 +26,11 @@ locals {
 
   # CloudWatch alarms can only publish to a topic whose key lets
   # cloudwatch.amazonaws.com use it, which the AWS-managed alias/aws/sns never
-  # does. So the topic uses the module's own key, or a small one of its own.
+  # does. So the topic uses the stack's own key, or a small one of its own.
   alarm_topic_kms_key_arn = local.create_kms_key ? aws_kms_key.this[0].arn : aws_kms_key.alarm_topic[0].arn
 
-  alarms_dir         = coalesce(var.alarms_dir, "${path.module}/../../../alarms")
-  dashboard_template = coalesce(var.dashboard_template, "${path.module}/../../../dashboards/imgflow.json.tftpl")
+  alarms_dir         = coalesce(var.alarms_dir, "${path.module}/../alarms")
+  dashboard_template = coalesce(var.dashboard_template, "${path.module}/../dashboards/imgflow.json.tftpl")
   dashboard_name     = var.name
 
   # The function's environment: the names src/handler.rs and src/config.rs read.

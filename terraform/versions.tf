@@ -1,4 +1,4 @@
-# Provider and Terraform versions the module is tested with.
+# Terraform and provider versions the stack is tested with (tests: AWS provider 5.100.0).
 terraform {
   # 1.9: variable validations may refer to other variables.
   required_version = ">= 1.9"

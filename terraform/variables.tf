@@ -1,5 +1,18 @@
-# Inputs of the imgflow module. Every one has a description, a type and a
-# validation; the defaults are the product's (DESIGN.md) and secure.
+# Inputs of the stack, each defined here and nowhere else. Every one has a
+# description, a type and a validation; the defaults are the product's
+# (DESIGN.md) and secure. docs/configuration.md's table is generated from this
+# file (scripts/terraform-inputs.py --write).
+
+variable "aws_region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be a region name such as eu-west-1."
+  }
+}
 
 # --- naming -------------------------------------------------------------------
 
@@ -114,7 +127,7 @@ variable "enable_kms" {
 }
 
 variable "kms_key_arn" {
-  description = "With enable_kms: an existing KMS key to use. Its key policy must let CloudWatch Logs (logs.<region>.amazonaws.com) use it for the log group. Default (null): the module creates a key with yearly rotation."
+  description = "With enable_kms: an existing KMS key to use. Its key policy must let CloudWatch Logs (logs.<region>.amazonaws.com) use it for the log group. Default (null): the stack creates a key with yearly rotation."
   type        = string
   default     = null
 
@@ -130,7 +143,7 @@ variable "kms_key_arn" {
 }
 
 variable "kms_deletion_window_days" {
-  description = "Waiting period before a KMS key created by the module is deleted after `terraform destroy`."
+  description = "Waiting period before a KMS key created by the stack is deleted after `terraform destroy`."
   type        = number
   default     = 30
 
@@ -143,8 +156,9 @@ variable "kms_deletion_window_days" {
 # --- function -------------------------------------------------------------------------
 
 variable "lambda_zip_path" {
-  description = "Path of the deployment package: a .zip holding the `bootstrap` executable (scripts/deploy.sh builds it with cargo lambda)."
+  description = "Path of the deployment package: a .zip holding the `bootstrap` executable. The default is where scripts/deploy.sh (cargo lambda) puts it, relative to terraform/, so that `terraform -chdir=terraform apply` works after a deploy."
   type        = string
+  default     = "../target/lambda/bootstrap/bootstrap.zip"
 
   validation {
     condition     = endswith(lower(var.lambda_zip_path), ".zip")
