@@ -3,7 +3,7 @@
 # (moto server, boto3, pytest, checkov from PyPI), then
 #   1. terraform fmt -check, init, validate of terraform/ (the stack's one module);
 #   2. tests/terraform: the sources checked (one definition of each variable,
-#      the examples), then the stack applied
+#      docs/configuration.md's generated table current), then the stack applied
 #      to moto server three times (defaults, examples/kms.tfvars,
 #      examples/vpc.tfvars), checked through the AWS APIs, planned again (no
 #      changes) and destroyed;

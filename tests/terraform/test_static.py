@@ -1,16 +1,21 @@
 """Checks on the Terraform sources themselves (no AWS): terraform/ is one
 module with one definition of each variable, every variable and output is
-described, and the examples set real variables."""
+described, the examples set real variables, and docs/configuration.md's table
+is the one generated from variables.tf."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 from harness import REPO
 
 TF = REPO / "terraform"
 SOURCES = sorted(TF.glob("*.tf"))
 EXAMPLES = sorted((TF / "examples").glob("*.tfvars"))
+INPUTS_SCRIPT = REPO / "scripts" / "terraform-inputs.py"
+CONFIGURATION_DOC = REPO / "docs" / "configuration.md"
 # What the README, the scripts and the runbooks tell people to read.
 REQUIRED_OUTPUTS = {
     "upload_bucket_name",
@@ -175,3 +180,26 @@ def test_no_credentials_in_the_configuration():
             continue
         text = path.read_text()
         assert "access_key" not in text and "secret_key" not in text, path
+
+
+def run_inputs_script(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(INPUTS_SCRIPT), *args], capture_output=True, text=True)
+
+
+def test_configuration_doc_lists_the_variables_as_variables_tf_defines_them():
+    proc = run_inputs_script("--check", str(CONFIGURATION_DOC))
+    assert proc.returncode == 0, proc.stderr
+    table = run_inputs_script().stdout
+    rows = re.findall(r"(?m)^\| `([a-z0-9_]+)` \|", table)
+    assert rows == [n for n, _ in blocks((TF / "variables.tf").read_text(), "variable")]
+
+
+def test_configuration_doc_check_fails_on_a_stale_table(tmp_path):
+    doc = tmp_path / "configuration.md"
+    doc.write_text(CONFIGURATION_DOC.read_text().replace("| `memory_size` | `number` | `2048` |", "| `memory_size` | `number` | `1024` |"))
+    assert doc.read_text() != CONFIGURATION_DOC.read_text()
+    proc = run_inputs_script("--check", str(doc))
+    assert proc.returncode == 1
+    assert "stale" in proc.stderr and "--write" in proc.stderr
+    assert run_inputs_script("--write", str(doc)).returncode == 0
+    assert doc.read_text() == CONFIGURATION_DOC.read_text()
