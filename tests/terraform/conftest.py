@@ -17,7 +17,7 @@ from harness import REPO, Stack
 
 # name -> the -var-file of the scenario, relative to terraform/ (lambda_zip_path
 # is added by the harness). Besides the defaults (what `scripts/deploy.sh`
-# deploys), every example the README points to is a scenario, so that each is
+# deploys), every example in terraform/examples/ is a scenario, so that each is
 # applied as written: kms (customer-managed key, alarm e-mail) and vpc (new VPC,
 # trigger prefix, x86_64).
 EXAMPLES = sorted((REPO / "terraform" / "examples").glob("*.tfvars"))

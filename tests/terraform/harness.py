@@ -3,7 +3,7 @@ moto server, in temporary copies of the repository's terraform/, alarms/ and
 dashboards/ (no state or plan is left in the repository).
 
 A scenario is the defaults or one of terraform/examples/*.tfvars, passed as
-`-var-file=examples/<name>.tfvars` exactly as the README's command does.
+`-var-file=examples/<name>.tfvars`, the command each example's comment gives.
 
 Each scenario has two copies, both with a test-only provider_override.tf (the
 AWS provider's endpoints -> moto, fake credentials, and the skip_* settings a

@@ -142,7 +142,7 @@ def test_outputs_a_person_needs():
 
 
 def test_examples_are_documented_and_set_only_defined_variables():
-    # conftest.py applies each of them; these two are the README's.
+    # conftest.py applies each of them; docs/configuration.md names these two.
     assert {"kms", "vpc"} <= {e.stem for e in EXAMPLES}
     defined = set(defined_variables())
     for example in EXAMPLES:
