@@ -7,8 +7,10 @@
 #   scripts/deploy.sh                                  # asks before applying
 #   scripts/deploy.sh -auto-approve -var log_level=DEBUG
 #   scripts/deploy.sh -var architecture=x86_64
+#   scripts/deploy.sh -var-file=examples/vpc.tfvars    # terraform/examples/
 # The architecture is Terraform's `architecture` variable (arm64 by default),
-# read from `-var architecture=…`, TF_VAR_architecture or terraform/terraform.tfvars.
+# read from `-var architecture=…`, a `-var-file` (relative to terraform/, as
+# Terraform reads it), TF_VAR_architecture or terraform/terraform.tfvars.
 # Needs: a Rust toolchain (rustup), Python 3 + pip (cargo-lambda and zig are
 # installed from PyPI when missing), Terraform >= 1.9, AWS credentials.
 # TF_PLUGIN_DIR (default /opt/tf-plugins, when it exists): a local provider
@@ -21,19 +23,30 @@ say() { printf '\n== %s\n' "$*"; }
 die() { printf 'deploy.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- which architecture -----------------------------------------------------------
+# The last `architecture = "…"` of a .tfvars file; a relative path is taken
+# from $TF_DIR, as `terraform -chdir` does.
+tfvars_arch() {
+  local file=$1
+  case "$file" in /*) ;; *) file=$TF_DIR/$file ;; esac
+  [ -f "$file" ] || return 0
+  sed -n 's/^[[:space:]]*architecture[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$file" | tail -1
+}
 arch=${TF_VAR_architecture:-}
 prev=
+# Later arguments win, as in Terraform.
 for arg in "$@"; do
   case "$prev/$arg" in
     -var/architecture=*) arch=${arg#architecture=} ;;
+    -var-file/*) from_file=$(tfvars_arch "$arg") && arch=${from_file:-$arch} ;;
   esac
   case "$arg" in
     -var=architecture=*) arch=${arg#-var=architecture=} ;;
+    -var-file=*) from_file=$(tfvars_arch "${arg#-var-file=}") && arch=${from_file:-$arch} ;;
   esac
   prev=$arg
 done
-if [ -z "$arch" ] && [ -f "$TF_DIR/terraform.tfvars" ]; then
-  arch=$(sed -n 's/^[[:space:]]*architecture[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$TF_DIR/terraform.tfvars" | tail -1)
+if [ -z "$arch" ]; then
+  arch=$(tfvars_arch terraform.tfvars)
 fi
 arch=${arch:-arm64}
 case "$arch" in

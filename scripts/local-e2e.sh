@@ -81,7 +81,7 @@ sys.path.insert(0, "tests/terraform")
 from harness import MOTO_GAPS_OVERRIDE, provider_override
 tf = Path(sys.argv[2])
 (tf / "provider_override.tf").write_text(provider_override(sys.argv[1]))
-(tf / "modules/imgflow/moto_gaps_override.tf").write_text(MOTO_GAPS_OVERRIDE)
+(tf / "moto_gaps_override.tf").write_text(MOTO_GAPS_OVERRIDE)
 EOF
 cat >"$work/terraform/e2e.auto.tfvars.json" <<EOF
 {"name": "imgflow-e2e", "lambda_zip_path": "$work/bootstrap.zip", "architecture": "x86_64", "force_destroy": true}

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The Terraform stack's tests, on a fresh machine: installs what it needs
 # (moto server, boto3, pytest, checkov from PyPI), then
-#   1. terraform fmt -check, init, validate;
-#   2. tests/terraform: the root configuration applied to moto server three
-#      times (defaults, enable_kms, enable_vpc), checked through the AWS APIs,
-#      planned again (no changes) and destroyed;
+#   1. terraform fmt -check, init, validate of terraform/ (the stack's one module);
+#   2. tests/terraform: the sources checked (one definition of each variable,
+#      docs/configuration.md's generated table current), then the stack applied
+#      to moto server three times (defaults, examples/kms.tfvars,
+#      examples/vpc.tfvars), checked through the AWS APIs, planned again (no
+#      changes) and destroyed;
 #   3. checkov over terraform/ with zero failed checks.
 # Usage: scripts/test-terraform.sh [pytest options, e.g. -k kms]
 # TF_PLUGIN_DIR: a local provider mirror for `terraform init -plugin-dir`
@@ -68,10 +70,8 @@ export TF_PLUGIN_DIR=$plugin_dir
 init_args=(-input=false -no-color "-plugin-dir=$plugin_dir")
 terraform -chdir="$work/repo/terraform" init "${init_args[@]}" >"$work/init.log" || { cat "$work/init.log"; exit 1; }
 terraform -chdir="$work/repo/terraform" validate -no-color
-terraform -chdir="$work/repo/terraform/modules/imgflow" init -backend=false "${init_args[@]}" >"$work/init-module.log" || { cat "$work/init-module.log"; exit 1; }
-terraform -chdir="$work/repo/terraform/modules/imgflow" validate -no-color
 
-say "apply to moto server: defaults, enable_kms, enable_vpc"
+say "apply to moto server: defaults, examples/kms.tfvars, examples/vpc.tfvars"
 python3 -m pytest tests/terraform -p no:cacheprovider -q -ra --durations=3 "$@"
 
 say "checkov"

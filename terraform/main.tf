@@ -1,60 +1,61 @@
-# The whole imgflow stack in one region: the module, with every input passed
-# through. Deploy with scripts/deploy.sh, remove with scripts/destroy.sh.
+# imgflow: S3 upload bucket -> Lambda `bootstrap` -> S3 processed bucket, with
+# the observability operators live in. This folder is the whole stack (one
+# root module): names and shared values live here; each concern has its own
+# file (kms, s3, sqs, iam, lambda, vpc, monitoring), the inputs are in
+# variables.tf. Deploy with scripts/deploy.sh, remove with scripts/destroy.sh.
 
-provider "aws" {
-  region = var.aws_region
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
 
-  default_tags {
-    tags = {
-      Project   = "imgflow"
-      ManagedBy = "terraform"
-    }
-  }
-}
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+  partition  = data.aws_partition.current.partition
 
-module "imgflow" {
-  source = "./modules/imgflow"
+  function_name  = var.name
+  log_group_name = "/aws/lambda/${local.function_name}"
 
-  name                                   = var.name
-  tags                                   = var.tags
-  upload_bucket_name                     = var.upload_bucket_name
-  processed_bucket_name                  = var.processed_bucket_name
-  upload_prefix                          = var.upload_prefix
-  force_destroy                          = var.force_destroy
-  noncurrent_version_expiration_days     = var.noncurrent_version_expiration_days
-  abort_incomplete_multipart_upload_days = var.abort_incomplete_multipart_upload_days
-  enable_kms                             = var.enable_kms
-  kms_key_arn                            = var.kms_key_arn
-  kms_deletion_window_days               = var.kms_deletion_window_days
-  lambda_zip_path                        = var.lambda_zip_path
-  architecture                           = var.architecture
-  memory_size                            = var.memory_size
-  timeout                                = var.timeout
-  reserved_concurrency                   = var.reserved_concurrency
-  max_retry_attempts                     = var.max_retry_attempts
-  max_event_age_seconds                  = var.max_event_age_seconds
-  log_level                              = var.log_level
-  system_log_level                       = var.system_log_level
-  log_retention_days                     = var.log_retention_days
-  variants                               = var.variants
-  jpeg_quality                           = var.jpeg_quality
-  low_quality                            = var.low_quality
-  webp_quality                           = var.webp_quality
-  thumbnail_size                         = var.thumbnail_size
-  max_input_pixels                       = var.max_input_pixels
-  max_input_bytes                        = var.max_input_bytes
-  record_concurrency                     = var.record_concurrency
-  deadline_margin_ms                     = var.deadline_margin_ms
-  cache_control                          = var.cache_control
-  metrics_namespace                      = var.metrics_namespace
-  service_name                           = var.service_name
-  enable_vpc                             = var.enable_vpc
-  vpc_cidr                               = var.vpc_cidr
-  vpc_xray_endpoint                      = var.vpc_xray_endpoint
-  subnet_ids                             = var.subnet_ids
-  security_group_ids                     = var.security_group_ids
-  alarm_email                            = var.alarm_email
-  runbook_base_url                       = var.runbook_base_url
-  alarms_dir                             = var.alarms_dir
-  dashboard_template                     = var.dashboard_template
+  upload_bucket_name    = coalesce(var.upload_bucket_name, "${var.name}-uploads-${local.account_id}-${local.region}")
+  processed_bucket_name = coalesce(var.processed_bucket_name, "${var.name}-processed-${local.account_id}-${local.region}")
+
+  # One customer-managed key for everything when enable_kms is on: the one
+  # given, or one created here.
+  create_kms_key = var.enable_kms && var.kms_key_arn == null
+  kms_key_arn    = var.enable_kms ? coalesce(var.kms_key_arn, try(aws_kms_key.this[0].arn, null)) : null
+
+  # CloudWatch alarms can only publish to a topic whose key lets
+  # cloudwatch.amazonaws.com use it, which the AWS-managed alias/aws/sns never
+  # does. So the topic uses the stack's own key, or a small one of its own.
+  alarm_topic_kms_key_arn = local.create_kms_key ? aws_kms_key.this[0].arn : aws_kms_key.alarm_topic[0].arn
+
+  alarms_dir         = coalesce(var.alarms_dir, "${path.module}/../alarms")
+  dashboard_template = coalesce(var.dashboard_template, "${path.module}/../dashboards/imgflow.json.tftpl")
+  dashboard_name     = var.name
+
+  # The function's environment: the names src/handler.rs and src/config.rs read.
+  # LOG_LEVEL is deliberately absent: the function falls back to Lambda's
+  # AWS_LAMBDA_LOG_LEVEL, which logging_config sets from var.log_level, so the
+  # level is tuned by one variable without a code change.
+  function_environment = merge(
+    {
+      PROCESSED_BUCKET             = local.processed_bucket_name
+      VARIANTS                     = var.variants
+      JPEG_QUALITY                 = tostring(var.jpeg_quality)
+      LOW_QUALITY                  = tostring(var.low_quality)
+      WEBP_QUALITY                 = tostring(var.webp_quality)
+      THUMBNAIL_SIZE               = var.thumbnail_size
+      MAX_INPUT_PIXELS             = tostring(var.max_input_pixels)
+      MAX_INPUT_BYTES              = tostring(var.max_input_bytes)
+      RECORD_CONCURRENCY           = tostring(var.record_concurrency)
+      DEADLINE_MARGIN_MS           = tostring(var.deadline_margin_ms)
+      CACHE_CONTROL                = var.cache_control
+      METRICS_NAMESPACE            = var.metrics_namespace
+      POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
+      POWERTOOLS_SERVICE_NAME      = var.service_name
+    },
+    var.enable_kms ? { KMS_KEY_ARN = local.kms_key_arn } : {},
+  )
+
+  tags = merge({ "imgflow:stack" = var.name }, var.tags)
 }

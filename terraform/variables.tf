@@ -1,6 +1,7 @@
-# Inputs of the root configuration: the region, then exactly the module's
-# variables (same descriptions, types, defaults and validations; a test keeps
-# them in step with terraform/modules/imgflow/variables.tf).
+# Inputs of the stack, each defined here and nowhere else. Every one has a
+# description, a type and a validation; the defaults are the product's
+# (DESIGN.md) and secure. docs/configuration.md's table is generated from this
+# file (scripts/terraform-inputs.py --write).
 
 variable "aws_region" {
   description = "AWS region to deploy to."
@@ -126,7 +127,7 @@ variable "enable_kms" {
 }
 
 variable "kms_key_arn" {
-  description = "With enable_kms: an existing KMS key to use. Its key policy must let CloudWatch Logs (logs.<region>.amazonaws.com) use it for the log group. Default (null): the module creates a key with yearly rotation."
+  description = "With enable_kms: an existing KMS key to use. Its key policy must let CloudWatch Logs (logs.<region>.amazonaws.com) use it for the log group. Default (null): the stack creates a key with yearly rotation."
   type        = string
   default     = null
 
@@ -142,7 +143,7 @@ variable "kms_key_arn" {
 }
 
 variable "kms_deletion_window_days" {
-  description = "Waiting period before a KMS key created by the module is deleted after `terraform destroy`."
+  description = "Waiting period before a KMS key created by the stack is deleted after `terraform destroy`."
   type        = number
   default     = 30
 

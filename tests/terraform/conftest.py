@@ -15,21 +15,22 @@ import pytest
 
 from harness import REPO, Stack
 
-# name -> root variables (lambda_zip_path is added by the harness)
-SCENARIOS: dict[str, dict] = {
-    # Nothing but the defaults: what `scripts/deploy.sh` deploys.
-    "default": {},
-    # Customer-managed KMS key everywhere, and an e-mail subscription.
-    "kms": {"enable_kms": True, "alarm_email": "oncall@example.com"},
-    # A new VPC; also a key prefix for the trigger and the other architecture.
-    "vpc": {"enable_vpc": True, "upload_prefix": "uploads/", "architecture": "x86_64"},
+# name -> the -var-file of the scenario, relative to terraform/ (lambda_zip_path
+# is added by the harness). Besides the defaults (what `scripts/deploy.sh`
+# deploys), every example in terraform/examples/ is a scenario, so that each is
+# applied as written: kms (customer-managed key, alarm e-mail) and vpc (new VPC,
+# trigger prefix, x86_64).
+EXAMPLES = sorted((REPO / "terraform" / "examples").glob("*.tfvars"))
+SCENARIOS: dict[str, str | None] = {
+    "default": None,
+    **{example.stem: f"examples/{example.name}" for example in EXAMPLES},
 }
 
 KEEP = os.environ.get("IMGFLOW_TF_KEEP") == "1"
 
 
 def _bring_up(name: str) -> Stack:
-    stack = Stack(name, dict(SCENARIOS[name]))
+    stack = Stack(name, SCENARIOS[name])
     try:
         stack.init()
         # The plan of the full configuration (its own copy) runs during the apply.

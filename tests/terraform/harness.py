@@ -1,6 +1,9 @@
-"""Applies the root Terraform configuration to moto server, in temporary copies
-of the repository's terraform/, alarms/ and dashboards/ (no state or plan is
-left in the repository).
+"""Applies the Terraform configuration (terraform/, the stack's one module) to
+moto server, in temporary copies of the repository's terraform/, alarms/ and
+dashboards/ (no state or plan is left in the repository).
+
+A scenario is the defaults or one of terraform/examples/*.tfvars, passed as
+`-var-file=examples/<name>.tfvars`, the command each example's comment gives.
 
 Each scenario has two copies, both with a test-only provider_override.tf (the
 AWS provider's endpoints -> moto, fake credentials, and the skip_* settings a
@@ -8,7 +11,7 @@ local endpoint needs):
   * plan/: the configuration exactly as it deploys to AWS, only planned; its
     plan (JSON) is where the tests check what moto does not keep;
   * apply/: applied, planned again and destroyed, with one more test-only file,
-    modules/imgflow/moto_gaps_override.tf, stepping around what moto does not
+    terraform/moto_gaps_override.tf, stepping around what moto does not
     implement (MOTO_GAPS_OVERRIDE below).
 """
 
@@ -31,7 +34,7 @@ from pathlib import Path
 import boto3
 
 REPO = Path(__file__).resolve().parents[2]
-REGION = "eu-west-1"  # the root configuration's default region
+REGION = "eu-west-1"  # the configuration's default region
 ACCOUNT_ID = "123456789012"  # moto's account
 # Services the stack talks to, with the provider's endpoint key for each.
 PROVIDER_SERVICES = ["cloudwatch", "ec2", "iam", "kms", "lambda", "logs", "s3", "sns", "sqs", "sts"]
@@ -144,10 +147,11 @@ def plugin_dir() -> str | None:
 @dataclass
 class Stack:
     """One scenario: a moto server, a temporary copy of the configuration, the
-    plan of the full configuration, then the applied stack."""
+    plan of the full configuration, then the applied stack. var_file is the
+    scenario's example (relative to terraform/), None for the defaults."""
 
     scenario: str
-    variables: dict[str, object]
+    var_file: str | None
     root: Path = field(init=False)
     tf_dir: Path = field(init=False)
     plan_dir: Path = field(init=False)
@@ -160,7 +164,6 @@ class Stack:
     def __post_init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix=f"imgflow-tf-{self.scenario}-"))
         self.zip_path = placeholder_zip(self.root / "bootstrap.zip")
-        self.variables = {"lambda_zip_path": str(self.zip_path), **self.variables}
         self.moto = MotoServer(self.root / "moto.log")
         # Two copies: one applied (with the moto-gaps override), one only
         # planned, exactly as it deploys to AWS.
@@ -184,16 +187,31 @@ class Stack:
         )
 
     def _copy(self, base: Path) -> Path:
+        # A developer's own settings (terraform.tfvars, *.auto.tfvars) are not
+        # the scenario's; examples/ is copied, for -var-file.
+        ignore = shutil.ignore_patterns(
+            ".terraform", "*.tfstate*", ".terraform.lock.hcl", "*_override.tf",
+            "terraform.tfvars", "terraform.tfvars.json", "*.auto.tfvars", "*.auto.tfvars.json",
+        )
         for folder in ("terraform", "alarms", "dashboards"):
-            shutil.copytree(
-                REPO / folder,
-                base / folder,
-                ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl", "*.tfvars", "*_override.tf"),
-            )
+            shutil.copytree(REPO / folder, base / folder, ignore=ignore)
         tf_dir = base / "terraform"
-        (tf_dir / "test.auto.tfvars.json").write_text(json.dumps(self.variables, indent=2))
+        if self.var_file and not (tf_dir / self.var_file).is_file():
+            raise FileNotFoundError(f"terraform/{self.var_file}")
+        # The package, as scripts/deploy.sh passes it.
+        (tf_dir / "test.auto.tfvars.json").write_text(json.dumps({"lambda_zip_path": str(self.zip_path)}))
         (tf_dir / "provider_override.tf").write_text(provider_override(self.moto.url))
         return tf_dir
+
+    @property
+    def var_args(self) -> list[str]:
+        return [f"-var-file={self.var_file}"] if self.var_file else []
+
+    @property
+    def variables(self) -> dict[str, object]:
+        """Every input variable's value in this scenario (the example's, else
+        the default), as Terraform resolved it for the plan."""
+        return {k: v["value"] for k, v in self.plan["variables"].items()}
 
     # --- terraform -------------------------------------------------------------
 
@@ -224,25 +242,25 @@ class Stack:
     def plan_full_configuration(self) -> None:
         """Plans the configuration exactly as it deploys to AWS (only the
         provider is pointed at moto) and keeps the plan as JSON."""
-        self.tf("plan", "-input=false", "-no-color", "-lock=false", "-out=full.tfplan",
+        self.tf("plan", "-input=false", "-no-color", "-lock=false", "-out=full.tfplan", *self.var_args,
                 log="plan-full", cwd=self.plan_dir)
         shown = self.tf("show", "-json", "full.tfplan", cwd=self.plan_dir)
         self.plan = json.loads(shown.stdout)
 
     def apply(self) -> None:
-        (self.tf_dir / "modules" / "imgflow" / "moto_gaps_override.tf").write_text(MOTO_GAPS_OVERRIDE)
-        self.tf("apply", "-input=false", "-no-color", "-auto-approve", "-parallelism=20", log="apply")
+        (self.tf_dir / "moto_gaps_override.tf").write_text(MOTO_GAPS_OVERRIDE)
+        self.tf("apply", "-input=false", "-no-color", "-auto-approve", "-parallelism=20", *self.var_args, log="apply")
         out = self.tf("output", "-json")
         self.outputs = {k: v["value"] for k, v in json.loads(out.stdout).items()}
 
     def plan_exit_code(self) -> subprocess.CompletedProcess:
         return self.tf(
-            "plan", "-input=false", "-no-color", "-detailed-exitcode", "-parallelism=20",
+            "plan", "-input=false", "-no-color", "-detailed-exitcode", "-parallelism=20", *self.var_args,
             check=False, log="plan-after-apply",
         )
 
     def destroy(self) -> subprocess.CompletedProcess:
-        proc = self.tf("destroy", "-input=false", "-no-color", "-auto-approve", "-parallelism=20",
+        proc = self.tf("destroy", "-input=false", "-no-color", "-auto-approve", "-parallelism=20", *self.var_args,
                        check=False, log="destroy")
         self.destroyed = proc.returncode == 0
         return proc
@@ -259,12 +277,9 @@ class Stack:
     # --- what the plan says -----------------------------------------------------
 
     def planned(self, address: str) -> dict:
-        """Planned values of one resource of the full configuration."""
-        def walk(module: dict):
-            yield from module.get("resources", [])
-            for child in module.get("child_modules", []):
-                yield from walk(child)
-        for r in walk(self.plan["planned_values"]["root_module"]):
+        """Planned values of one resource of the full configuration (all of
+        them are in the root module: the stack has no child module)."""
+        for r in self.plan["planned_values"]["root_module"].get("resources", []):
             if r["address"] == address:
                 return r["values"]
         raise KeyError(f"{address} is not in the plan")
@@ -276,13 +291,12 @@ class Stack:
                 return r["change"]
         raise KeyError(f"{address} is not in the plan")
 
-    def references(self, module_address: str, attribute: str) -> list[str]:
-        """What an attribute of a module resource is computed from."""
-        module = self.plan["configuration"]["root_module"]["module_calls"]["imgflow"]["module"]
-        for r in module["resources"]:
-            if r["address"] == module_address:
+    def references(self, address: str, attribute: str) -> list[str]:
+        """What an attribute of a resource is computed from."""
+        for r in self.plan["configuration"]["root_module"]["resources"]:
+            if r["address"] == address:
                 return r["expressions"].get(attribute, {}).get("references", [])
-        raise KeyError(f"{module_address} is not in the configuration")
+        raise KeyError(f"{address} is not in the configuration")
 
     # --- AWS clients --------------------------------------------------------------
 

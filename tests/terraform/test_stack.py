@@ -1,4 +1,5 @@
-"""The root configuration, applied to moto server, looked at as a security
+"""The stack (terraform/), applied to moto server once per scenario (the
+defaults and each of terraform/examples/*.tfvars), looked at as a security
 review would: through the AWS APIs (boto3), not through Terraform's state.
 
 Where moto does not keep a setting, the test says so and checks the plan of
@@ -173,7 +174,7 @@ def test_function_settings(stack: Stack):
 
     # moto accepts CreateFunction's LoggingConfig and KMSKeyArn but neither
     # stores nor returns them: checked on the plan of the full configuration.
-    planned = stack.planned("module.imgflow.aws_lambda_function.this")
+    planned = stack.planned("aws_lambda_function.this")
     assert planned["logging_config"] == [
         {
             "log_format": "JSON",
@@ -183,8 +184,8 @@ def test_function_settings(stack: Stack):
         }
     ]
     if kms_key_arn(stack):
-        # Unknown until the key exists: the plan shows it is the module's key.
-        change = stack.change("module.imgflow.aws_lambda_function.this")
+        # Unknown until the key exists: the plan shows it is the stack's key.
+        change = stack.change("aws_lambda_function.this")
         assert change["after_unknown"].get("kms_key_arn") is True
         assert "local.kms_key_arn" in stack.references("aws_lambda_function.this", "kms_key_arn")
     else:
@@ -195,7 +196,7 @@ def test_function_settings(stack: Stack):
 def test_recursive_loop_detection_terminates(stack: Stack):
     # moto has no PutFunctionRecursionConfig: the resource is only in the plan
     # of the full configuration (the applied copy leaves it out, see harness.py).
-    planned = stack.planned("module.imgflow.aws_lambda_function_recursion_config.this")
+    planned = stack.planned("aws_lambda_function_recursion_config.this")
     assert planned == {"function_name": FUNCTION, "recursive_loop": "Terminate"}
 
 
@@ -305,7 +306,7 @@ def test_keys_rotate_and_let_cloudwatch_publish_to_the_alarm_topic(stack: Stack)
             assert logs and logs[0]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == (
                 f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{LOG_GROUP}"
             )
-    # Exactly the keys the module means to create.
+    # Exactly the keys the stack means to create.
     created = [r for r in stack.plan["resource_changes"] if r["type"] == "aws_kms_key"]
     assert len(created) == 1
 
