@@ -1,6 +1,6 @@
 # Inputs of the stack, each defined here and nowhere else. Every one has a
 # description, a type and a validation; the defaults are the product's
-# (DESIGN.md) and secure. docs/configuration.md's table is generated from this
+# (docs/design.md) and secure. docs/configuration.md's table is generated from this
 # file (scripts/terraform-inputs.py --write).
 
 variable "aws_region" {
@@ -63,7 +63,7 @@ variable "processed_bucket_name" {
   }
 
   validation {
-    # The function would process its own output forever (DESIGN.md: a configuration error).
+    # The function would process its own output forever (docs/design.md: a configuration error).
     condition     = var.processed_bucket_name == null || var.processed_bucket_name != var.upload_bucket_name
     error_message = "processed_bucket_name must differ from upload_bucket_name."
   }
