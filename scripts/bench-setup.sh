@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Make the reference pipelines in ../shared/bench runnable (Pillow venv, sharp
+# Make the reference pipelines in crates/cli/bench runnable (Pillow venv, sharp
 # node project, image corpus), all under a cache dir outside the repo.
 #
 # Usage: scripts/bench-setup.sh [CORPUS_DIR]
-#   IMGFLOW_BENCH_CACHE  cache dir        (default ~/.cache/imgflow-bench)
-#   IMGFLOW_BENCH_REF    shared bench dir (default <repo>/../shared/bench)
+#   IMGFLOW_BENCH_CACHE  cache dir (default ~/.cache/imgflow-bench)
+#   CORPUS_DIR           where the corpus goes (default $IMGFLOW_BENCH_CACHE/corpus)
 #
 # Needs only the PyPI, npm and Debian registries.  Progress goes to stderr;
 # stdout is exactly three KEY=VALUE lines (PYTHON, SHARP_SCRIPT, CORPUS), e.g.
@@ -17,10 +17,8 @@ die() { log "error: $*"; exit 1; }
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$SCRIPT_DIR")
-REF=${IMGFLOW_BENCH_REF:-$REPO_ROOT/../shared/bench}
-[ -d "$REF" ] || die "shared bench folder not found: $REF (set IMGFLOW_BENCH_REF)"
-REF=$(cd "$REF" && pwd)
-for f in requirements.txt package.json sharp_pipeline.mjs make_corpus.sh; do
+REF=$REPO_ROOT/crates/cli/bench
+for f in requirements.txt package.json pillow_pipeline.py sharp_pipeline.mjs make_corpus.sh; do
   [ -f "$REF/$f" ] || die "missing $REF/$f"
 done
 CACHE=${IMGFLOW_BENCH_CACHE:-$HOME/.cache/imgflow-bench}
@@ -28,8 +26,9 @@ mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 
 # ---------------------------------------------------------------- Python ----
-# Exit 0 iff every `name==version` line of the requirements file is installed
-# at exactly that version in the interpreter running it.
+# Exit 0 iff every line of the requirements file is installed in the
+# interpreter running it: `name==version` at exactly that version, a bare
+# `name` at any version.
 REQ_CHECK='
 import re, sys
 from importlib.metadata import version, PackageNotFoundError
@@ -37,13 +36,14 @@ for line in open(sys.argv[1]):
     line = line.split("#", 1)[0].strip()
     if not line:
         continue
-    m = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*==\s*(\S+)", line)
+    m = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\s*==\s*(\S+))?", line)
     if not m:
-        sys.exit(1)          # not a plain pin: let pip decide
+        sys.exit(1)          # not a plain pin or name: let pip decide
     try:
-        if version(m[1]) != m[2]:
-            sys.exit(1)
+        have = version(m[1])
     except PackageNotFoundError:
+        sys.exit(1)
+    if m[2] and have != m[2]:
         sys.exit(1)
 '
 req_ok() { [ -x "$1" ] && "$1" -c "$REQ_CHECK" "$REF/requirements.txt" 2>/dev/null; }
@@ -81,7 +81,7 @@ EOF
       PYTHON=$TARGET/python
     fi
   fi
-  log "installing $(tr '\n' ' ' < "$REF/requirements.txt")"
+  log "installing $(sed 's/#.*//' "$REF/requirements.txt" | xargs)"
   if [ "$PYTHON" = "$VENV/bin/python" ]; then
     "$PYTHON" -m pip install -q --disable-pip-version-check -r "$REF/requirements.txt" >&2
   else
@@ -89,18 +89,6 @@ EOF
       --target "$TARGET/lib" -r "$REF/requirements.txt" >&2
   fi
   req_ok "$PYTHON" || die "requirements still not satisfied in $PYTHON"
-fi
-
-# boto3: `imgflow bench-lambda --python` times a Python function's init
-# (interpreter, `import PIL.Image, boto3`, an S3 client).
-if ! "$PYTHON" -c 'import boto3' 2>/dev/null; then
-  log "installing boto3"
-  if [ "$PYTHON" = "$VENV/bin/python" ]; then
-    "$PYTHON" -m pip install -q --disable-pip-version-check boto3 >&2
-  else
-    PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --disable-pip-version-check \
-      --target "$TARGET/lib" boto3 >&2
-  fi
 fi
 
 # ------------------------------------------------------------------ node ----
@@ -133,8 +121,8 @@ SHARP_SCRIPT=$NODE_DIR/sharp_pipeline.mjs
 
 # ---------------------------------------------------------------- corpus ----
 CORPUS=${1:-$CACHE/corpus}
-# Expected file names are the ones make_corpus.sh checksums.
-mapfile -t WANT < <(grep -oE '^[0-9a-f]{64}  [^ ]+$' "$REF/make_corpus.sh" | awk '{print $2}')
+# Expected file names: the ones make_corpus.sh builds and checksums.
+mapfile -t WANT < <(bash "$REF/make_corpus.sh" --list)
 [ "${#WANT[@]}" -gt 0 ] || die "could not read the corpus file list from $REF/make_corpus.sh"
 missing=0
 for f in "${WANT[@]}"; do [ -s "$CORPUS/$f" ] || missing=1; done
