@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole stack on this machine, no AWS account:
-#   moto server → terraform apply (the root configuration, its provider
-#   pointed at moto) → build → upload an image with the AWS CLI → deliver the
-#   S3 event to the function, run locally with the deployed configuration
-#   (`imgflow invoke`: the real bootstrap under a loopback Runtime API) →
-#   list the processed bucket → terraform destroy.
+#   moto server → terraform apply (terraform/, its provider pointed at moto)
+#   → build → upload an image with the AWS CLI → deliver the S3 event to the
+#   function, run locally with the deployed configuration (`cargo lambda
+#   watch` + `cargo lambda invoke`: the real bootstrap under cargo-lambda's
+#   Runtime API, as the README shows) → list the processed bucket →
+#   terraform destroy.
 # Usage: scripts/local-e2e.sh [IMAGE]     (scripts/test.sh runs it in CI)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,6 +19,7 @@ if ! command -v moto_server >/dev/null || ! python3 -c 'import moto, boto3' 2>/d
   python3 -m pip install -q 'moto[server]' boto3
 fi
 command -v aws >/dev/null || python3 -m pip install -q awscli
+cargo lambda --version >/dev/null 2>&1 || python3 -m pip install -q cargo-lambda
 command -v terraform >/dev/null \
   || { echo "local-e2e: terraform not found (https://developer.hashicorp.com/terraform/install)" >&2; exit 2; }
 
@@ -29,9 +31,11 @@ if [ -n "${TF_CLI_CONFIG_FILE:-}" ] && [ ! -f "$TF_CLI_CONFIG_FILE" ]; then
 fi
 terraform version | head -1
 moto_pid=
+watch_pid=
 applied=
 cleanup() {
   status=$?
+  [ -n "$watch_pid" ] && kill -- "-$watch_pid" 2>/dev/null
   if [ -n "$applied" ]; then
     say "destroy (on exit)"
     terraform -chdir="$work/terraform" destroy -input=false -no-color -auto-approve >"$work/destroy.log" 2>&1 \
@@ -57,7 +61,7 @@ export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KE
   AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 AWS_PAGER=
 
 say "build"
-cargo build --locked --bins
+cargo build --locked -p imgflow-lambda --bin bootstrap
 bin=$repo/target/debug
 python3 - "$bin/bootstrap" "$work/bootstrap.zip" <<'EOF'
 import sys, zipfile
@@ -127,22 +131,52 @@ aws s3api get-bucket-notification-configuration --bucket "$upload" \
 grep -q ":function:$function" "$work/notification.txt" \
   || { echo "local-e2e: the notification does not target $function" >&2; exit 1; }
 
-say "deliver the S3 event to the function (run locally, the deployed environment)"
+say "deliver the S3 event to the function (cargo lambda, the deployed environment)"
 # The function's environment as Terraform configured it (PROCESSED_BUCKET,
 # qualities, limits, …); the S3 endpoint and credentials are moto's.
 eval "$(aws lambda get-function-configuration --function-name "$function" --output json \
   | python3 -c 'import json, shlex, sys
 for k, v in json.load(sys.stdin)["Environment"]["Variables"].items():
     print(f"export {k}={shlex.quote(v)}")')"
-export AWS_LAMBDA_FUNCTION_NAME=$function
 echo "PROCESSED_BUCKET=$PROCESSED_BUCKET"
-"$bin/imgflow" invoke --bootstrap "$bin/bootstrap" "s3://$upload/$key" | tee "$work/function.log"
+# The notification S3 sends for this upload (key encoded S3's way).
+python3 - "$upload" "$key" "$(wc -c <"$image")" >"$work/event.json" <<'EOF'
+import json, sys, urllib.parse
+bucket, key, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+print(json.dumps({"Records": [{
+    "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-1",
+    "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+    "userIdentity": {"principalId": "local-e2e"},
+    "requestParameters": {"sourceIPAddress": "127.0.0.1"}, "responseElements": {},
+    "s3": {"s3SchemaVersion": "1.0", "configurationId": "imgflow",
+           "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}",
+                      "ownerIdentity": {"principalId": "local-e2e"}},
+           "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": size,
+                      "sequencer": "0000000000000001"}}}]}))
+EOF
+invoke_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# Its own process group, so that the function it starts is stopped with it.
+setsid cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+  >"$work/function.log" 2>&1 &
+watch_pid=$!
+for _ in $(seq 300); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $invoke_port), 1)" 2>/dev/null && break
+  sleep 0.2
+done
+cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+  --data-file "$work/event.json" bootstrap | tee "$work/response.json"
+echo
+kill -- "-$watch_pid" 2>/dev/null || true
+wait "$watch_pid" 2>/dev/null || true
+watch_pid=
+grep -q '"outcome":"processed"' "$work/response.json" \
+  || { echo "local-e2e: the invocation did not process the image:"; tail -20 "$work/function.log"; exit 1; }
 
 say "the processed bucket"
 aws s3 ls --recursive "s3://$processed/" | tee "$work/processed.txt"
 count=$(grep -c . "$work/processed.txt" || true)
 [ "$count" = 5 ] || { echo "local-e2e: expected 5 variants, found $count" >&2; exit 1; }
-grep -q '"ImagesProcessed"' "$work/function.log" || { echo "local-e2e: no EMF record" >&2; exit 1; }
+grep -q '"ImagesProcessed"' "$work/function.log" || { echo "local-e2e: no EMF record in the function's output" >&2; exit 1; }
 
 say "destroy"
 # Versioned buckets: force_destroy=true lets Terraform empty them.

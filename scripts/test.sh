@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what it needs (nasm,
-# moto, rustfmt, clippy; the Terraform runner adds pytest and checkov), then
-# format, lint, unit + integration tests (the Lambda binary against moto),
-# SIMD check, a CLI smoke run, the Terraform stack applied to moto (three
-# configurations) + checkov, and the local end-to-end run.
+# moto, rustfmt, clippy; the Terraform runner adds pytest and checkov;
+# the end-to-end run adds cargo-lambda), then format, lint, the workspace's
+# unit + integration tests (the Lambda binary against moto, the Lambda
+# benchmark's smoke run), SIMD check, a CLI smoke run, the Terraform stack
+# applied to moto (three configurations) + checkov, and the local
+# end-to-end run.
 # Usage: scripts/test.sh        (CI runs exactly this through .ci/run)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,7 +14,8 @@ say() { printf '\n== %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 say "tools"
-# nasm: mozjpeg's SIMD (without it the JPEG encoder silently runs 2-3x slower).
+# nasm: mozjpeg's SIMD (without it the engine's build stops: the JPEG
+# encoder would run 2-3x slower).
 if ! command -v nasm >/dev/null; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm >/dev/null
@@ -31,16 +34,18 @@ say "format"
 cargo fmt --all -- --check
 
 say "lint"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 say "tests"
-cargo test --locked --all-targets 2>&1 | tee target/test.log
+cargo test --workspace --all-targets --locked 2>&1 | tee target/test.log
 # Doc tests and --all-targets exclude each other; run the former too.
-cargo test --locked --doc
+cargo test --workspace --doc --locked
 
 say "C codecs were built with SIMD"
 # (nm output goes to a file: `nm | grep -q` would die of SIGPIPE under pipefail)
 symbols() { for lib in "$@"; do nm "$lib" 2>/dev/null; done > target/symbols.txt; }
+# (the engine's build script already refuses a mozjpeg without SIMD; this
+# checks the archive itself)
 symbols target/debug/build/mozjpeg-sys-*/out/libmozjpeg*.a
 grep -q ' T jsimd_.*_avx2' target/symbols.txt || { echo "mozjpeg built without SIMD (nasm missing?)"; exit 1; }
 symbols target/debug/build/libwebp-sys-*/out/libwebpsys.a

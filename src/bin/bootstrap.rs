@@ -14,8 +14,8 @@ use lambda_runtime::layers::{OpenTelemetryFaasTrigger, OpenTelemetryLayer};
 use lambda_runtime::{service_fn, Error, LambdaEvent, Runtime};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime};
-use tracing::{error, info, Level};
+use std::time::{Duration, Instant, SystemTime};
+use tracing::{error, info, warn, Level};
 
 struct Function {
     store: S3Store,
@@ -87,6 +87,22 @@ async fn start() -> Result<(), Error> {
     .map_err(|e| format!("the Lambda runtime stopped: {e}").into())
 }
 
+/// The invocation's deadline as an `Instant` (timers want one; the runtime
+/// gives wall-clock time). Lambda's deadline is always ahead when an event
+/// arrives; one that has passed comes from a local emulator (`cargo lambda
+/// watch` sends 600000 ms after the epoch), and then Lambda's longest timeout
+/// stands in for it rather than failing every record at once.
+fn deadline(wall_clock: SystemTime) -> Instant {
+    const LAMBDA_MAX_TIMEOUT: Duration = Duration::from_secs(900);
+    match wall_clock.duration_since(SystemTime::now()) {
+        Ok(left) => Instant::now() + left,
+        Err(_) => {
+            warn!("the invocation's deadline has already passed (a local emulator?): using Lambda's 15-minute maximum");
+            Instant::now() + LAMBDA_MAX_TIMEOUT
+        }
+    }
+}
+
 async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json::Value, Error> {
     let ctx = &event.context;
     let at = Invocation {
@@ -101,16 +117,11 @@ async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json:
             at.function_name,
         )?]);
     }
-    // The runtime gives the deadline as wall-clock time; timers want an Instant.
-    let left = ctx
-        .deadline()
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
     let outcomes = handle_event(
         &f.store,
         &f.config.handler,
         &event.payload,
-        Instant::now() + left,
+        deadline(ctx.deadline()),
     )
     .await;
 
