@@ -173,17 +173,12 @@ mod tests {
 
     #[test]
     fn parses_a_real_notification() {
-        let body = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"eu-west-1",
-            "eventTime":"2026-11-27T02:00:00.000Z","eventName":"ObjectCreated:Put",
-            "userIdentity":{"principalId":"AWS:AIDAEXAMPLE"},
-            "requestParameters":{"sourceIPAddress":"203.0.113.7"},
-            "responseElements":{"x-amz-request-id":"C3D13FE58DE4C810","x-amz-id-2":"FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
-            "s3":{"s3SchemaVersion":"1.0","configurationId":"imgflow",
-            "bucket":{"name":"uploads-123","ownerIdentity":{"principalId":"A3NL1KOZZKExample"},"arn":"arn:aws:s3:::uploads-123"},
-            "object":{"key":"holiday/IMG+0001.JPG","size":123456,"eTag":"abc","sequencer":"0055AED6DCD90281E5"}}}]}"#;
+        // An S3 notification as S3 sends it (the one the README invokes with).
+        let body = include_str!("../tests/fixtures/s3-put-event.json");
         let event: S3Event = serde_json::from_str(body).unwrap();
         assert_eq!(event.records.len(), 1);
         let src = source_of(&event.records[0], "processed").unwrap();
+        assert_eq!(src.bucket, "my-uploads");
         assert_eq!(src.key, "holiday/IMG 0001.JPG");
         assert_eq!(src.size, Some(123456));
         assert_eq!(src.version_id, None);

@@ -6,7 +6,7 @@
 
 use imgflow_lambda::config::FunctionConfig;
 use imgflow_lambda::event::S3Event;
-use imgflow_lambda::handler::handle_event;
+use imgflow_lambda::handler::{deadline_instant, handle_event, LAMBDA_MAX_TIMEOUT};
 use imgflow_lambda::outcome::Outcome;
 use imgflow_lambda::store::s3::S3Store;
 use imgflow_lambda::telemetry::{self, logging, metrics, xray::Xray, Invocation};
@@ -14,7 +14,7 @@ use lambda_runtime::layers::{OpenTelemetryFaasTrigger, OpenTelemetryLayer};
 use lambda_runtime::{service_fn, Error, LambdaEvent, Runtime};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 use tracing::{error, info, warn, Level};
 
 struct Function {
@@ -87,22 +87,6 @@ async fn start() -> Result<(), Error> {
     .map_err(|e| format!("the Lambda runtime stopped: {e}").into())
 }
 
-/// The invocation's deadline as an `Instant` (timers want one; the runtime
-/// gives wall-clock time). Lambda's deadline is always ahead when an event
-/// arrives; one that has passed comes from a local emulator (`cargo lambda
-/// watch` sends 600000 ms after the epoch), and then Lambda's longest timeout
-/// stands in for it rather than failing every record at once.
-fn deadline(wall_clock: SystemTime) -> Instant {
-    const LAMBDA_MAX_TIMEOUT: Duration = Duration::from_secs(900);
-    match wall_clock.duration_since(SystemTime::now()) {
-        Ok(left) => Instant::now() + left,
-        Err(_) => {
-            warn!("the invocation's deadline has already passed (a local emulator?): using Lambda's 15-minute maximum");
-            Instant::now() + LAMBDA_MAX_TIMEOUT
-        }
-    }
-}
-
 async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json::Value, Error> {
     let ctx = &event.context;
     let at = Invocation {
@@ -121,7 +105,12 @@ async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json:
         &f.store,
         &f.config.handler,
         &event.payload,
-        deadline(ctx.deadline()),
+        // Without a usable deadline (a local emulator's placeholder), Lambda's
+        // longest timeout stands in rather than failing every record at once.
+        deadline_instant(ctx.deadline()).unwrap_or_else(|| {
+            warn!("the invocation's deadline has already passed (a local emulator?): using Lambda's 15-minute maximum");
+            Instant::now() + LAMBDA_MAX_TIMEOUT
+        }),
     )
     .await;
 

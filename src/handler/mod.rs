@@ -11,7 +11,7 @@ use crate::store::ObjectStore;
 use futures_util::stream::{self, StreamExt};
 use imgflow_engine::{Reason, Settings};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tracing::{field::Empty, Instrument, Span};
 
 /// Everything a record needs besides the store, read once at start
@@ -27,6 +27,18 @@ pub struct HandlerSettings {
     /// Stop this long before the invocation deadline rather than be killed
     /// in the middle of a write.
     pub deadline_margin: Duration,
+}
+
+/// Lambda's longest timeout.
+pub const LAMBDA_MAX_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The invocation's deadline as an `Instant` (timers want one; the runtime
+/// gives wall-clock time), or `None` when it has already passed. Lambda's
+/// deadline is always ahead when an event arrives; a past one comes from a
+/// local emulator (`cargo lambda watch` sends 600000 ms after the epoch).
+pub fn deadline_instant(wall_clock: SystemTime) -> Option<Instant> {
+    let left = wall_clock.duration_since(SystemTime::now()).ok()?;
+    Some(Instant::now() + left)
 }
 
 /// Processes every record of `event`, at most `record_concurrency` at a
@@ -82,5 +94,23 @@ pub async fn handle_object<S: ObjectStore>(
             Reason::Deadline,
             "stopped before the invocation deadline; Lambda will retry",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_in_the_past_is_not_a_deadline() {
+        let in_a_minute = SystemTime::now() + Duration::from_secs(60);
+        let instant = deadline_instant(in_a_minute).unwrap();
+        let left = instant - Instant::now();
+        assert!(
+            left > Duration::from_secs(58) && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
+        let cargo_lambda = SystemTime::UNIX_EPOCH + Duration::from_millis(600_000);
+        assert_eq!(deadline_instant(cargo_lambda), None);
     }
 }
