@@ -235,7 +235,7 @@ fn cold_start(bootstrap: &Path, env: &[(String, String)]) -> anyhow::Result<(f64
     // A fresh API each time: a killed function's pending `/next` must not
     // hold on to the next run's events.
     let api = RuntimeApi::start()?;
-    let mut function = LocalFunction::start(bootstrap, &api, env, false)?;
+    let mut function = LocalFunction::start(bootstrap, &api, env)?;
     let Some(next) = api.wait_for_next(Duration::from_secs(30)) else {
         let status = function.wait_exit(Duration::from_secs(1));
         bail!(
@@ -290,7 +290,7 @@ fn warm_invocations(
     size: u64,
 ) -> anyhow::Result<Warm> {
     let api = RuntimeApi::start()?;
-    let function = LocalFunction::start(bootstrap, &api, env, false)?;
+    let function = LocalFunction::start(bootstrap, &api, env)?;
     let event = s3_event(&[("bench-uploads", "bench/photo.png", size)]);
     let mut warm = Warm {
         round_trip: Vec::new(),

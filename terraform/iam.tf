@@ -36,7 +36,7 @@ data "aws_iam_policy_document" "function" {
 
   statement {
     # Delete: a record never half-lands, so variants already written are taken
-    # back when another variant's put fails (src/handler.rs).
+    # back when another variant's put fails (src/handler/object.rs).
     sid       = "WriteVariants"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.this["processed"].arn}/*"]

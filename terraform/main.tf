@@ -33,7 +33,8 @@ locals {
   dashboard_template = coalesce(var.dashboard_template, "${path.module}/../dashboards/imgflow.json.tftpl")
   dashboard_name     = var.name
 
-  # The function's environment: the names src/handler.rs and src/config.rs read.
+  # The function's environment: the names src/config/ reads (tests/consistency.rs
+  # checks that every variable it says the stack sets is here).
   # LOG_LEVEL is deliberately absent: the function falls back to Lambda's
   # AWS_LAMBDA_LOG_LEVEL, which logging_config sets from var.log_level, so the
   # level is tuned by one variable without a code change.

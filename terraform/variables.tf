@@ -265,7 +265,7 @@ variable "log_retention_days" {
   }
 }
 
-# --- what the function makes (its environment; same rules as src/config.rs) -----
+# --- what the function makes (its environment; same rules as src/config/) -----
 
 variable "variants" {
   description = "VARIANTS: \"all\" or a comma-separated list of compressed, low, webp, png, thumbnail."

@@ -41,7 +41,7 @@ fn start_function(api: &RuntimeApi, endpoint: &str, extra: &[(&str, &str)]) -> L
     .chain(extra)
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    LocalFunction::start(Path::new(env!("CARGO_BIN_EXE_bootstrap")), api, &env, false).unwrap()
+    LocalFunction::start(Path::new(env!("CARGO_BIN_EXE_bootstrap")), api, &env).unwrap()
 }
 
 fn invoke(api: &RuntimeApi, event: Value, timeout_ms: u64) -> Reported {

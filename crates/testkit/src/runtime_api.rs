@@ -282,36 +282,22 @@ pub struct LocalFunction {
 
 impl LocalFunction {
     /// Starts `bootstrap` against `api` with the variables Lambda sets, then
-    /// `env`. With `inherit_env`, the caller's environment comes first
-    /// (`imgflow invoke`); without it, nothing else leaks in (tests, bench).
+    /// `env`, and nothing else from this process's environment.
     pub fn start(
         bootstrap: &Path,
         api: &RuntimeApi,
         env: &[(String, String)],
-        inherit_env: bool,
     ) -> io::Result<LocalFunction> {
         let mut cmd = Command::new(bootstrap);
-        if !inherit_env {
-            cmd.env_clear();
-        }
-        cmd.env("AWS_LAMBDA_RUNTIME_API", api.address());
-        // What Lambda sets; an inherited value (e.g. the deployed function's
-        // name) wins over these defaults.
-        let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
-            .ok()
-            .filter(|_| inherit_env)
-            .unwrap_or_else(|| "imgflow".to_owned());
-        for (key, value) in [
-            ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
-            ("AWS_LAMBDA_FUNCTION_NAME", name),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024".to_owned()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", "local".to_owned()),
-        ] {
-            if !(inherit_env && std::env::var_os(key).is_some()) {
-                cmd.env(key, value);
-            }
-        }
+        cmd.env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .envs([
+                ("AWS_LAMBDA_FUNCTION_NAME", "imgflow"),
+                ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/imgflow"),
+                ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+                ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+                ("AWS_LAMBDA_LOG_STREAM_NAME", "local"),
+            ]);
         cmd.envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
