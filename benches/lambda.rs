@@ -12,7 +12,9 @@
 //! Under `cargo test` (no `--bench` argument) it runs a short smoke version.
 
 use anyhow::{bail, Context as _};
-use imgflow_testkit::{memory_kib, s3_event, LocalFunction, Reported, RuntimeApi, S3Emulator};
+use imgflow_testkit::{
+    cpu_ms, memory_kib, s3_event, LocalFunction, Reported, RuntimeApi, S3Emulator,
+};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -126,6 +128,8 @@ pub struct LambdaBench {
     /// And the rest: runtime client, event parsing, logs, EMF, X-Ray export
     /// (`round trip - processing_ms`).
     pub function_ms: Spread,
+    /// The function's CPU time per warm invocation, all threads (engine included).
+    pub cpu_ms_per_invocation: f64,
     /// Peak resident memory after the warm invocations (KiB).
     pub warm_peak_rss_kib: u64,
     pub python: Option<PythonInit>,
@@ -219,6 +223,7 @@ fn main() -> anyhow::Result<()> {
         overhead_ms: spread(&warm.overhead)?,
         s3_ms: spread(&warm.s3)?,
         function_ms: spread(&warm.function)?,
+        cpu_ms_per_invocation: warm.cpu_ms,
         warm_peak_rss_kib: warm.peak_rss_kib,
         python,
     };
@@ -280,6 +285,8 @@ struct Warm {
     overhead: Vec<f64>,
     s3: Vec<f64>,
     function: Vec<f64>,
+    /// The function's CPU time (all threads) per warm invocation.
+    cpu_ms: f64,
     peak_rss_kib: u64,
 }
 
@@ -298,8 +305,10 @@ fn warm_invocations(
         overhead: Vec::new(),
         s3: Vec::new(),
         function: Vec::new(),
+        cpu_ms: 0.0,
         peak_rss_kib: 0,
     };
+    let mut cpu_before = 0.0;
     for i in 0..=n {
         let done = api.invoke(event.clone(), Duration::from_secs(60))?;
         if let Reported::Error(e) = &done.reported {
@@ -309,7 +318,9 @@ fn warm_invocations(
             );
         }
         if i == 0 {
-            continue; // the first one pays for connections and page faults
+            // The first one pays for connections and page faults.
+            cpu_before = cpu_ms(function.pid()).context("cannot read /proc/PID/stat")?;
+            continue;
         }
         let (engine_ms, processing_ms) = logged_times(&function, &done.request_id)
             .with_context(|| format!("no 'image processed' log line for {}", done.request_id))?;
@@ -320,6 +331,8 @@ fn warm_invocations(
         warm.s3.push(processing_ms - engine_ms);
         warm.function.push(round_trip - processing_ms);
     }
+    let cpu_after = cpu_ms(function.pid()).context("cannot read /proc/PID/stat")?;
+    warm.cpu_ms = (cpu_after - cpu_before) / f64::from(n);
     warm.peak_rss_kib = memory_kib(function.pid()).map_or(0, |(peak, _)| peak);
     Ok(warm)
 }
@@ -421,6 +434,10 @@ fn table(b: &LambdaBench) -> String {
     out += &row("  overhead (round trip - engine)", &b.overhead_ms);
     out += &row("    S3 calls (GET + 5 PUTs, emulator)", &b.s3_ms);
     out += &row("    the rest (runtime, logs, EMF, X-Ray)", &b.function_ms);
+    out += &format!(
+        "CPU time of the function per warm invocation (all threads): {:.1} ms\n",
+        b.cpu_ms_per_invocation
+    );
     out += &format!(
         "peak RSS: after init {:.1} MiB; after the warm runs {:.1} MiB\n",
         mib(b.init_peak_rss_kib),

@@ -96,7 +96,7 @@ async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json:
         function_name: &f.config.function_name,
     };
     if at.cold_start {
-        logging::emit_lines(&[metrics::cold_start_record(
+        metrics::emit(&[metrics::cold_start_record(
             &f.config.metrics,
             at.function_name,
         )?]);

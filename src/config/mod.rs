@@ -10,9 +10,9 @@ mod engine;
 pub use engine::{engine_settings, engine_variables, limit_variable, variable_of_setting};
 
 use crate::handler::HandlerSettings;
-use crate::telemetry::{level, metrics::MetricsConfig, xray};
+use crate::telemetry::{level, metrics::MetricsConfig};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -268,7 +268,7 @@ impl FunctionConfig {
             xray_daemon: match get(lookup, AWS_XRAY_DAEMON_ADDRESS) {
                 None => None,
                 Some(value) => Some(
-                    xray::daemon_address(&value)
+                    daemon_address(&value)
                         .map_err(|reason| invalid(AWS_XRAY_DAEMON_ADDRESS, &value, reason))?,
                 ),
             },
@@ -298,6 +298,24 @@ pub fn log_level(lookup: &dyn Fn(&str) -> Option<String>) -> Result<tracing::Lev
         }
     }
     Ok(tracing::Level::INFO)
+}
+
+/// The UDP address of the daemon (`AWS_XRAY_DAEMON_ADDRESS`): `host:port`,
+/// or the two-protocol form `tcp:host:port udp:host:port`. The error says why not.
+pub fn daemon_address(value: &str) -> Result<SocketAddr, String> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    let udp = match parts.as_slice() {
+        [single] if !single.starts_with("tcp:") => single.strip_prefix("udp:").unwrap_or(single),
+        [_, _] => parts
+            .iter()
+            .find_map(|p| p.strip_prefix("udp:"))
+            .ok_or_else(|| "two addresses but no `udp:` one".to_owned())?,
+        _ => return Err("expected host:port or `tcp:host:port udp:host:port`".to_owned()),
+    };
+    udp.to_socket_addrs()
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or_else(|| "the host resolves to no address".to_owned())
 }
 
 /// S3's rules: 3–63 characters of lower-case letters, digits, dots and
@@ -368,6 +386,31 @@ mod tests {
         }
         let err = FunctionConfig::from_lookup(&lookup(&[])).unwrap_err();
         assert_eq!(err.variable, PROCESSED_BUCKET, "required");
+    }
+
+    #[test]
+    fn reads_the_daemon_address_forms() {
+        assert_eq!(
+            daemon_address("169.254.79.129:2000").unwrap(),
+            "169.254.79.129:2000".parse().unwrap()
+        );
+        assert_eq!(
+            daemon_address("tcp:127.0.0.1:2000 udp:127.0.0.2:2001").unwrap(),
+            "127.0.0.2:2001".parse().unwrap()
+        );
+        assert_eq!(
+            daemon_address("udp:127.0.0.1:3000").unwrap(),
+            "127.0.0.1:3000".parse().unwrap()
+        );
+        for bad in [
+            "",
+            "localhost",
+            "tcp:127.0.0.1:2000",
+            "a b c",
+            "127.0.0.1:notaport",
+        ] {
+            assert!(daemon_address(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

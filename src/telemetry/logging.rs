@@ -53,12 +53,3 @@ impl Write for LineWriter {
         self.0.flush()
     }
 }
-
-/// Prints EMF records, each as one line.
-pub fn emit_lines(lines: &[String]) {
-    let mut out = std::io::stdout().lock();
-    for line in lines {
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = out.flush();
-}

@@ -23,6 +23,17 @@ fn add(set: &mut MetricSet, name: &str, value: f64) -> Result<(), EmfError> {
     set.add_metric(def.name, def.unit, value)
 }
 
+/// Prints EMF records on stdout, each as one line, under one lock so that
+/// they never interleave with log lines.
+pub fn emit(records: &[String]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in records {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+}
+
 /// The EMF records (JSON lines) for one record's outcome.
 pub fn records_for(outcome: &Outcome, config: &MetricsConfig) -> Result<Vec<String>, EmfError> {
     let mut records = Vec::new();

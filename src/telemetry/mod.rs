@@ -1,12 +1,17 @@
 //! Observability: EMF metrics ([`emf`], [`catalog`], [`metrics`]), JSON logs
-//! ([`logging`], [`level`]), X-Ray traces ([`xray`]), and [`report`], which
-//! turns one record's outcome into its log lines and metrics.
+//! ([`level`]; `logging` installs them), X-Ray traces (`xray`), and
+//! [`report`], which turns one record's outcome into its log lines and
+//! metrics. `logging` and `xray` are the Lambda runtime's side: they come
+//! with the `runtime` feature, which the `bootstrap` binary needs and the
+//! CLI does without.
 
 pub mod catalog;
 pub mod emf;
 pub mod level;
+#[cfg(feature = "runtime")]
 pub mod logging;
 pub mod metrics;
+#[cfg(feature = "runtime")]
 pub mod xray;
 
 use crate::outcome::Outcome;
@@ -81,7 +86,7 @@ pub fn report(outcome: &Outcome, at: &Invocation<'_>, metrics: &MetricsConfig) {
         }
     }
     match metrics::records_for(outcome, metrics) {
-        Ok(lines) => logging::emit_lines(&lines),
+        Ok(lines) => metrics::emit(&lines),
         Err(e) => warn!(request_id, key, error = %e, "metrics not emitted"),
     }
 }

@@ -18,7 +18,7 @@ use opentelemetry_aws::xray_exporter::daemon_client::XrayDaemonClient;
 use opentelemetry_aws::xray_exporter::{SegmentTranslator, XrayExporter};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::task;
 
 /// Span fields that become X-Ray annotations.
@@ -29,25 +29,6 @@ pub const ANNOTATIONS: [&str; 3] = ["variant", "outcome", "reason"];
 pub struct XrayError {
     addr: SocketAddr,
     source: std::io::Error,
-}
-
-/// The UDP address of the daemon (`AWS_XRAY_DAEMON_ADDRESS`): `host:port`,
-/// or the two-protocol form `tcp:host:port udp:host:port`. The error says why not.
-pub fn daemon_address(value: &str) -> Result<SocketAddr, String> {
-    let bad = |reason: &str| reason.to_owned();
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    let udp = match parts.as_slice() {
-        [single] if !single.starts_with("tcp:") => single.strip_prefix("udp:").unwrap_or(single),
-        [_, _] => parts
-            .iter()
-            .find_map(|p| p.strip_prefix("udp:"))
-            .ok_or_else(|| bad("two addresses but no `udp:` one"))?,
-        _ => return Err(bad("expected host:port or `tcp:host:port udp:host:port`")),
-    };
-    udp.to_socket_addrs()
-        .map_err(|e| e.to_string())?
-        .next()
-        .ok_or_else(|| bad("the host resolves to no address"))
 }
 
 /// The tracer provider: a batch of finished spans is translated to segment
@@ -186,31 +167,6 @@ impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for ParentService<S
 mod tests {
     use super::*;
     use opentelemetry::trace::TraceContextExt;
-
-    #[test]
-    fn reads_the_daemon_address_forms() {
-        assert_eq!(
-            daemon_address("169.254.79.129:2000").unwrap(),
-            "169.254.79.129:2000".parse().unwrap()
-        );
-        assert_eq!(
-            daemon_address("tcp:127.0.0.1:2000 udp:127.0.0.2:2001").unwrap(),
-            "127.0.0.2:2001".parse().unwrap()
-        );
-        assert_eq!(
-            daemon_address("udp:127.0.0.1:3000").unwrap(),
-            "127.0.0.1:3000".parse().unwrap()
-        );
-        for bad in [
-            "",
-            "localhost",
-            "tcp:127.0.0.1:2000",
-            "a b c",
-            "127.0.0.1:notaport",
-        ] {
-            assert!(daemon_address(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn the_trace_header_becomes_the_remote_parent() {

@@ -14,4 +14,6 @@ pub mod runtime_api;
 
 pub use emulator::S3Emulator;
 pub use events::{encode_event_key, s3_event, s3_event_of};
-pub use runtime_api::{memory_kib, trace_header, Invocation, LocalFunction, Reported, RuntimeApi};
+pub use runtime_api::{
+    cpu_ms, memory_kib, trace_header, Invocation, LocalFunction, Reported, RuntimeApi,
+};

@@ -376,9 +376,29 @@ pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmHWM:")?, field("VmRSS:")?))
 }
 
+/// CPU time a process has used so far (user + system, Linux `/proc`), ms.
+/// `/proc` counts in clock ticks, 100 per second on Linux (`USER_HZ`).
+pub fn cpu_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which ends at the last ')': state is
+    // field 3, utime 14 and stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i - 3)?.parse::<u64>().ok();
+    Some((ticks(14)? + ticks(15)?) as f64 * 10.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn this_process_has_used_some_cpu() {
+        let spin = Instant::now();
+        while spin.elapsed() < Duration::from_millis(50) {}
+        let used = cpu_ms(std::process::id()).unwrap();
+        assert!(used >= 10.0, "{used}");
+        assert_eq!(cpu_ms(u32::MAX), None);
+    }
 
     #[test]
     fn trace_headers_are_fresh_and_well_formed() {
