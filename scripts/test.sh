@@ -5,12 +5,19 @@
 # unit + integration tests (the Lambda binary against moto, the Lambda
 # benchmark's smoke run), SIMD check, a CLI smoke run, the Terraform stack
 # applied to moto (three configurations) + checkov, and the local
-# end-to-end run.
+# end-to-end run. The Terraform tests mostly wait on the emulator, so they
+# run beside the Rust build; their log is printed when they are done.
 # Usage: scripts/test.sh        (CI runs exactly this through .ci/run)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf '\n== %s\n' "$*"; }
+terraform_pid= out=
+cleanup() {
+  [ -z "$terraform_pid" ] || kill -- "-$terraform_pid" 2>/dev/null || true
+  [ -z "$out" ] || rm -rf "$out"
+}
+trap cleanup EXIT
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 say "tools"
@@ -33,6 +40,12 @@ cargo --version; nasm -v
 say "format"
 cargo fmt --all -- --check
 
+say "terraform tests: started in the background (log: target/terraform.log)"
+mkdir -p target
+# Its own process group, so that an early exit stops its emulators too.
+setsid scripts/test-terraform.sh >target/terraform.log 2>&1 &
+terraform_pid=$!
+
 say "lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -54,15 +67,18 @@ echo "mozjpeg: AVX2/SSE2 paths present; libwebp: SSE4.1 paths present"
 
 say "smoke: the README's main job on the committed sample"
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 target/debug/imgflow process samples/astronaut.png --out "$out"
 [ "$(ls "$out" | wc -l)" = 5 ] || { echo "expected 5 variants in $out"; ls -l "$out"; exit 1; }
 
-say "terraform: fmt, validate, apply to moto (default, KMS, VPC), checkov"
-scripts/test-terraform.sh 2>&1 | tee target/terraform.log
-
-say "local end-to-end: moto, terraform apply, upload, the function, destroy"
+say "local end-to-end: moto, terraform apply, upload, the function (cargo lambda), destroy"
 scripts/local-e2e.sh
+
+say "terraform tests: fmt, validate, apply to moto (default, examples/*.tfvars), checkov"
+terraform_status=0
+wait "$terraform_pid" || terraform_status=$?
+terraform_pid=
+cat target/terraform.log
+[ "$terraform_status" = 0 ] || { echo "the Terraform tests failed (exit $terraform_status)"; exit 1; }
 
 say "summary"
 {
