@@ -400,11 +400,23 @@ fn python_init(python: &Path, runs: u32) -> anyhow::Result<PythonInit> {
     }
     rss.sort_unstable();
     Ok(PythonInit {
-        interpreter: python.display().to_string(),
+        // The version, not the path: the results are published.
+        interpreter: python_version(python),
         what: what.to_owned(),
         init_ms: Spread::of(&times).context("no measurements")?,
         peak_rss_kib: rss[rss.len() / 2],
     })
+}
+
+/// `Python 3.11.7`, or `python` when it cannot say.
+fn python_version(python: &Path) -> String {
+    Command::new(python)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "python".to_owned())
 }
 
 fn table(b: &LambdaBench) -> String {

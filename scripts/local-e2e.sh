@@ -61,7 +61,8 @@ export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KE
   AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1 AWS_PAGER=
 
 say "build"
-cargo build --locked -p imgflow-lambda --bin bootstrap
+# The whole workspace, as the tests and `cargo lambda watch` build it: one build.
+cargo build --locked --bins
 bin=$repo/target/debug
 python3 - "$bin/bootstrap" "$work/bootstrap.zip" <<'EOF'
 import sys, zipfile

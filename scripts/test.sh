@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-say() { printf '\n== %s\n' "$*"; }
+started=$(date +%s)
+say() { printf '\n== %s  [%ds]\n' "$*" "$(( $(date +%s) - started ))"; }
 terraform_pid= out=
 cleanup() {
   [ -z "$terraform_pid" ] || kill -- "-$terraform_pid" 2>/dev/null || true
