@@ -69,7 +69,7 @@ if ! command -v zig >/dev/null && ! python3 -c 'import ziglang' 2>/dev/null; the
 fi
 rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target"
 cargo lambda --version
-terraform version | head -1
+terraform version | sed -n 1p  # head would close the pipe early: SIGPIPE under pipefail
 
 # --- build and package --------------------------------------------------------------
 say "build bootstrap for $arch ($target)"

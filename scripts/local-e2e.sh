@@ -29,7 +29,7 @@ if [ -n "${TF_CLI_CONFIG_FILE:-}" ] && [ ! -f "$TF_CLI_CONFIG_FILE" ]; then
   export TF_CLI_CONFIG_FILE=$work/terraformrc
   : >"$TF_CLI_CONFIG_FILE"
 fi
-terraform version | head -1
+terraform version | sed -n 1p  # head would close the pipe early: SIGPIPE under pipefail
 moto_pid=
 watch_pid=
 applied=

@@ -44,7 +44,7 @@ if ! "$checkov_venv/bin/checkov" --version >/dev/null 2>&1; then
   python3 -m venv "$checkov_venv"
   "$checkov_venv/bin/pip" install -q "checkov==$CHECKOV_VERSION"
 fi
-terraform version | head -1
+terraform version | sed -n 1p  # head would close the pipe early: SIGPIPE under pipefail
 python3 -c 'import moto, boto3, pytest; print(f"moto {moto.__version__}, boto3 {boto3.__version__}, pytest {pytest.__version__}")'
 echo "checkov $("$checkov_venv/bin/checkov" --version)"
 
@@ -78,7 +78,7 @@ say "checkov"
 # --skip-download: no calls to the vendor's platform (and no noise when offline).
 "$checkov_venv/bin/checkov" --directory terraform --framework terraform --quiet --compact \
   --skip-download --skip-path '\.terraform' 2>&1 | tee "$work/checkov.txt" | tail -n 30 || true
-summary=$(grep -E '^Passed checks: [0-9]+, Failed checks: [0-9]+, Skipped checks: [0-9]+' "$work/checkov.txt" | head -1)
+summary=$(grep -m1 -E '^Passed checks: [0-9]+, Failed checks: [0-9]+, Skipped checks: [0-9]+' "$work/checkov.txt")
 echo "$summary"
 failed=$(printf '%s' "$summary" | sed -E 's/.*Failed checks: ([0-9]+).*/\1/')
 [ -n "$summary" ] && [ "$failed" = 0 ] || { echo "checkov: failed checks (see above)" >&2; exit 1; }
