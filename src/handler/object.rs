@@ -55,7 +55,7 @@ pub(super) async fn process<S: ObjectStore>(
         key: key.to_owned(),
         id: image.source.id.clone(),
         source_bytes,
-        decode_ms: image.decode_ms + image.prepare_ms,
+        decode_ms: image.decode_ms,
         engine_ms,
         processing_ms: ms_since(started),
         variants,

@@ -39,7 +39,7 @@ pub fn table(input: &Path, image: &ProcessedImage) -> String {
         s.height,
         human_bytes(s.bytes),
         s.id,
-        image.decode_ms + image.prepare_ms
+        image.decode_ms
     );
     let _ = writeln!(
         out,
@@ -98,7 +98,7 @@ pub fn json_lines(input: &Path, image: &ProcessedImage, written: &[PathBuf]) -> 
             bytes_saved: v.bytes_saved(image.source.bytes),
             saved_percent: (saved_percent(image.source.bytes, v.bytes.len()) * 10.0).round() / 10.0,
             encode_ms: round2(v.encode_ms),
-            decode_ms: round2(image.decode_ms + image.prepare_ms),
+            decode_ms: round2(image.decode_ms),
         };
         if let Ok(line) = serde_json::to_string(&record) {
             out.push_str(&line);

@@ -4,8 +4,9 @@
 //! bytes and settings come from.
 //!
 //! The path of one image: [`sniff`] → limits from the header → [`decode`]
-//! (orientation, ICC) → shared [`pixels`] views → one encoder per variant of
-//! the [`variant`] table ([`codecs`], [`resize`] for thumbnails).
+//! (orientation, ICC) → one encoder per variant of the [`variant`] table
+//! ([`codecs`], [`resize`] for thumbnails), each converting the source's
+//! [`rows`] or [`pixels`] as it needs them.
 
 pub mod codecs;
 pub mod decode;
@@ -14,6 +15,7 @@ pub mod naming;
 pub mod pixels;
 pub mod reason;
 pub mod resize;
+pub mod rows;
 pub mod settings;
 pub mod sniff;
 pub mod structure;
@@ -24,6 +26,7 @@ pub use error::{EngineError, RejectReason};
 use image::DynamicImage;
 use rayon::prelude::*;
 pub use reason::{Reason, Verdict};
+use rows::OpaqueRows;
 pub use settings::{Limits, Settings, VariantSettings};
 use std::sync::Arc;
 use std::time::Instant;
@@ -68,46 +71,41 @@ pub struct ProcessedImage {
     pub source: SourceInfo,
     /// Sniff, header checks, decode and orientation.
     pub decode_ms: f64,
-    /// Conversions shared by several variants (8-bit, on white).
-    pub prepare_ms: f64,
     pub variants: Vec<ProcessedVariant>,
 }
 
-/// The pixel views of one source, each made once and shared by the variants.
-struct Views {
-    source: Arc<DynamicImage>,
+/// The decoded source every variant reads. Each encoder converts what it
+/// needs as it goes and frees it when done, so that one variant's
+/// intermediates are never alive beside another's unless they run side by
+/// side.
+struct Decoded {
+    pixels: Arc<DynamicImage>,
     icc: Option<Vec<u8>>,
-    /// 8-bit, alpha composited on white: JPEG variants and thumbnails.
-    opaque: Option<Arc<DynamicImage>>,
-    /// 8-bit RGB or RGBA: WebP.
-    rgb_or_rgba: Option<Arc<DynamicImage>>,
 }
 
-impl Views {
-    fn prepare(source: SourceImage, variants: &[VariantSettings]) -> Self {
-        let needs = |codec| variants.iter().any(|v| v.spec.codec == codec);
-        let needs_full = |codec| {
-            variants
-                .iter()
-                .any(|v| v.spec.codec == codec && v.fit.is_none())
-        };
-        let needs_opaque = needs(Codec::Jpeg) || variants.iter().any(|v| v.fit.is_some());
-        let pixels = Arc::new(source.pixels);
-        let eight_bit = (needs_opaque || needs(Codec::WebP)).then(|| pixels::to_eight_bit(&pixels));
-        let opaque = eight_bit
-            .as_ref()
-            .filter(|_| needs_opaque)
-            .map(pixels::on_white);
-        let rgb_or_rgba = eight_bit
-            .as_ref()
-            .filter(|_| needs_full(Codec::WebP))
-            .map(pixels::rgb_or_rgba);
-        Self {
-            source: pixels,
-            icc: source.icc,
-            opaque,
-            rgb_or_rgba,
+impl Decoded {
+    /// The PNG variant from pixels nobody else will read: filtered where
+    /// they lie (see [`codecs::png::encode_in_place`]), then freed.
+    fn encode_png_in_place(self, v: &VariantSettings) -> Result<ProcessedVariant, EngineError> {
+        let started = Instant::now();
+        let (width, height) = (self.pixels.width(), self.pixels.height());
+        // Shared only if a caller kept a reference: then filter a copy.
+        let bytes = match Arc::try_unwrap(self.pixels) {
+            Ok(pixels) => codecs::png::encode_in_place(pixels, self.icc.as_deref()),
+            Err(shared) => codecs::png::encode(&shared, self.icc.as_deref()),
         }
+        .map_err(|detail| EngineError::Encode {
+            variant: v.spec.name,
+            detail,
+        })?;
+        Ok(ProcessedVariant {
+            spec: v.spec,
+            width,
+            height,
+            quality: v.quality,
+            bytes,
+            encode_ms: ms_since(started),
+        })
     }
 
     fn encode(&self, v: &VariantSettings) -> Result<ProcessedVariant, EngineError> {
@@ -118,33 +116,35 @@ impl Views {
         };
         let icc = self.icc.as_deref();
         let quality = v.quality.unwrap_or(100);
-        let missing = || fail("pixel view was not prepared".to_owned());
+        let rows = OpaqueRows::new(&self.pixels);
         let (bytes, width, height) = match v.spec.codec {
-            Codec::Jpeg => {
-                let opaque = self.opaque.as_ref().ok_or_else(missing)?;
-                let pixels = match v.fit {
-                    Some(bounds) => resize::thumbnail(opaque, bounds).map_err(fail)?,
-                    None => Arc::clone(opaque),
-                };
-                let bytes = codecs::jpeg::encode(&pixels, quality, icc).map_err(fail)?;
-                (bytes, pixels.width(), pixels.height())
-            }
+            Codec::Jpeg => match v.fit {
+                Some(bounds) => {
+                    let small = resize::thumbnail(&rows, bounds).map_err(fail)?;
+                    let bytes = codecs::jpeg::encode(&OpaqueRows::new(&small), quality, icc)
+                        .map_err(fail)?;
+                    (bytes, small.width(), small.height())
+                }
+                None => {
+                    let bytes = codecs::jpeg::encode(&rows, quality, icc).map_err(fail)?;
+                    (bytes, rows.width(), rows.height())
+                }
+            },
             Codec::WebP => {
                 let pixels = match v.fit {
-                    // Fitted variants are resized from the opaque view (the
+                    // Fitted variants are resized from the opaque rows (the
                     // resizer takes gray or RGB), then made RGB for WebP.
                     Some(bounds) => {
-                        let opaque = self.opaque.as_ref().ok_or_else(missing)?;
-                        pixels::rgb_or_rgba(&resize::thumbnail(opaque, bounds).map_err(fail)?)
+                        pixels::for_webp(&resize::thumbnail(&rows, bounds).map_err(fail)?)
                     }
-                    None => Arc::clone(self.rgb_or_rgba.as_ref().ok_or_else(missing)?),
+                    None => pixels::for_webp(&self.pixels),
                 };
                 let bytes = codecs::webp::encode(&pixels, quality, icc).map_err(fail)?;
                 (bytes, pixels.width(), pixels.height())
             }
             Codec::Png => {
-                let bytes = codecs::png::encode(&self.source, icc).map_err(fail)?;
-                (bytes, self.source.width(), self.source.height())
+                let bytes = codecs::png::encode(&self.pixels, icc).map_err(fail)?;
+                (bytes, self.pixels.width(), self.pixels.height())
             }
         };
         Ok(ProcessedVariant {
@@ -158,12 +158,35 @@ impl Views {
     }
 }
 
-/// Decodes `bytes` once and encodes every enabled variant, in parallel on the
-/// current rayon pool (one thread: one after another).
+/// How the variants of one image share the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// One variant after another, the PNG last so that it can filter the
+    /// decoded pixels where they lie: the smallest peak of memory.
+    OneAtATime,
+    /// All variants at once on the current rayon pool: the fastest when
+    /// there are cores and memory to spare. On a pool of one thread this is
+    /// [`Schedule::OneAtATime`].
+    SideBySide,
+}
+
+/// Decodes `bytes` once and encodes every enabled variant, side by side on
+/// the current rayon pool.
+pub fn process(bytes: &[u8], settings: &Settings) -> Result<ProcessedImage, EngineError> {
+    process_with(bytes, settings, Schedule::SideBySide)
+}
+
+/// Decodes `bytes` once and encodes every enabled variant as `schedule`
+/// says; the variants come back in table order either way, with the same
+/// bytes.
 ///
 /// Traced as a `decode` span and one `encode` span per variant (annotated
 /// with `variant`), children of the caller's current span.
-pub fn process(bytes: &[u8], settings: &Settings) -> Result<ProcessedImage, EngineError> {
+pub fn process_with(
+    bytes: &[u8],
+    settings: &Settings,
+    schedule: Schedule,
+) -> Result<ProcessedImage, EngineError> {
     let parent = tracing::Span::current();
     let decode_span = tracing::info_span!(
         "decode",
@@ -188,38 +211,81 @@ pub fn process(bytes: &[u8], settings: &Settings) -> Result<ProcessedImage, Engi
     decode_span.record("width", info.width);
     decode_span.record("height", info.height);
 
-    let started = Instant::now();
-    let views = Views::prepare(source, &settings.variants);
-    let prepare_ms = ms_since(started);
+    let decoded = Decoded {
+        pixels: Arc::new(source.pixels),
+        icc: source.icc,
+    };
     drop(_decoding);
 
-    let variants = settings
-        .variants
-        .par_iter()
-        .map(|v| {
-            let span = tracing::info_span!(
-                parent: &parent,
-                "encode",
-                otel.name = format!("encode {}", v.spec.name),
-                variant = v.spec.name,
-                bytes = Empty,
-                width = Empty,
-                height = Empty
-            );
-            let _encoding = span.enter();
-            let variant = views.encode(v)?;
-            span.record("bytes", variant.bytes.len());
-            span.record("width", variant.width);
-            span.record("height", variant.height);
-            Ok(variant)
-        })
-        .collect::<Result<Vec<_>, EngineError>>()?;
+    let variants = if schedule == Schedule::SideBySide && rayon::current_num_threads() > 1 {
+        settings
+            .variants
+            .par_iter()
+            .map(|v| traced(&parent, v, || decoded.encode(v)))
+            .collect::<Result<Vec<_>, EngineError>>()?
+    } else {
+        let (png, others): (Vec<_>, Vec<_>) = settings
+            .variants
+            .iter()
+            .partition(|v| v.spec.codec == Codec::Png);
+        let mut done = Vec::with_capacity(settings.variants.len());
+        for v in others {
+            done.push(traced(&parent, v, || decoded.encode(v))?);
+        }
+        // The last PNG (the table has one) takes the pixels over.
+        let mut decoded = Some(decoded);
+        let last = png.len().saturating_sub(1);
+        for (i, v) in png.into_iter().enumerate() {
+            let handed_over = || EngineError::Encode {
+                variant: v.spec.name,
+                detail: "the pixels were already handed over".to_owned(),
+            };
+            let variant = if i == last {
+                let d = decoded.take().ok_or_else(handed_over)?;
+                traced(&parent, v, || d.encode_png_in_place(v))?
+            } else {
+                let d = decoded.as_ref().ok_or_else(handed_over)?;
+                traced(&parent, v, || d.encode(v))?
+            };
+            done.push(variant);
+        }
+        let order = |p: &ProcessedVariant| {
+            settings
+                .variants
+                .iter()
+                .position(|v| std::ptr::eq(v.spec, p.spec))
+        };
+        done.sort_by_key(order);
+        done
+    };
     Ok(ProcessedImage {
         source: info,
         decode_ms,
-        prepare_ms,
         variants,
     })
+}
+
+/// Runs one variant's encode in an `encode` span under `parent`.
+fn traced(
+    parent: &tracing::Span,
+    v: &VariantSettings,
+    encode: impl FnOnce() -> Result<ProcessedVariant, EngineError>,
+) -> Result<ProcessedVariant, EngineError> {
+    let span = tracing::info_span!(
+        parent: parent,
+        "encode",
+        otel.name = format!("encode {}", v.spec.name),
+        variant = v.spec.name,
+        bytes = Empty,
+        width = Empty,
+        height = Empty
+    );
+    let _encoding = span.enter();
+    let variant = encode()?;
+    span.record("bytes", variant.bytes.len());
+    span.record("width", variant.width);
+    span.record("height", variant.height);
+    Ok(variant)
 }
 
 fn ms_since(t: Instant) -> f64 {

@@ -2,7 +2,8 @@
 //!
 //! The source keeps its own colour type for the lossless PNG. Lossy codecs
 //! take 8-bit data: WebP with alpha, JPEG composited on white (JPEG has no
-//! alpha). Views that equal the source share it instead of copying.
+//! alpha). Views that equal the source share it instead of copying, and the
+//! JPEG encoders take theirs a strip at a time ([`crate::rows`]).
 
 use image::{DynamicImage, GrayImage, RgbImage};
 use std::sync::Arc;
@@ -67,6 +68,16 @@ pub fn rgb_or_rgba(eight_bit: &Arc<DynamicImage>) -> Arc<DynamicImage> {
             Arc::new(DynamicImage::ImageRgba8(eight_bit.to_rgba8()))
         }
         _ => Arc::new(DynamicImage::ImageRgb8(eight_bit.to_rgb8())),
+    }
+}
+
+/// What WebP is encoded from: 8-bit RGB or RGBA sources as they are (libwebp
+/// itself leaves out an alpha channel that is fully opaque, exactly as if it
+/// had been given RGB), anything else converted by [`rgb_or_rgba`].
+pub fn for_webp(source: &Arc<DynamicImage>) -> Arc<DynamicImage> {
+    match source.as_ref() {
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => Arc::clone(source),
+        _ => rgb_or_rgba(&to_eight_bit(source)),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Fit-in-a-box downscaling for thumbnails (Lanczos3, never upscaling).
 
+use crate::rows::OpaqueRows;
 use fast_image_resize::images::{TypedImage, TypedImageRef};
 use fast_image_resize::pixels::{U8x3, U8};
 use fast_image_resize::{FilterType, PixelTrait, ResizeAlg, ResizeOptions, Resizer};
@@ -23,16 +24,15 @@ pub fn fit_within((w, h): (u32, u32), (bw, bh): (u32, u32)) -> (u32, u32) {
     }
 }
 
-/// Downscales an opaque 8-bit image (gray or RGB) to fit in `bounds`.
-/// Returns the input itself when it already fits.
-pub fn thumbnail(
-    opaque: &Arc<DynamicImage>,
-    bounds: (u32, u32),
-) -> Result<Arc<DynamicImage>, String> {
+/// Downscales the opaque rows of a source to fit in `bounds`. The resizer
+/// needs all rows at once: when the source is not already opaque 8-bit, the
+/// converted copy lives only as long as this call.
+pub fn thumbnail(rows: &OpaqueRows, bounds: (u32, u32)) -> Result<Arc<DynamicImage>, String> {
+    let opaque = rows.to_image();
     let src_size = (opaque.width(), opaque.height());
     let (tw, th) = fit_within(src_size, bounds);
     if (tw, th) == src_size {
-        return Ok(Arc::clone(opaque));
+        return Ok(opaque);
     }
     let image = match opaque.as_ref() {
         DynamicImage::ImageLuma8(g) => {
@@ -100,7 +100,7 @@ mod tests {
             400,
             image::Rgb([10, 200, 30]),
         )));
-        let out = thumbnail(&rgb, (200, 200)).unwrap();
+        let out = thumbnail(&OpaqueRows::new(&rgb), (200, 200)).unwrap();
         assert_eq!((out.width(), out.height()), (200, 100));
         // A flat colour stays that colour through a Lanczos filter.
         assert!(out
@@ -114,10 +114,13 @@ mod tests {
             500,
             image::Luma([77]),
         )));
-        let out = thumbnail(&gray, (200, 200)).unwrap();
+        let out = thumbnail(&OpaqueRows::new(&gray), (200, 200)).unwrap();
         assert_eq!((out.width(), out.height()), (20, 200));
 
         let small = Arc::new(DynamicImage::ImageLuma8(GrayImage::new(5, 5)));
-        assert!(Arc::ptr_eq(&thumbnail(&small, (200, 200)).unwrap(), &small));
+        assert!(Arc::ptr_eq(
+            &thumbnail(&OpaqueRows::new(&small), (200, 200)).unwrap(),
+            &small
+        ));
     }
 }

@@ -2,7 +2,9 @@
 //! their pixels, sizes and metadata checked.
 
 use image::{DynamicImage, GenericImageView, ImageDecoder, ImageFormat, RgbImage};
-use imgflow_engine::{process, EngineError, ProcessedImage, Reason, Settings};
+use imgflow_engine::{
+    process, process_with, EngineError, ProcessedImage, Reason, Schedule, Settings,
+};
 use imgflow_testkit::fixtures::*;
 use std::io::Cursor;
 
@@ -70,6 +72,14 @@ fn check_contract(source: &[u8], reference: &DynamicImage) {
         "PNG keeps the colour type and depth"
     );
     assert!(png == *reference, "PNG is pixel-identical to the source");
+
+    // One variant at a time (the PNG filtered where the pixels lie): the
+    // same bytes.
+    let lean = process_with(source, &Settings::default(), Schedule::OneAtATime).unwrap();
+    for (a, b) in out.variants.iter().zip(&lean.variants) {
+        assert_eq!(a.spec.name, b.spec.name);
+        assert!(a.bytes == b.bytes, "{}: schedules differ", a.spec.name);
+    }
 }
 
 /// JPEGs are decoded with libjpeg-turbo; check that decode against an

@@ -147,7 +147,7 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         let wall = started.elapsed().as_secs_f64() * 1000.0;
         if rep >= args.warmup {
             walls.push(wall);
-            decodes.push(image.decode_ms + image.prepare_ms);
+            decodes.push(image.decode_ms);
             for v in &image.variants {
                 encodes
                     .entry(v.spec.name.to_owned())

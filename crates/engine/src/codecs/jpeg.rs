@@ -6,7 +6,7 @@
 //! touching a pixel. Trellis quantisation is off: it saves more bytes but
 //! lowers fidelity at the same quality number.
 
-use image::DynamicImage;
+use crate::rows::OpaqueRows;
 use mozjpeg::{ColorSpace, Compress, Marker};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -32,22 +32,18 @@ pub fn icc_markers(profile: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Encodes gray or RGB 8-bit pixels.
-pub fn encode(image: &DynamicImage, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
-    let (space, raw) = match image {
-        DynamicImage::ImageLuma8(g) => (ColorSpace::JCS_GRAYSCALE, g.as_raw()),
-        DynamicImage::ImageRgb8(c) => (ColorSpace::JCS_RGB, c.as_raw()),
-        other => {
-            return Err(format!(
-                "JPEG needs gray or RGB 8-bit, got {:?}",
-                other.color()
-            ))
-        }
+/// Encodes opaque 8-bit rows (gray or RGB), fed to the encoder a strip at a
+/// time as they are converted.
+pub fn encode(rows: &OpaqueRows, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    let gray = rows.is_gray();
+    let space = if gray {
+        ColorSpace::JCS_GRAYSCALE
+    } else {
+        ColorSpace::JCS_RGB
     };
-    let (width, height) = (image.width() as usize, image.height() as usize);
+    let (width, height) = (rows.width() as usize, rows.height() as usize);
     // APP2 can carry at most 255 chunks of a profile.
-    let profile = super::profile_for(icc, space == ColorSpace::JCS_GRAYSCALE)
-        .filter(|p| p.len() <= MAX_ICC_BYTES);
+    let profile = super::profile_for(icc, gray).filter(|p| p.len() <= MAX_ICC_BYTES);
 
     // libjpeg reports errors by unwinding; keep them inside this function.
     catch_unwind(AssertUnwindSafe(|| -> std::io::Result<Vec<u8>> {
@@ -57,13 +53,14 @@ pub fn encode(image: &DynamicImage, quality: u8, icc: Option<&[u8]>) -> Result<V
         c.set_quality(f32::from(quality));
         c.set_optimize_coding(true);
         c.set_progressive_mode();
+        // Capacity that is never written costs address space, not memory.
         let mut started = c.start_compress(Vec::with_capacity(width * height / 4))?;
         if let Some(profile) = profile {
             for marker in icc_markers(profile) {
                 started.write_marker(Marker::APP(2), &marker);
             }
         }
-        started.write_scanlines(raw)?;
+        rows.for_each_strip(|strip| started.write_scanlines(strip))?;
         started.finish()
     }))
     .map_err(super::libjpeg_message)?

@@ -49,46 +49,136 @@ fn samples(image: &DynamicImage) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
+/// Encodes `image`, leaving it as it was: the filtered rows are a copy.
 pub fn encode(image: &DynamicImage, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
     let (color_type, depth, channels) = layout(image);
+    let bpp = channels * usize::from(depth / 8);
+    let row_len = image.width() as usize * bpp;
+    let filtered = filter_image(&samples(image), row_len, bpp);
+    assemble(
+        image.width(),
+        image.height(),
+        color_type,
+        depth,
+        &filtered,
+        icc,
+    )
+}
+
+/// Encodes `image`, filtering its rows where they lie instead of into a
+/// copy (for the last user of the decoded pixels): beside the pixels, this
+/// needs one byte per row and the compressed output. The same bytes as
+/// [`encode`].
+pub fn encode_in_place(image: DynamicImage, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    let (color_type, depth, channels) = layout(&image);
     let (width, height) = (image.width(), image.height());
     let bpp = channels * usize::from(depth / 8);
     let row_len = width as usize * bpp;
-
-    let filtered = {
-        let raw = samples(image);
-        filter_image(&raw, row_len, bpp)
+    let rows = height as usize;
+    let filtered_len = rows * (row_len + 1);
+    // Room for the filter byte of every row after the samples; growing a
+    // large buffer remaps it rather than copying it.
+    let (mut bytes, mut words);
+    let buffer: &mut [u8] = match image {
+        DynamicImage::ImageLuma8(i) => {
+            bytes = i.into_raw();
+            bytes.resize(filtered_len, 0);
+            &mut bytes
+        }
+        DynamicImage::ImageLumaA8(i) => {
+            bytes = i.into_raw();
+            bytes.resize(filtered_len, 0);
+            &mut bytes
+        }
+        DynamicImage::ImageRgb8(i) => {
+            bytes = i.into_raw();
+            bytes.resize(filtered_len, 0);
+            &mut bytes
+        }
+        DynamicImage::ImageRgba8(i) => {
+            bytes = i.into_raw();
+            bytes.resize(filtered_len, 0);
+            &mut bytes
+        }
+        DynamicImage::ImageLuma16(i) => {
+            words = big_endian(i.into_raw(), filtered_len);
+            bytemuck::cast_slice_mut(&mut words)
+        }
+        DynamicImage::ImageLumaA16(i) => {
+            words = big_endian(i.into_raw(), filtered_len);
+            bytemuck::cast_slice_mut(&mut words)
+        }
+        DynamicImage::ImageRgb16(i) => {
+            words = big_endian(i.into_raw(), filtered_len);
+            bytemuck::cast_slice_mut(&mut words)
+        }
+        DynamicImage::ImageRgba16(i) => {
+            words = big_endian(i.into_raw(), filtered_len);
+            bytemuck::cast_slice_mut(&mut words)
+        }
+        // Float sources are converted anyway: the copy path costs nothing more.
+        other => return encode(&other, icc),
     };
+    filter_in_place(&mut buffer[..filtered_len], row_len, bpp);
+    assemble(
+        width,
+        height,
+        color_type,
+        depth,
+        &buffer[..filtered_len],
+        icc,
+    )
+}
 
+/// 16-bit samples as PNG stores them (big-endian), with room to grow to
+/// `len` bytes.
+fn big_endian(mut words: Vec<u16>, len: usize) -> Vec<u16> {
+    for w in &mut words {
+        *w = w.to_be();
+    }
+    words.resize(len.div_ceil(2), 0);
+    words
+}
+
+/// Signature, IHDR, iCCP, one IDAT holding `filtered` compressed, IEND.
+fn assemble(
+    width: u32,
+    height: u32,
+    color_type: u8,
+    depth: u8,
+    filtered: &[u8],
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, String> {
     let mut compressor = Compressor::new(
         CompressionLvl::new(DEFLATE_LEVEL).map_err(|e| format!("deflate level: {e:?}"))?,
     );
-
-    let mut out = Vec::new();
-    out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+    let mut head = Vec::new();
+    head.extend_from_slice(b"\x89PNG\r\n\x1a\n");
     let mut ihdr = Vec::with_capacity(13);
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[depth, color_type, 0, 0, 0]);
-    write_chunk(&mut out, b"IHDR", &ihdr);
+    write_chunk(&mut head, b"IHDR", &ihdr);
     if let Some(profile) = super::profile_for(icc, color_type == 0 || color_type == 4) {
         let mut iccp = b"ICC profile\0\0".to_vec();
         iccp.extend_from_slice(&zlib(&mut compressor, profile)?);
-        write_chunk(&mut out, b"iCCP", &iccp);
+        write_chunk(&mut head, b"iCCP", &iccp);
     }
-    // One IDAT, compressed straight into the output: no second copy of the
-    // largest buffer (any chunk up to 2 GiB is valid PNG).
+    // One IDAT, compressed straight into the output (any chunk up to 2 GiB
+    // is valid PNG). The output is allocated zeroed, which the allocator
+    // gets from fresh pages: only what the compressor writes becomes
+    // resident, not the worst-case bound.
     let bound = compressor.zlib_compress_bound(filtered.len());
     if bound > MAX_CHUNK {
         return Err("image data too large for one PNG chunk".to_owned());
     }
-    let start = out.len();
-    out.resize(start + 8 + bound, 0);
+    let start = head.len();
+    let mut out = vec![0u8; start + 8 + bound + 12 + 12];
+    out[..start].copy_from_slice(&head);
     out[start + 4..start + 8].copy_from_slice(b"IDAT");
     let n = compressor
-        .zlib_compress(&filtered, &mut out[start + 8..])
+        .zlib_compress(filtered, &mut out[start + 8..start + 8 + bound])
         .map_err(|e| format!("deflate failed: {e:?}"))?;
-    drop(filtered);
     out.truncate(start + 8 + n);
     out[start..start + 4].copy_from_slice(&(n as u32).to_be_bytes());
     let crc = crc32fast::hash(&out[start + 4..]);
@@ -116,18 +206,49 @@ fn write_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&crc.to_be_bytes());
 }
 
-/// Filters every row with the filter whose output has the smallest sum of
-/// absolute values (as signed bytes); returns filter-byte-prefixed rows.
+/// The four filtered forms of a row, and the choice among them.
+struct Candidates {
+    rows: [Vec<u8>; 4],
+}
+
+impl Candidates {
+    fn new(row_len: usize) -> Self {
+        Self {
+            rows: std::array::from_fn(|_| vec![0u8; row_len]),
+        }
+    }
+
+    /// Filters `cur` every way and returns the filter type whose output has
+    /// the smallest sum of absolute values (as signed bytes), 0 for none.
+    fn choose(&mut self, cur: &[u8], prev: &[u8], bpp: usize) -> u8 {
+        let [sub, up, avg, paeth] = &mut self.rows;
+        filter_sub(cur, bpp, sub);
+        filter_up(cur, prev, up);
+        filter_avg(cur, prev, bpp, avg);
+        filter_paeth(cur, prev, bpp, paeth);
+        let mut best = (score(cur), 0u8);
+        for (i, c) in self.rows.iter().enumerate() {
+            let s = score(c);
+            if s < best.0 {
+                best = (s, i as u8 + 1);
+            }
+        }
+        best.1
+    }
+
+    /// The output of filter `kind` (not 0) from the last [`Self::choose`].
+    fn filtered(&self, kind: u8) -> &[u8] {
+        &self.rows[usize::from(kind) - 1]
+    }
+}
+
+/// Filters every row with the filter [`Candidates::choose`] picks; returns
+/// filter-byte-prefixed rows.
 fn filter_image(raw: &[u8], row_len: usize, bpp: usize) -> Vec<u8> {
     let rows = raw.len().checked_div(row_len).unwrap_or(0);
     let mut out = Vec::with_capacity(rows * (row_len + 1));
     let zeros = vec![0u8; row_len];
-    let mut candidates = [
-        vec![0u8; row_len],
-        vec![0u8; row_len],
-        vec![0u8; row_len],
-        vec![0u8; row_len],
-    ];
+    let mut candidates = Candidates::new(row_len);
     for y in 0..rows {
         let cur = &raw[y * row_len..(y + 1) * row_len];
         let prev = if y == 0 {
@@ -135,25 +256,42 @@ fn filter_image(raw: &[u8], row_len: usize, bpp: usize) -> Vec<u8> {
         } else {
             &raw[(y - 1) * row_len..y * row_len]
         };
-        let [sub, up, avg, paeth] = &mut candidates;
-        filter_sub(cur, bpp, sub);
-        filter_up(cur, prev, up);
-        filter_avg(cur, prev, bpp, avg);
-        filter_paeth(cur, prev, bpp, paeth);
-        let mut best = (score(cur), 0u8);
-        for (i, c) in candidates.iter().enumerate() {
-            let s = score(c);
-            if s < best.0 {
-                best = (s, i as u8 + 1);
-            }
-        }
-        out.push(best.1);
-        out.extend_from_slice(match best.1 {
+        let kind = candidates.choose(cur, prev, bpp);
+        out.push(kind);
+        out.extend_from_slice(match kind {
             0 => cur,
-            n => &candidates[usize::from(n) - 1],
+            n => candidates.filtered(n),
         });
     }
     out
+}
+
+/// [`filter_image`] within one buffer: `buffer` holds the rows' samples
+/// followed by one spare byte per row, and ends up holding the filtered
+/// rows. Bottom row first: row y's output starts y bytes further on than
+/// its samples did, so it only ever covers rows already filtered, and row
+/// y - 1, which filtering row y reads, is still intact.
+fn filter_in_place(buffer: &mut [u8], row_len: usize, bpp: usize) {
+    let rows = buffer.len().checked_div(row_len + 1).unwrap_or(0);
+    let zeros = vec![0u8; row_len];
+    let mut candidates = Candidates::new(row_len);
+    for y in (0..rows).rev() {
+        let (before, from_cur) = buffer.split_at(y * row_len);
+        let cur = &from_cur[..row_len];
+        let prev = if y == 0 {
+            &zeros[..]
+        } else {
+            &before[(y - 1) * row_len..]
+        };
+        let kind = candidates.choose(cur, prev, bpp);
+        let out = y * (row_len + 1);
+        if kind == 0 {
+            buffer.copy_within(y * row_len..(y + 1) * row_len, out + 1);
+        } else {
+            buffer[out + 1..out + 1 + row_len].copy_from_slice(candidates.filtered(kind));
+        }
+        buffer[out] = kind;
+    }
 }
 
 #[inline]
@@ -234,5 +372,19 @@ mod tests {
         // Second and third rows equal the first: "Up" makes them all zeros.
         assert_eq!(out[row_len + 1], 2);
         assert!(out[row_len + 2..2 * (row_len + 1)].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn filtering_in_place_gives_the_same_rows() {
+        for (row_len, bpp, rows) in [(12, 3, 5), (40, 4, 7), (3, 1, 1), (16, 8, 4)] {
+            let raw: Vec<u8> = (0..row_len * rows)
+                .map(|i| ((i * 37 + i / row_len * 11) % 251) as u8)
+                .collect();
+            let expected = filter_image(&raw, row_len, bpp);
+            let mut buffer = raw.clone();
+            buffer.resize(rows * (row_len + 1), 0);
+            filter_in_place(&mut buffer, row_len, bpp);
+            assert_eq!(buffer, expected, "row_len {row_len}, bpp {bpp}");
+        }
     }
 }

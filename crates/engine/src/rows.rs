@@ -1,0 +1,141 @@
+//! The source's rows as the JPEG encoder takes them (8-bit gray or RGB,
+//! alpha composited on white), converted a strip at a time on the way: no
+//! converted copy of the whole image is ever held. An 8-bit gray or RGB
+//! source is passed through as it is.
+
+use crate::pixels;
+use image::DynamicImage;
+use std::sync::Arc;
+
+/// About this many bytes of converted rows at a time: small next to the
+/// image, large enough that the per-strip work is noise.
+const STRIP_BYTES: usize = 1 << 20;
+
+/// Opaque 8-bit rows of one source.
+pub struct OpaqueRows<'a> {
+    source: &'a Arc<DynamicImage>,
+}
+
+impl<'a> OpaqueRows<'a> {
+    pub fn new(source: &'a Arc<DynamicImage>) -> Self {
+        Self { source }
+    }
+
+    pub fn width(&self) -> u32 {
+        self.source.width()
+    }
+
+    pub fn height(&self) -> u32 {
+        self.source.height()
+    }
+
+    /// Gray sources stay gray; everything else becomes RGB.
+    pub fn is_gray(&self) -> bool {
+        !self.source.color().has_color()
+    }
+
+    pub fn channels(&self) -> usize {
+        if self.is_gray() {
+            1
+        } else {
+            3
+        }
+    }
+
+    /// The whole image as opaque 8-bit pixels: the source itself when it
+    /// already is that, else a converted copy (for the resizer, which needs
+    /// all rows at once).
+    pub fn to_image(&self) -> Arc<DynamicImage> {
+        pixels::on_white(&pixels::to_eight_bit(self.source))
+    }
+
+    /// Calls `f` with consecutive strips of whole rows, top to bottom, each
+    /// `width × rows × channels` bytes, converted exactly as [`Self::to_image`]
+    /// would convert them.
+    pub fn for_each_strip<E>(&self, mut f: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        if let Some(raw) = self.passthrough() {
+            return f(raw);
+        }
+        let (width, height) = (self.width(), self.height());
+        let row_bytes = width as usize * self.channels();
+        let rows = (STRIP_BYTES / row_bytes.max(1)).clamp(1, height as usize) as u32;
+        let mut y = 0;
+        while y < height {
+            let n = rows.min(height - y);
+            let strip = Arc::new(self.source.crop_imm(0, y, width, n));
+            let opaque = pixels::on_white(&pixels::to_eight_bit(&strip));
+            match opaque.as_ref() {
+                DynamicImage::ImageLuma8(g) => f(g.as_raw())?,
+                DynamicImage::ImageRgb8(c) => f(c.as_raw())?,
+                // on_white gives gray or RGB 8-bit for every source type.
+                other => unreachable!("on_white returned {:?}", other.color()),
+            }
+            y += n;
+        }
+        Ok(())
+    }
+
+    /// The source's own bytes, when they need no conversion.
+    fn passthrough(&self) -> Option<&[u8]> {
+        match self.source.as_ref() {
+            DynamicImage::ImageLuma8(g) => Some(g.as_raw()),
+            DynamicImage::ImageRgb8(c) => Some(c.as_raw()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageBuffer, Rgba, RgbaImage};
+
+    fn strips_of(source: DynamicImage) -> (Vec<u8>, usize) {
+        let source = Arc::new(source);
+        let rows = OpaqueRows::new(&source);
+        let mut out = Vec::new();
+        let mut calls = 0;
+        rows.for_each_strip(|s| {
+            calls += 1;
+            out.extend_from_slice(s);
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        (out, calls)
+    }
+
+    #[test]
+    fn strips_equal_the_whole_conversion() {
+        // Tall enough for several strips: 700 px wide RGBA → 2100-byte rows.
+        let (w, h) = (700, 1200);
+        let rgba = RgbaImage::from_fn(w, h, |x, y| {
+            Rgba([
+                (x % 256) as u8,
+                (y % 256) as u8,
+                ((x + y) % 256) as u8,
+                (x * 7 % 256) as u8,
+            ])
+        });
+        let source = DynamicImage::ImageRgba8(rgba);
+        let whole = OpaqueRows::new(&Arc::new(source.clone())).to_image();
+        let (strips, calls) = strips_of(source);
+        assert!(calls > 1, "several strips");
+        assert_eq!(strips, whole.as_rgb8().unwrap().as_raw().as_slice());
+    }
+
+    #[test]
+    fn sixteen_bit_gray_alpha_becomes_gray_rows() {
+        let la16: ImageBuffer<image::LumaA<u16>, Vec<u16>> =
+            ImageBuffer::from_fn(3, 2, |x, _| image::LumaA([x as u16 * 30000, 65535]));
+        let (strips, _) = strips_of(DynamicImage::ImageLumaA16(la16));
+        assert_eq!(strips, vec![0, 117, 233, 0, 117, 233]);
+    }
+
+    #[test]
+    fn rgb_sources_pass_through_in_one_call() {
+        let rgb = image::RgbImage::from_pixel(4, 4, image::Rgb([1, 2, 3]));
+        let (strips, calls) = strips_of(DynamicImage::ImageRgb8(rgb.clone()));
+        assert_eq!(calls, 1);
+        assert_eq!(strips, rgb.into_raw());
+    }
+}
