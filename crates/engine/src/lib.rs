@@ -228,11 +228,32 @@ pub fn process_with(
             .variants
             .iter()
             .partition(|v| v.spec.codec == Codec::Png);
+        // A full-size WebP converts its pixels before the PNG takes them
+        // over and encodes after the decoded image is gone: libwebp's
+        // encoder needs far more memory than its input, so it should not
+        // run beside the source.
+        let (late_webp, others): (Vec<_>, Vec<_>) =
+            others.into_iter().partition(|v: &&VariantSettings| {
+                v.spec.codec == Codec::WebP && v.fit.is_none() && !png.is_empty()
+            });
         let mut done = Vec::with_capacity(settings.variants.len());
         for v in others {
             done.push(traced(&parent, v, || decoded.encode(v))?);
         }
+        let mut imported = Vec::with_capacity(late_webp.len());
+        for v in late_webp {
+            let started = Instant::now();
+            let pixels =
+                codecs::webp::import(&pixels::for_webp(&decoded.pixels)).map_err(|detail| {
+                    EngineError::Encode {
+                        variant: v.spec.name,
+                        detail,
+                    }
+                })?;
+            imported.push((v, pixels, started.elapsed()));
+        }
         // The last PNG (the table has one) takes the pixels over.
+        let icc = decoded.icc.clone();
         let mut decoded = Some(decoded);
         let last = png.len().saturating_sub(1);
         for (i, v) in png.into_iter().enumerate() {
@@ -247,6 +268,28 @@ pub fn process_with(
                 let d = decoded.as_ref().ok_or_else(handed_over)?;
                 traced(&parent, v, || d.encode(v))?
             };
+            done.push(variant);
+        }
+        for (v, pixels, import_time) in imported {
+            let (width, height) = (info.width, info.height);
+            let mut variant = traced(&parent, v, || {
+                let started = Instant::now();
+                let bytes =
+                    codecs::webp::encode_imported(pixels, v.quality.unwrap_or(100), icc.as_deref())
+                        .map_err(|detail| EngineError::Encode {
+                            variant: v.spec.name,
+                            detail,
+                        })?;
+                Ok(ProcessedVariant {
+                    spec: v.spec,
+                    width,
+                    height,
+                    quality: v.quality,
+                    bytes,
+                    encode_ms: ms_since(started),
+                })
+            })?;
+            variant.encode_ms += import_time.as_secs_f64() * 1000.0;
             done.push(variant);
         }
         let order = |p: &ProcessedVariant| {

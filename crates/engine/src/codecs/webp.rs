@@ -8,25 +8,60 @@ use std::ffi::c_int;
 /// Encodes RGB or RGBA 8-bit pixels at `quality` (method 4, single thread:
 /// deterministic output; parallelism comes from encoding variants side by side).
 pub fn encode(image: &DynamicImage, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    encode_imported(import(image)?, quality, icc)
+}
+
+/// Pixels converted to the encoder's own form (YUV 4:2:0, plus alpha when
+/// some pixel is not opaque): 1.5–2.5 bytes per pixel, after which the
+/// source is no longer needed.
+pub struct Imported {
+    picture: sys::WebPPicture,
+}
+
+impl Drop for Imported {
+    fn drop(&mut self) {
+        // SAFETY: the picture was initialised by WebPPicture::new and
+        // filled by an import; freeing twice is prevented by ownership.
+        unsafe { sys::WebPPictureFree(&mut self.picture) }
+    }
+}
+
+/// Converts RGB or RGBA 8-bit pixels for [`encode_imported`].
+pub fn import(image: &DynamicImage) -> Result<Imported, String> {
     let (raw, channels) = match image {
         DynamicImage::ImageRgb8(c) => (c.as_raw(), 3),
         DynamicImage::ImageRgba8(c) => (c.as_raw(), 4),
         other => return Err(format!("WebP needs RGB(A) 8-bit, got {:?}", other.color())),
     };
     let (width, height) = (image.width(), image.height());
-    let bitstream = encode_bitstream(raw, channels, width, height, quality)?;
-    match super::profile_for(icc, false) {
-        Some(profile) => with_icc(&bitstream, profile),
-        None => Ok(bitstream),
+    let mut imported = Imported {
+        picture: sys::WebPPicture::new().map_err(|_| "libwebp version mismatch".to_owned())?,
+    };
+    let picture = &mut imported.picture;
+    picture.width = width as c_int;
+    picture.height = height as c_int;
+    picture.use_argb = 0;
+    let stride = (width as usize * channels) as c_int;
+    // SAFETY: `raw` holds width*height*channels bytes (checked by the image
+    // type); the import copies them.
+    let ok = unsafe {
+        if channels == 4 {
+            sys::WebPPictureImportRGBA(picture, raw.as_ptr(), stride)
+        } else {
+            sys::WebPPictureImportRGB(picture, raw.as_ptr(), stride)
+        }
+    };
+    if ok == 0 {
+        return Err("out of memory importing pixels".to_owned());
     }
+    Ok(imported)
 }
 
-fn encode_bitstream(
-    raw: &[u8],
-    channels: usize,
-    width: u32,
-    height: u32,
+/// Encodes imported pixels, freeing them as soon as the encoder is done.
+pub fn encode_imported(
+    mut imported: Imported,
     quality: u8,
+    icc: Option<&[u8]>,
 ) -> Result<Vec<u8>, String> {
     let mut config =
         sys::WebPConfig::new_with_preset(sys::WebPPreset::WEBP_PRESET_DEFAULT, f32::from(quality))
@@ -37,31 +72,19 @@ fn encode_bitstream(
     if unsafe { sys::WebPValidateConfig(&config) } == 0 {
         return Err("invalid WebP configuration".to_owned());
     }
-    let mut picture = sys::WebPPicture::new().map_err(|_| "libwebp version mismatch".to_owned())?;
-    picture.width = width as c_int;
-    picture.height = height as c_int;
-    picture.use_argb = 0;
-    let stride = (width as usize * channels) as c_int;
     let mut writer = std::mem::MaybeUninit::<sys::WebPMemoryWriter>::uninit();
-    // SAFETY: `raw` holds width*height*channels bytes (checked by the image
-    // type); the picture and writer are freed on every path below.
-    unsafe {
+    // SAFETY: the writer is initialised before use and cleared on every
+    // path; the picture is freed when `imported` drops.
+    let bitstream = unsafe {
         sys::WebPMemoryWriterInit(writer.as_mut_ptr());
         let mut writer = writer.assume_init();
-        let imported = if channels == 4 {
-            sys::WebPPictureImportRGBA(&mut picture, raw.as_ptr(), stride)
-        } else {
-            sys::WebPPictureImportRGB(&mut picture, raw.as_ptr(), stride)
-        };
-        if imported == 0 {
-            sys::WebPPictureFree(&mut picture);
-            return Err("out of memory importing pixels".to_owned());
-        }
+        let picture = &mut imported.picture;
         picture.writer = Some(sys::WebPMemoryWrite);
         picture.custom_ptr = (&mut writer as *mut sys::WebPMemoryWriter).cast();
-        let ok = sys::WebPEncode(&config, &mut picture);
+        let ok = sys::WebPEncode(&config, picture);
         let error = picture.error_code;
-        sys::WebPPictureFree(&mut picture);
+        picture.custom_ptr = std::ptr::null_mut();
+        drop(imported);
         let result = if ok == 0 || writer.mem.is_null() {
             Err(format!("libwebp failed: {error:?}"))
         } else {
@@ -69,6 +92,10 @@ fn encode_bitstream(
         };
         sys::WebPMemoryWriterClear(&mut writer);
         result
+    }?;
+    match super::profile_for(icc, false) {
+        Some(profile) => with_icc(&bitstream, profile),
+        None => Ok(bitstream),
     }
 }
 
