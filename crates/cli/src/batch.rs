@@ -1,9 +1,11 @@
 //! Local batch processing for the CLI: expand inputs, read, process, write.
 
 use crate::output::{write_all, OutputFile};
+use imgflow_engine::memory::{Admission, Budget};
 use imgflow_engine::sniff::{sniff, Sniffed};
 use imgflow_engine::{
-    self as engine, naming, EngineError, ProcessedImage, Reason, RejectReason, Settings,
+    self as engine, naming, EngineError, Inspection, ProcessedImage, Reason, RejectReason,
+    Schedule, Settings,
 };
 use imgflow_lambda::config;
 use std::fs;
@@ -117,10 +119,16 @@ pub struct Done {
     pub written: Vec<PathBuf>,
 }
 
-/// Processes one file into `out_dir`: all variants land, or none.
-pub fn process_file(path: &Path, out_dir: &Path, settings: &Settings) -> Result<Done, InputError> {
-    let bytes = read_source(path, settings)?;
-    let image = engine::process(&bytes, settings)?;
+/// Processes one file's bytes into `out_dir` as `schedule` says: all
+/// variants land, or none.
+pub fn process_bytes(
+    path: &Path,
+    bytes: &[u8],
+    out_dir: &Path,
+    settings: &Settings,
+    schedule: Schedule,
+) -> Result<Done, InputError> {
+    let image = engine::process_with(bytes, settings, schedule)?;
     let source_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -140,4 +148,51 @@ pub fn process_file(path: &Path, out_dir: &Path, settings: &Settings) -> Result<
         .collect();
     let written = write_all(out_dir, &files).map_err(InputError::Write)?;
     Ok(Done { image, written })
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// What the images of one run are admitted against: `--memory-budget`
+/// (MiB), else the memory the machine has available now, else no limit.
+pub fn memory_budget(flag_mib: Option<u64>) -> u64 {
+    flag_mib
+        .map(|mib| mib.saturating_mul(MIB))
+        .or_else(available_memory)
+        .unwrap_or(u64::MAX)
+}
+
+/// `MemAvailable` of Linux's `/proc/meminfo`: what can be allocated without
+/// swapping. `None` elsewhere.
+fn available_memory() -> Option<u64> {
+    let meminfo = fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Admits one inspected image: side by side when that fits now, else one
+/// variant at a time (waiting for room), else refused before decoding.
+pub fn admit<'b>(
+    budget: &'b Budget,
+    inspection: &Inspection,
+) -> Result<(Admission<'b>, Schedule), InputError> {
+    if let Some(admission) = budget.try_admit(inspection.memory.side_by_side) {
+        return Ok((admission, Schedule::SideBySide));
+    }
+    match budget.admit(inspection.memory.one_at_a_time) {
+        Some(admission) => Ok((admission, Schedule::OneAtATime)),
+        None => {
+            let needed_mib = inspection.memory.one_at_a_time.div_ceil(MIB);
+            Err(EngineError::from(RejectReason::TooLargeForMemory {
+                width: inspection.shape.width,
+                height: inspection.shape.height,
+                needed_mib,
+                budget_mib: budget.total() / MIB,
+                remedy: format!(
+                    "run it with --memory-budget {needed_mib} or more on a machine that has it"
+                ),
+            })
+            .into())
+        }
+    }
 }

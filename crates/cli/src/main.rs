@@ -9,12 +9,12 @@ mod reprocess;
 mod settings;
 
 use anyhow::Context as _;
-use batch::{expand_inputs, process_file};
+use batch::{admit, expand_inputs, memory_budget, process_bytes, read_source, InputError};
 use clap::{Args, Parser, Subcommand};
+use imgflow_engine::memory::Budget;
 use imgflow_lambda::config;
 use imgflow_lambda::outcome::Outcome;
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use settings::EngineFlags;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -32,6 +32,8 @@ struct Cli {
 enum Command {
     /// Write the variants of images (files or folders, recursively) into a folder.
     Process(ProcessArgs),
+    /// Check images as `process` would, from their headers, and estimate the memory each needs.
+    Inspect(InspectArgs),
     /// Measure imgflow (and, with --compare, Pillow and sharp) on a corpus.
     Bench(bench::BenchArgs),
     /// Run S3 objects through the Lambda's code path (redrive, backfill).
@@ -53,6 +55,26 @@ struct ProcessArgs {
     #[arg(long)]
     json: bool,
     /// Worker threads [default: all cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Memory the images may take at once, MiB: each is admitted against it
+    /// by its estimate, and one that can never fit is refused before it is
+    /// decoded [default: the memory available now]
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    memory_budget: Option<u64>,
+    #[command(flatten)]
+    engine: EngineFlags,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// Image files or folders
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Print one JSON object per image
+    #[arg(long)]
+    json: bool,
+    /// Threads the side-by-side estimate is for [default: all cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
     #[command(flatten)]
@@ -84,6 +106,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Process(args) => process(args),
+        Command::Inspect(args) => inspect(args),
         Command::Bench(args) => bench::run(args),
         Command::Reprocess(args) => reprocess(args),
         Command::BenchWorker(args) => bench::worker(args),
@@ -124,33 +147,64 @@ fn process(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         "{bar:30} {pos}/{len} images  {per_sec}  ETA {eta}  {wide_msg}",
     );
     let failed = AtomicUsize::new(0);
-    pool.install(|| {
-        inputs.files.par_iter().for_each(|path| {
-            bar.set_message(path.display().to_string());
-            let outcome = process_file(path, &args.out, &settings);
-            bar.suspend(|| match &outcome {
-                Ok(done) => {
-                    let text = if args.json {
-                        report::json_lines(path, &done.image, &done.written)
-                    } else {
-                        report::table(path, &done.image)
-                    };
-                    let mut stdout = std::io::stdout().lock();
-                    let _ = stdout.write_all(text.as_bytes());
-                    let _ = stdout.flush();
-                }
+    let fail = |path: &std::path::Path, e: InputError| {
+        failed.fetch_add(1, Ordering::Relaxed);
+        bar.suspend(|| {
+            eprintln!(
+                "imgflow: {}: {}: {}",
+                path.display(),
+                e.reason(),
+                e.message()
+            )
+        });
+        bar.inc(1);
+    };
+    let budget = Budget::new(memory_budget(args.memory_budget));
+    let threads = pool.current_num_threads();
+    // Images are read, checked and admitted here, on this thread (not a pool
+    // worker: one waiting for memory must not sit on a worker's stack), and
+    // processed on the pool.
+    pool.in_place_scope(|scope| {
+        for path in &inputs.files {
+            let bytes = match read_source(path, &settings) {
+                Ok(bytes) => bytes,
                 Err(e) => {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                    eprintln!(
-                        "imgflow: {}: {}: {}",
-                        path.display(),
-                        e.reason(),
-                        e.message()
-                    );
+                    fail(path, e);
+                    continue;
+                }
+            };
+            let admitted = imgflow_engine::inspect(&bytes, &settings, threads)
+                .map_err(InputError::from)
+                .and_then(|inspection| admit(&budget, &inspection));
+            let (admission, schedule) = match admitted {
+                Ok(admitted) => admitted,
+                Err(e) => {
+                    fail(path, e);
+                    continue;
+                }
+            };
+            let (bar, settings, out, json, fail) = (&bar, &settings, &args.out, args.json, &fail);
+            scope.spawn(move |_| {
+                bar.set_message(path.display().to_string());
+                let outcome = process_bytes(path, &bytes, out, settings, schedule);
+                drop(bytes);
+                drop(admission);
+                match outcome {
+                    Ok(done) => bar.suspend(|| {
+                        let text = if json {
+                            report::json_lines(path, &done.image, &done.written)
+                        } else {
+                            report::table(path, &done.image)
+                        };
+                        let mut stdout = std::io::stdout().lock();
+                        let _ = stdout.write_all(text.as_bytes());
+                        let _ = stdout.flush();
+                        bar.inc(1);
+                    }),
+                    Err(e) => fail(path, e),
                 }
             });
-            bar.inc(1);
-        });
+        }
     });
     bar.finish_and_clear();
 
@@ -165,6 +219,48 @@ fn process(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(if failed.into_inner() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let settings = match args.engine.settings() {
+        Ok(s) => s,
+        Err(e) => return Ok(usage_error(e)),
+    };
+    let threads = args
+        .threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let inputs = expand_inputs(&args.inputs, None);
+    let mut failed = 0;
+    for path in &inputs.files {
+        let inspected = read_source(path, &settings).and_then(|bytes| {
+            imgflow_engine::inspect(&bytes, &settings, threads).map_err(InputError::from)
+        });
+        match inspected {
+            Ok(inspection) => println!(
+                "{}",
+                report::inspection(path, &inspection, threads, args.json)
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "imgflow: {}: {}: {}",
+                    path.display(),
+                    e.reason(),
+                    e.message()
+                );
+            }
+        }
+    }
+    if inputs.files.is_empty() {
+        eprintln!("imgflow: no images found in the inputs");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

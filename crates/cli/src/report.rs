@@ -1,6 +1,7 @@
-//! What the CLI prints about a processed image: a table, or JSON lines.
+//! What the CLI prints about an image: a table or JSON lines for a processed
+//! one, a line or a JSON object for an inspected one.
 
-use imgflow_engine::ProcessedImage;
+use imgflow_engine::{sniff, Inspection, ProcessedImage};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -106,6 +107,49 @@ pub fn json_lines(input: &Path, image: &ProcessedImage, written: &[PathBuf]) -> 
         }
     }
     out
+}
+
+/// What `imgflow inspect` prints for one image.
+pub fn inspection(input: &Path, i: &Inspection, threads: usize, json: bool) -> String {
+    const MIB: u64 = 1024 * 1024;
+    let color = format!("{:?}", i.shape.color);
+    if json {
+        let record = InspectionRecord {
+            source: input,
+            format: sniff::format_name(i.shape.format),
+            width: i.shape.width,
+            height: i.shape.height,
+            color: &color,
+            progressive: i.shape.progressive,
+            memory_one_at_a_time_bytes: i.memory.one_at_a_time,
+            memory_side_by_side_bytes: i.memory.side_by_side,
+            threads,
+        };
+        return serde_json::to_string(&record).unwrap_or_default();
+    }
+    format!(
+        "{}  {} {}x{} {}  memory: {} MiB one variant at a time, {} MiB side by side ({threads} threads)",
+        input.display(),
+        sniff::format_name(i.shape.format),
+        i.shape.width,
+        i.shape.height,
+        color,
+        i.memory.one_at_a_time.div_ceil(MIB),
+        i.memory.side_by_side.div_ceil(MIB),
+    )
+}
+
+#[derive(Serialize)]
+struct InspectionRecord<'a> {
+    source: &'a Path,
+    format: &'static str,
+    width: u32,
+    height: u32,
+    color: &'a str,
+    progressive: bool,
+    memory_one_at_a_time_bytes: u64,
+    memory_side_by_side_bytes: u64,
+    threads: usize,
 }
 
 fn round2(x: f64) -> f64 {

@@ -5,6 +5,7 @@ use super::codecs::jpeg_decode;
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Sniffed};
 use super::structure;
+use crate::memory::Shape;
 use crate::settings::{Limits, VariantSettings};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 use std::io::Cursor;
@@ -27,6 +28,43 @@ pub struct Header {
     pub height: u32,
 }
 
+/// What the header says, before any pixel is allocated: the checks of
+/// [`decode`] up to the pixels, and what the memory estimate needs.
+pub fn inspect(
+    bytes: &[u8],
+    limits: &Limits,
+    variants: &[VariantSettings],
+) -> Result<Shape, RejectReason> {
+    let (format, mut decoder) = open(bytes, limits, variants)?;
+    let (width, height) = decoder.dimensions();
+    let color = if format == ImageFormat::Jpeg && decoder.color_type().has_color() {
+        // CMYK comes out as RGB too.
+        image::ColorType::Rgb8
+    } else {
+        decoder.color_type()
+    };
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    Ok(Shape {
+        format,
+        width,
+        height,
+        color,
+        progressive: format == ImageFormat::Jpeg && structure::jpeg_is_progressive(bytes),
+        turned: turns(orientation),
+    })
+}
+
+/// Orientations that swap width and height (a second buffer to turn into).
+fn turns(orientation: image::metadata::Orientation) -> bool {
+    use image::metadata::Orientation::*;
+    matches!(
+        orientation,
+        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH
+    )
+}
+
 /// Decodes `bytes`, refusing anything over `limits` or that an enabled
 /// variant's format cannot hold, before the pixel buffer is allocated.
 pub fn decode(
@@ -34,44 +72,9 @@ pub fn decode(
     limits: &Limits,
     variants: &[VariantSettings],
 ) -> Result<SourceImage, RejectReason> {
-    let format = check_bytes(bytes, limits)?;
+    let (format, mut decoder) = open(bytes, limits, variants)?;
     let name = format_name(format);
-
-    // The header alone is enough to refuse a bomb, even one with no pixel
-    // data after it (the decoder would first call that "truncated").
-    if let Ok(size) = imagesize::blob_size(bytes) {
-        let (width, height) = (u32::try_from(size.width), u32::try_from(size.height));
-        if let (Ok(width), Ok(height)) = (width, height) {
-            check_dimensions(
-                Header {
-                    format,
-                    width,
-                    height,
-                },
-                limits,
-                variants,
-            )?;
-        }
-    }
-    if structure::is_truncated(format, bytes) {
-        return Err(RejectReason::Truncated {
-            format: name.to_owned(),
-        });
-    }
-
-    let mut decoder =
-        image_crate_decoder(bytes, format, limits).map_err(|e| classify(e, name, None, limits))?;
-
     let (width, height) = decoder.dimensions();
-    check_dimensions(
-        Header {
-            format,
-            width,
-            height,
-        },
-        limits,
-        variants,
-    )?;
 
     // Broken metadata does not make the pixels unusable: go on without it.
     let icc = decoder
@@ -109,6 +112,50 @@ pub fn decode(
         pixels,
         icc,
     })
+}
+
+/// The checks that need no pixels: size, signature, the header's dimensions
+/// against the limits (before the decoder, which could first call a bomb
+/// "truncated"), completeness; then the decoder, with its header read.
+fn open<'a>(
+    bytes: &'a [u8],
+    limits: &Limits,
+    variants: &[VariantSettings],
+) -> Result<(ImageFormat, impl ImageDecoder + 'a), RejectReason> {
+    let format = check_bytes(bytes, limits)?;
+    let name = format_name(format);
+    if let Ok(size) = imagesize::blob_size(bytes) {
+        let (width, height) = (u32::try_from(size.width), u32::try_from(size.height));
+        if let (Ok(width), Ok(height)) = (width, height) {
+            check_dimensions(
+                Header {
+                    format,
+                    width,
+                    height,
+                },
+                limits,
+                variants,
+            )?;
+        }
+    }
+    if structure::is_truncated(format, bytes) {
+        return Err(RejectReason::Truncated {
+            format: name.to_owned(),
+        });
+    }
+    let decoder =
+        image_crate_decoder(bytes, format, limits).map_err(|e| classify(e, name, None, limits))?;
+    let (width, height) = decoder.dimensions();
+    check_dimensions(
+        Header {
+            format,
+            width,
+            height,
+        },
+        limits,
+        variants,
+    )?;
+    Ok((format, decoder))
 }
 
 fn image_crate_decoder<'a>(

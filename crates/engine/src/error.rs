@@ -34,6 +34,15 @@ pub enum RejectReason {
         max: u32,
         variant: &'static str,
     },
+    #[error("{width}x{height} needs about {needed_mib} MiB to process, over the memory budget of {budget_mib} MiB: {remedy}")]
+    TooLargeForMemory {
+        width: u32,
+        height: u32,
+        needed_mib: u64,
+        budget_mib: u64,
+        /// What would make it fit, in the caller's terms (a memory size, a flag).
+        remedy: String,
+    },
 }
 
 impl RejectReason {
@@ -47,6 +56,7 @@ impl RejectReason {
             RejectReason::TooManyPixels { .. } => Reason::TooManyPixels,
             RejectReason::TooManyBytes { .. } => Reason::TooManyBytes,
             RejectReason::DimensionsTooLarge { .. } => Reason::DimensionsTooLarge,
+            RejectReason::TooLargeForMemory { .. } => Reason::TooLargeForMemory,
         }
     }
 }
@@ -107,6 +117,13 @@ mod tests {
                 max: 16383,
                 variant: "webp",
             },
+            RejectReason::TooLargeForMemory {
+                width: 10000,
+                height: 10000,
+                needed_mib: 1700,
+                budget_mib: 900,
+                remedy: "give it 2048 MB".into(),
+            },
         ];
         let reasons: Vec<_> = all.iter().map(RejectReason::reason).collect();
         assert!(
@@ -126,7 +143,8 @@ mod tests {
                 "corrupt",
                 "too_many_pixels",
                 "too_many_bytes",
-                "dimensions_too_large"
+                "dimensions_too_large",
+                "too_large_for_memory"
             ]
         );
     }

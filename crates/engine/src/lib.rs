@@ -11,6 +11,7 @@
 pub mod codecs;
 pub mod decode;
 pub mod error;
+pub mod memory;
 pub mod naming;
 pub mod pixels;
 pub mod reason;
@@ -156,6 +157,28 @@ impl Decoded {
             encode_ms: ms_since(started),
         })
     }
+}
+
+/// An image looked at before it is decoded: what it is, and the memory it
+/// will need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inspection {
+    pub shape: memory::Shape,
+    pub memory: memory::Estimate,
+}
+
+/// Reads the header of `bytes` and checks it as [`process`] would (size,
+/// format, limits, completeness), without allocating a pixel; estimates
+/// the memory processing it takes, with up to `threads` variants side by
+/// side.
+pub fn inspect(
+    bytes: &[u8],
+    settings: &Settings,
+    threads: usize,
+) -> Result<Inspection, EngineError> {
+    let shape = decode::inspect(bytes, &settings.limits, &settings.variants)?;
+    let memory = memory::estimate(&shape, bytes.len() as u64, &settings.variants, threads);
+    Ok(Inspection { shape, memory })
 }
 
 /// How the variants of one image share the machine.

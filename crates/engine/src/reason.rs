@@ -44,6 +44,8 @@ pub enum Reason {
     TooManyBytes,
     /// A side longer than an enabled variant's format can store.
     DimensionsTooLarge,
+    /// Processing it would need more memory than the whole budget.
+    TooLargeForMemory,
     /// An event key that does not decode to UTF-8.
     BadKey,
     /// An event record without a bucket name or an object key.
@@ -66,7 +68,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in declaration order (docs and tests).
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 22] = [
         Reason::NotObjectCreated,
         Reason::ProcessedBucket,
         Reason::OwnOutput,
@@ -79,6 +81,7 @@ impl Reason {
         Reason::TooManyPixels,
         Reason::TooManyBytes,
         Reason::DimensionsTooLarge,
+        Reason::TooLargeForMemory,
         Reason::BadKey,
         Reason::BadEvent,
         Reason::FolderKey,
@@ -106,6 +109,7 @@ impl Reason {
             Reason::TooManyPixels => "too_many_pixels",
             Reason::TooManyBytes => "too_many_bytes",
             Reason::DimensionsTooLarge => "dimensions_too_large",
+            Reason::TooLargeForMemory => "too_large_for_memory",
             Reason::BadKey => "bad_key",
             Reason::BadEvent => "bad_event",
             Reason::FolderKey => "folder_key",
@@ -132,6 +136,7 @@ impl Reason {
             | Reason::TooManyPixels
             | Reason::TooManyBytes
             | Reason::DimensionsTooLarge
+            | Reason::TooLargeForMemory
             | Reason::BadKey
             | Reason::BadEvent
             | Reason::FolderKey => Verdict::Rejected,

@@ -12,6 +12,28 @@ pub fn is_truncated(format: ImageFormat, bytes: &[u8]) -> bool {
     }
 }
 
+/// Whether a JPEG's frame is progressive (SOF2, SOF6, SOF10, SOF14): its
+/// decoder then holds every coefficient of the image until the last scan.
+pub fn jpeg_is_progressive(b: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    while i + 4 <= b.len() {
+        if b[i] != 0xFF {
+            return false;
+        }
+        let marker = b[i + 1];
+        match marker {
+            0xFF => i += 1,
+            0x01 | 0xD0..=0xD8 => i += 2,
+            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => return false,
+            // The frame header comes before the first scan.
+            0xDA | 0xD9 => return false,
+            _ => i += 2 + usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]])),
+        }
+    }
+    false
+}
+
 /// A RIFF container declares its length; fewer bytes means a cut file.
 fn riff_is_short(b: &[u8]) -> bool {
     match b.get(4..8) {

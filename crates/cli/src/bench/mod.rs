@@ -74,6 +74,12 @@ pub struct WorkerArgs {
     /// `imgflow` names this worker's own --outdir)
     #[arg(long = "fidelity", value_name = "TOOL=DIR")]
     pub fidelity: Vec<String>,
+    /// Make the binary's and libraries' pages resident before measuring, so
+    /// that the peak minus `rss_file_kb` is the memory the image took
+    /// (without it, how much of the binary is resident depends on the page
+    /// cache and moves the peak by megabytes)
+    #[arg(long)]
+    pub prefault: bool,
     #[command(flatten)]
     pub engine: EngineFlags,
 }
@@ -93,6 +99,11 @@ pub struct WorkerRun {
     pub bytes: BTreeMap<String, u64>,
     /// Peak resident memory of the whole process, KiB.
     pub maxrss_kb: u64,
+    /// Of which the binary's and libraries' pages (`RssFile` at the end):
+    /// how many of those are resident depends on the page cache, not on
+    /// the image.
+    #[serde(default)]
+    pub rss_file_kb: u64,
     /// PSNR (dB) of lossy variants per tool, when asked with --fidelity.
     #[serde(default)]
     pub psnr: PsnrByTool,
@@ -116,11 +127,39 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Peak RSS of this process (Linux `VmHWM`), KiB; 0 where unknown.
 fn peak_rss_kb() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// Faults in every page mapped so far (the binary, its libraries): locking
+/// them reads them all in; they are unlocked at once, so later allocations
+/// are not affected.
+#[cfg(target_os = "linux")]
+fn prefault_mappings() -> anyhow::Result<()> {
+    // SAFETY: plain system calls on this process's own mappings.
+    let locked = unsafe { libc::mlockall(libc::MCL_CURRENT) };
+    if locked != 0 {
+        anyhow::bail!(
+            "--prefault: mlockall failed ({}); raise `ulimit -l`",
+            std::io::Error::last_os_error()
+        );
+    }
+    // SAFETY: as above.
+    unsafe { libc::munlockall() };
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn prefault_mappings() -> anyhow::Result<()> {
+    anyhow::bail!("--prefault is only available on Linux")
+}
+
+/// A KiB field of Linux's `/proc/self/status`; 0 where unknown.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|n| n.parse().ok())
         })
@@ -129,6 +168,9 @@ fn peak_rss_kb() -> u64 {
 
 /// The hidden `bench-worker` command: one image, timed, in this process.
 pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    if args.prefault {
+        prefault_mappings()?;
+    }
     let settings = args.engine.settings()?;
     let bytes = std::fs::read(&args.image)
         .with_context(|| format!("cannot read {}", args.image.display()))?;
@@ -189,6 +231,7 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             .map(|v| (v.spec.name.to_owned(), v.bytes.len() as u64))
             .collect(),
         maxrss_kb: peak_rss_kb(),
+        rss_file_kb: status_kib("RssFile:"),
         psnr: PsnrByTool::new(),
         png_lossless: None,
     };

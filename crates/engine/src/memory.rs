@@ -1,0 +1,354 @@
+//! How much memory an image will take, from its header alone, and a budget
+//! that admits images against it.
+//!
+//! The estimate follows the engine's steps (see [`crate::process_with`]) and
+//! charges each one what it holds: the decoded source, what the encoder
+//! being run needs for itself, and the outputs made so far. The per-pixel
+//! costs of the encoders are measured (mozjpeg keeps the quantised and the
+//! unquantised coefficients of the whole image, ~6 bytes per pixel;
+//! libwebp's lossless alpha coder ~13), and a test checks the estimate
+//! against measured peaks: never below, at most 1.5 times above.
+
+use crate::settings::VariantSettings;
+use crate::variant::Codec;
+use image::{ColorType, ImageFormat};
+use std::sync::{Condvar, Mutex};
+
+/// What the header says, enough to budget the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    /// The decoded colour type (what the source will hold in memory).
+    pub color: ColorType,
+    /// A progressive JPEG: its decoder keeps every coefficient until the
+    /// last scan.
+    pub progressive: bool,
+    /// EXIF orientation turns the image by 90°: a second buffer while the
+    /// pixels are turned.
+    pub turned: bool,
+}
+
+/// Peak memory of one image, bytes, beyond the process's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    /// Variants one after another ([`crate::Schedule::OneAtATime`]).
+    pub one_at_a_time: u64,
+    /// Variants side by side on `threads` threads.
+    pub side_by_side: u64,
+}
+
+/// The allocator's slack and the converted strips, on top of the model.
+const SLACK_FRACTION: f64 = 0.05;
+const SLACK_BYTES: f64 = 1.5 * 1024.0 * 1024.0;
+
+/// Measured per-pixel costs of the encoders, beyond their input.
+const MOZJPEG_PER_COMPONENT: f64 = 2.0; // × (1 + 2 × 1/4) for 4:2:0 colour, ×2 for both coefficient sets
+const WEBP_YUV: f64 = 1.5;
+const WEBP_ALPHA_PLANE: f64 = 1.0;
+const WEBP_ALPHA_CODER: f64 = 13.0;
+/// Output size per pixel, upper bounds by codec: random noise (the least
+/// compressible input) measured 0.70 (JPEG q85), 0.42 (q60) and 0.75 (WebP
+/// q85) bytes per pixel; above quality 90 the bound doubles. PNG's is its
+/// input plus deflate's worst case.
+fn lossy_out(quality: Option<u8>) -> f64 {
+    if quality.unwrap_or(100) > 90 {
+        2.0
+    } else {
+        1.0
+    }
+}
+
+/// The estimate for `shape` with these variants, holding `input_bytes` of
+/// source data, with up to `threads` variants at a time side by side.
+pub fn estimate(
+    shape: &Shape,
+    input_bytes: u64,
+    variants: &[VariantSettings],
+    threads: usize,
+) -> Estimate {
+    let pixels = f64::from(shape.width) * f64::from(shape.height);
+    let source = pixels * shape.color.bytes_per_pixel() as f64;
+    let gray = !shape.color.has_color();
+    let alpha = shape.color.has_alpha();
+    let eight_bit_rgb_or_rgba = matches!(shape.color, ColorType::Rgb8 | ColorType::Rgba8);
+    let opaque_passthrough = matches!(shape.color, ColorType::L8 | ColorType::Rgb8);
+    let opaque_channels = if gray { 1.0 } else { 3.0 };
+
+    // Decoding: the source, plus the progressive decoder's coefficients
+    // (freed when it finishes) or the turned copy (made after).
+    let progressive = if shape.progressive {
+        // Two bytes per coefficient, all three components at full
+        // resolution at worst (4:4:4).
+        pixels * 2.0 * if gray { 1.0 } else { 3.0 }
+    } else {
+        0.0
+    };
+    let turned = if shape.turned { source } else { 0.0 };
+    let mut decode = source + progressive.max(turned);
+    if shape.format == ImageFormat::Gif {
+        // The GIF decoder draws frames on a canvas of its own.
+        decode += source;
+    }
+    if shape.format == ImageFormat::Jpeg {
+        // The header reader keeps a copy of the input until it is dropped.
+        decode += input_bytes as f64;
+    }
+
+    let rows = f64::from(shape.height);
+    let mozjpeg = pixels * MOZJPEG_PER_COMPONENT * 2.0 * if gray { 1.0 } else { 1.5 };
+    let yuv = pixels * (WEBP_YUV + if alpha { WEBP_ALPHA_PLANE } else { 0.0 });
+    let webp_copy = if eight_bit_rgb_or_rgba {
+        0.0
+    } else {
+        pixels * if alpha { 4.0 } else { 3.0 }
+    };
+    let alpha_coder = if alpha {
+        pixels * WEBP_ALPHA_CODER
+    } else {
+        0.0
+    };
+
+    // One entry per variant: what it holds while it runs (beyond the
+    // source), and its output.
+    struct Cost {
+        codec: Codec,
+        full: bool,
+        work: f64,
+        out: f64,
+    }
+    let costs: Vec<Cost> = variants
+        .iter()
+        .map(|v| {
+            // The resizer's vertical pass comes first: an intermediate as
+            // wide as the source and as tall as the result.
+            let (fit_pixels, resize_tmp, full) = match v.fit {
+                Some((bw, bh)) => {
+                    let (w, h) = crate::resize::fit_within((shape.width, shape.height), (bw, bh));
+                    let tmp = f64::from(shape.width) * f64::from(h) * opaque_channels;
+                    (f64::from(w) * f64::from(h), tmp, false)
+                }
+                None => (pixels, 0.0, true),
+            };
+            let resize_input = if opaque_passthrough {
+                0.0
+            } else {
+                pixels * opaque_channels
+            };
+            let (work, out) = match (v.spec.codec, full) {
+                (Codec::Jpeg, true) => (
+                    mozjpeg,
+                    pixels * lossy_out(v.quality) * opaque_channels / 3.0,
+                ),
+                (Codec::Jpeg, false) => (
+                    resize_input + resize_tmp + fit_pixels * (opaque_channels + 6.0),
+                    fit_pixels * lossy_out(v.quality),
+                ),
+                (Codec::WebP, true) => (
+                    webp_copy + yuv + alpha_coder,
+                    pixels * (lossy_out(v.quality) + if alpha { 1.0 } else { 0.0 }),
+                ),
+                (Codec::WebP, false) => (
+                    resize_input + resize_tmp + fit_pixels * (opaque_channels + 24.0),
+                    fit_pixels * (lossy_out(v.quality) + if alpha { 1.0 } else { 0.0 }),
+                ),
+                // Side by side the PNG filters a copy; one at a time it
+                // needs a byte per row (counted in the schedule below).
+                (Codec::Png, _) => (source + rows, source * 1.001 + 1024.0),
+            };
+            Cost {
+                codec: v.spec.codec,
+                full,
+                work,
+                out,
+            }
+        })
+        .collect();
+
+    let input = input_bytes as f64;
+    let all_outputs: f64 = costs.iter().map(|c| c.out).sum();
+
+    // One at a time, in the engine's order: JPEGs and fitted variants, the
+    // full-size WebP's import, the PNG over the source, the WebP's encode.
+    let has_png = costs.iter().any(|c| c.codec == Codec::Png);
+    let late_webp = |c: &Cost| c.codec == Codec::WebP && c.full && has_png;
+    let mut peak = decode;
+    let mut outputs = 0.0;
+    for c in costs
+        .iter()
+        .filter(|c| c.codec != Codec::Png && !late_webp(c))
+    {
+        peak = peak.max(source + c.work + outputs);
+        outputs += c.out;
+    }
+    // Converting makes a copy for sources that are not 8-bit RGB(A), freed
+    // once libwebp has its own form of the pixels, which stays until the end.
+    let late: Vec<&Cost> = costs.iter().filter(|c| late_webp(c)).collect();
+    let imported = yuv * late.len() as f64;
+    if !late.is_empty() {
+        peak = peak.max(source + webp_copy + imported + outputs);
+    }
+    for c in costs.iter().filter(|c| c.codec == Codec::Png) {
+        peak = peak.max(source + rows + imported + outputs + c.out);
+        outputs += c.out;
+    }
+    for c in late {
+        peak = peak.max(imported + alpha_coder + outputs + c.out);
+        outputs += c.out;
+    }
+    let one_at_a_time = peak;
+
+    // Side by side: the source, the `threads` largest working sets at
+    // once, and every output.
+    let mut works: Vec<f64> = costs.iter().map(|c| c.work).collect();
+    works.sort_by(|a, b| b.total_cmp(a));
+    let busy: f64 = works.iter().take(threads.max(1)).sum();
+    let side_by_side = decode.max(source + busy + all_outputs).max(one_at_a_time);
+
+    let total = |model: f64| ((input + model) * (1.0 + SLACK_FRACTION) + SLACK_BYTES) as u64;
+    Estimate {
+        one_at_a_time: total(one_at_a_time),
+        side_by_side: total(side_by_side),
+    }
+}
+
+/// A weighted semaphore over bytes: images are admitted while their
+/// estimates fit in what is left, and wait otherwise.
+#[derive(Debug)]
+pub struct Budget {
+    total: u64,
+    free: Mutex<u64>,
+    freed: Condvar,
+}
+
+/// Bytes held from a [`Budget`], given back when dropped.
+#[derive(Debug)]
+pub struct Admission<'a> {
+    budget: &'a Budget,
+    bytes: u64,
+}
+
+impl Admission<'_> {
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        let mut free = self.budget.free.lock().unwrap_or_else(|e| e.into_inner());
+        *free += self.bytes;
+        self.budget.freed.notify_all();
+    }
+}
+
+impl Budget {
+    pub fn new(total: u64) -> Self {
+        Self {
+            total,
+            free: Mutex::new(total),
+            freed: Condvar::new(),
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Takes `bytes` now if they are free.
+    pub fn try_admit(&self, bytes: u64) -> Option<Admission<'_>> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        (*free >= bytes).then(|| {
+            *free -= bytes;
+            Admission {
+                budget: self,
+                bytes,
+            }
+        })
+    }
+
+    /// Waits until `bytes` are free and takes them; `None` when they never
+    /// can be (more than the whole budget).
+    pub fn admit(&self, bytes: u64) -> Option<Admission<'_>> {
+        if bytes > self.total {
+            return None;
+        }
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free < bytes {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= bytes;
+        Some(Admission {
+            budget: self,
+            bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Settings;
+    use std::sync::Arc;
+
+    fn shape(width: u32, height: u32, color: ColorType) -> Shape {
+        Shape {
+            format: ImageFormat::Png,
+            width,
+            height,
+            color,
+            progressive: false,
+            turned: false,
+        }
+    }
+
+    #[test]
+    fn more_pixels_more_memory_and_side_by_side_costs_more() {
+        let v = Settings::default().variants;
+        let small = estimate(&shape(1000, 1000, ColorType::Rgb8), 0, &v, 2);
+        let large = estimate(&shape(4000, 4000, ColorType::Rgb8), 0, &v, 2);
+        assert!(large.one_at_a_time > 10 * small.one_at_a_time / 2);
+        assert!(large.side_by_side >= large.one_at_a_time);
+        let one_thread = estimate(&shape(4000, 4000, ColorType::Rgb8), 0, &v, 1);
+        assert!(one_thread.side_by_side <= large.side_by_side);
+    }
+
+    #[test]
+    fn alpha_and_depth_cost_more() {
+        let v = Settings::default().variants;
+        let rgb = estimate(&shape(3000, 3000, ColorType::Rgb8), 0, &v, 1);
+        let rgba = estimate(&shape(3000, 3000, ColorType::Rgba8), 0, &v, 1);
+        let rgba16 = estimate(&shape(3000, 3000, ColorType::Rgba16), 0, &v, 1);
+        assert!(rgb.one_at_a_time < rgba.one_at_a_time);
+        assert!(rgba.one_at_a_time < rgba16.one_at_a_time);
+    }
+
+    #[test]
+    fn fewer_variants_less_memory() {
+        let all = Settings::default();
+        let thumbs = Settings::default().only(&["thumbnail"]);
+        let s = shape(4000, 3000, ColorType::Rgb8);
+        assert!(
+            estimate(&s, 0, &thumbs.variants, 1).one_at_a_time
+                < estimate(&s, 0, &all.variants, 1).one_at_a_time / 2
+        );
+    }
+
+    #[test]
+    fn the_budget_admits_what_fits_and_waits_for_the_rest() {
+        let budget = Arc::new(Budget::new(100));
+        let a = budget.try_admit(60).expect("fits");
+        assert!(budget.try_admit(50).is_none(), "only 40 left");
+        assert!(budget.admit(101).is_none(), "never fits");
+        let waiter = {
+            let budget = Arc::clone(&budget);
+            std::thread::spawn(move || budget.admit(90).map(|p| p.bytes()))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!waiter.is_finished(), "waits while 60 are held");
+        drop(a);
+        assert_eq!(waiter.join().unwrap(), Some(90));
+        assert!(budget.try_admit(100).is_some(), "all given back");
+    }
+}
