@@ -189,6 +189,7 @@ fn emitted_dimensions(scope: Scope) -> BTreeSet<&'static str> {
         Scope::Variant => BTreeSet::from(["service", VARIANT_DIMENSION]),
         Scope::Image => BTreeSet::from(["service"]),
         Scope::ColdStart => BTreeSet::from(["service", "function_name"]),
+        Scope::Invocation => BTreeSet::from(["service"]),
     }
 }
 

@@ -2,6 +2,7 @@
 //! implementation is tested against a real S3 API in the integration tests).
 
 use image::{DynamicImage, ImageFormat};
+use imgflow_engine::memory::Budget;
 use imgflow_engine::{Reason, Settings};
 use imgflow_lambda::event::S3Event;
 use imgflow_lambda::handler::{handle_event, HandlerSettings};
@@ -126,6 +127,7 @@ fn settings() -> HandlerSettings {
         engine: Arc::new(Settings::default()),
         record_concurrency: 4,
         deadline_margin: Duration::from_millis(500),
+        memory: Budget::new(u64::MAX),
     }
 }
 
@@ -435,4 +437,64 @@ async fn duplicate_events_write_the_same_keys() {
     handle_event(&store, &settings(), &ev, later()).await;
     assert_eq!(store.keys("processed"), first);
     assert_eq!(first.len(), 5);
+}
+
+#[tokio::test]
+async fn images_wait_for_memory_and_one_that_never_fits_is_refused_up_front() {
+    let store = MemoryStore::default();
+    let small = png();
+    let large = encode_with_image(
+        &DynamicImage::ImageRgb8(gradient(1200, 900)),
+        ImageFormat::Png,
+    );
+    let settings_for = |budget: u64| HandlerSettings {
+        memory: Budget::new(budget),
+        ..settings()
+    };
+    let inspect = |bytes: &[u8]| imgflow_engine::inspect(bytes, &Settings::default(), 1).unwrap();
+    let needs = |bytes: &[u8]| {
+        let m = inspect(bytes).memory;
+        m.one_at_a_time + m.outputs
+    };
+    store.insert("uploads", "small-1.png", small.clone());
+    store.insert("uploads", "small-2.png", small.clone());
+    store.insert("uploads", "large.png", large.clone());
+
+    // Room for one small image at a time: both are processed, in turn.
+    let ev = event(&[
+        ("uploads", "small-1.png", Some(small.len() as u64)),
+        ("uploads", "small-2.png", Some(small.len() as u64)),
+    ]);
+    let out = handle_event(&store, &settings_for(needs(&small) + 1), &ev, later()).await;
+    assert!(out.iter().all(|o| o.label() == "processed"), "{out:?}");
+
+    // The large one can never fit: rejected before decoding, the small one
+    // beside it still processed, and the invocation succeeds.
+    let budget = needs(&small) * 2;
+    assert!(needs(&large) > budget);
+    let ev = event(&[
+        ("uploads", "large.png", Some(large.len() as u64)),
+        ("uploads", "small-1.png", Some(small.len() as u64)),
+    ]);
+    let before = store.keys("processed").len();
+    let out = handle_event(&store, &settings_for(budget), &ev, later()).await;
+    assert_eq!(out[0].reason(), Some(Reason::TooLargeForMemory));
+    assert_eq!(out[0].label(), "rejected");
+    let Outcome::Rejected { message, .. } = &out[0] else {
+        panic!("{:?}", out[0]);
+    };
+    assert!(
+        message.contains("1200x900") && message.contains("memory size of at least"),
+        "{message}"
+    );
+    assert_eq!(out[1].label(), "processed");
+    assert_eq!(
+        store.keys("processed").len(),
+        before,
+        "the small one's keys exist already; nothing of the large one"
+    );
+    assert!(!store
+        .keys("processed")
+        .iter()
+        .any(|k| k.starts_with("large")));
 }

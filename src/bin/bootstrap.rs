@@ -101,6 +101,7 @@ async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json:
             at.function_name,
         )?]);
     }
+    telemetry::memory::reset_peak();
     let outcomes = handle_event(
         &f.store,
         &f.config.handler,
@@ -114,6 +115,10 @@ async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json:
     )
     .await;
 
+    if let Some(peak) = telemetry::memory::peak_bytes() {
+        let record = metrics::memory_record(&f.config.metrics, peak, f.config.memory_size_mb)?;
+        metrics::emit(&[record]);
+    }
     let mut failed = Vec::new();
     for outcome in &outcomes {
         telemetry::report(outcome, &at, &f.config.metrics);

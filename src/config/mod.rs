@@ -24,6 +24,8 @@ pub const CACHE_CONTROL: &str = "CACHE_CONTROL";
 pub const KMS_KEY_ARN: &str = "KMS_KEY_ARN";
 pub const RECORD_CONCURRENCY: &str = "RECORD_CONCURRENCY";
 pub const DEADLINE_MARGIN_MS: &str = "DEADLINE_MARGIN_MS";
+pub const MEMORY_BUDGET_MB: &str = "MEMORY_BUDGET_MB";
+pub const AWS_LAMBDA_FUNCTION_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
@@ -134,6 +136,18 @@ pub fn variables() -> Vec<Variable> {
             Stack,
         ),
         Variable::new(
+            MEMORY_BUDGET_MB,
+            "(memory size − 48)",
+            "MiB the images of one invocation may take at once; each is admitted by its estimate, and one that can never fit is rejected (too_large_for_memory)",
+            Operator,
+        ),
+        Variable::new(
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+            "(unset: no budget)",
+            "the function's memory size, MB (the stack's memory_size)",
+            Lambda,
+        ),
+        Variable::new(
             LOG_LEVEL,
             "(AWS_LAMBDA_LOG_LEVEL)",
             "ERROR, WARN, INFO, DEBUG or TRACE; overrides AWS_LAMBDA_LOG_LEVEL",
@@ -241,7 +255,43 @@ pub fn handler_settings(
         engine: Arc::new(engine_settings(lookup)?),
         record_concurrency: number(RECORD_CONCURRENCY, 2, 64)? as usize,
         deadline_margin: Duration::from_millis(number(DEADLINE_MARGIN_MS, 1500, 60_000)?),
+        memory: memory_budget(lookup)?,
     })
+}
+
+/// MiB the process needs for itself beside the images: measured 16 MiB after
+/// init and 24 MiB more at the peak of a warm invocation besides the
+/// image's own estimate (`cargo bench --bench lambda`: runtime, SDK, HTTP
+/// buffers), doubled.
+pub const PROCESS_RESERVE_MIB: u64 = 48;
+
+/// The images' memory budget: `MEMORY_BUDGET_MB`, else the function's
+/// memory size less [`PROCESS_RESERVE_MIB`], else (not on Lambda) none.
+fn memory_budget(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<std::sync::Arc<imgflow_engine::memory::Budget>, ConfigError> {
+    const MIB: u64 = 1024 * 1024;
+    let mib = |name: &str, min: u64| -> Result<Option<u64>, ConfigError> {
+        get(lookup, name)
+            .map(|v| match v.parse::<u64>() {
+                Ok(n) if (min..=10_240).contains(&n) => Ok(n),
+                _ => Err(invalid(
+                    name,
+                    &v,
+                    format!("expected an integer from {min} to 10240 (MB)"),
+                )),
+            })
+            .transpose()
+    };
+    let budget = match (
+        mib(MEMORY_BUDGET_MB, 1)?,
+        mib(AWS_LAMBDA_FUNCTION_MEMORY_SIZE, 128)?,
+    ) {
+        (Some(budget), _) => budget * MIB,
+        (None, Some(size)) => size.saturating_sub(PROCESS_RESERVE_MIB) * MIB,
+        (None, None) => u64::MAX,
+    };
+    Ok(imgflow_engine::memory::Budget::new(budget))
 }
 
 /// Everything the `bootstrap` binary reads at cold start.
@@ -254,6 +304,8 @@ pub struct FunctionConfig {
     pub xray_daemon: Option<SocketAddr>,
     pub function_name: String,
     pub log_group: Option<String>,
+    /// The function's memory size, MB (`MemoryUtilization` is against it).
+    pub memory_size_mb: Option<u64>,
 }
 
 impl FunctionConfig {
@@ -282,6 +334,9 @@ impl FunctionConfig {
             function_name: get(lookup, AWS_LAMBDA_FUNCTION_NAME)
                 .unwrap_or_else(|| DEFAULT_SERVICE.to_owned()),
             log_group: get(lookup, AWS_LAMBDA_LOG_GROUP_NAME),
+            // Checked by handler_settings (the memory budget).
+            memory_size_mb: get(lookup, AWS_LAMBDA_FUNCTION_MEMORY_SIZE)
+                .and_then(|v| v.parse().ok()),
             handler: handler_settings(lookup)?,
         })
     }
@@ -373,6 +428,9 @@ mod tests {
             ("KMS_KEY_ARN", "alias/mine"),
             ("RECORD_CONCURRENCY", "0"),
             ("RECORD_CONCURRENCY", "65"),
+            ("MEMORY_BUDGET_MB", "0"),
+            ("MEMORY_BUDGET_MB", "lots"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "64"),
             ("DEADLINE_MARGIN_MS", "soon"),
             ("LOG_LEVEL", "loud"),
             ("AWS_LAMBDA_LOG_LEVEL", "x"),

@@ -9,6 +9,7 @@ use crate::event::{self, S3Event, SourceObject};
 use crate::outcome::Outcome;
 use crate::store::ObjectStore;
 use futures_util::stream::{self, StreamExt};
+use imgflow_engine::memory::Budget;
 use imgflow_engine::{Reason, Settings};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -27,6 +28,9 @@ pub struct HandlerSettings {
     /// Stop this long before the invocation deadline rather than be killed
     /// in the middle of a write.
     pub deadline_margin: Duration,
+    /// What the images of an invocation may take at once (`MEMORY_BUDGET_MB`,
+    /// or the function's memory size less what the process needs).
+    pub memory: Arc<Budget>,
 }
 
 /// Lambda's longest timeout.

@@ -10,7 +10,10 @@ use crate::store::{
     metadata_value, ObjectHead, ObjectStore, PutObject, StoreError, META_SOURCE_KEY,
     META_SOURCE_VERSION, META_VARIANT,
 };
-use imgflow_engine::{self as engine, naming, EngineError, ProcessedImage, Reason, RejectReason};
+use imgflow_engine::memory::{Admission, Budget, NotAdmitted};
+use imgflow_engine::{
+    self as engine, naming, EngineError, Inspection, ProcessedImage, Reason, RejectReason, Schedule,
+};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::{field::Empty, Instrument, Span};
@@ -35,8 +38,10 @@ pub(super) async fn process<S: ObjectStore>(
     };
     let source_bytes = fetched.bytes.len();
     let engine_started = Instant::now();
-    let image = match encode(settings, key, fetched.bytes).await {
-        Ok(image) => image,
+    // The admission is held until the variants are written: they are in
+    // memory until then.
+    let (image, _admission) = match encode(settings, key, fetched.bytes, stop_at).await {
+        Ok(encoded) => encoded,
         Err(outcome) => return outcome,
     };
     let engine_ms = ms_since(engine_started);
@@ -153,30 +158,96 @@ fn rejected(key: &str, rejection: &RejectReason) -> Outcome {
     Outcome::stopped(key, reason, message)
 }
 
-/// Decodes and encodes on a blocking thread, in the record's trace span.
+/// Checks the header, waits for the memory the image needs, then decodes
+/// and encodes, on a blocking thread, in the record's trace span.
 async fn encode(
     settings: &HandlerSettings,
     key: &str,
     bytes: Vec<u8>,
-) -> Result<ProcessedImage, Outcome> {
+    stop_at: Instant,
+) -> Result<(ProcessedImage, Admission), Outcome> {
     let engine_settings = Arc::clone(&settings.engine);
+    let budget = Arc::clone(&settings.memory);
     let record_span = Span::current();
     let result = tokio::task::spawn_blocking(move || {
-        record_span.in_scope(|| engine::process(&bytes, &engine_settings))
+        record_span.in_scope(|| {
+            // The engine runs on rayon's global pool: one thread per core.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let inspection = engine::inspect(&bytes, &engine_settings, threads)?;
+            let (admission, schedule) = admit(&budget, &inspection, stop_at)?;
+            let image = engine::process_with(&bytes, &engine_settings, schedule)?;
+            Ok((image, admission))
+        })
     })
     .await;
     match result {
-        Ok(Ok(image)) => Ok(image),
-        Ok(Err(EngineError::Rejected(rejection))) => Err(rejected(key, &rejection)),
+        Ok(Ok(encoded)) => Ok(encoded),
+        Ok(Err(Refusal::Engine(EngineError::Rejected(rejection)))) => {
+            Err(rejected(key, &rejection))
+        }
         // An encoder failing on valid pixels is our bug: keep the event for a redrive.
-        Ok(Err(e @ EngineError::Encode { .. })) => {
+        Ok(Err(Refusal::Engine(e @ EngineError::Encode { .. }))) => {
             Err(Outcome::stopped(key, e.reason(), e.to_string()))
         }
+        Ok(Err(Refusal::NoTime)) => Err(Outcome::stopped(
+            key,
+            Reason::Deadline,
+            "waited for memory until the deadline; Lambda will retry",
+        )),
         Err(join) => Err(Outcome::stopped(
             key,
             Reason::EngineCrashed,
             format!("engine task failed: {join}"),
         )),
+    }
+}
+
+/// Why [`encode`] stopped before the engine's result.
+enum Refusal {
+    Engine(EngineError),
+    /// The deadline came while waiting for memory.
+    NoTime,
+}
+
+impl From<EngineError> for Refusal {
+    fn from(e: EngineError) -> Self {
+        Refusal::Engine(e)
+    }
+}
+
+/// Admits an image against the invocation's budget: side by side when that
+/// fits now, one variant at a time when it will (waiting for the records
+/// ahead of it), refused when it never can. The variants are copied once
+/// more on their way to S3, so their bytes count twice.
+fn admit(
+    budget: &Arc<Budget>,
+    inspection: &Inspection,
+    stop_at: Instant,
+) -> Result<(Admission, Schedule), Refusal> {
+    let m = &inspection.memory;
+    if let Some(admission) = budget.try_admit(m.side_by_side + m.outputs) {
+        return Ok((admission, Schedule::SideBySide));
+    }
+    let needed = m.one_at_a_time + m.outputs;
+    match budget.admit(needed, Some(stop_at)) {
+        Ok(admission) => Ok((admission, Schedule::OneAtATime)),
+        Err(NotAdmitted::TimedOut) => Err(Refusal::NoTime),
+        Err(NotAdmitted::TooLarge) => {
+            const MIB: u64 = 1024 * 1024;
+            let needed_mib = needed.div_ceil(MIB);
+            let memory_size = needed_mib + config::PROCESS_RESERVE_MIB;
+            Err(EngineError::from(RejectReason::TooLargeForMemory {
+                width: inspection.shape.width,
+                height: inspection.shape.height,
+                needed_mib,
+                budget_mib: budget.total() / MIB,
+                remedy: format!(
+                    "a memory size of at least {memory_size} MB would process it (the stack's memory_size, or {} when set)",
+                    config::MEMORY_BUDGET_MB
+                ),
+            })
+            .into())
+        }
     }
 }
 

@@ -12,6 +12,8 @@ pub enum Scope {
     Image,
     /// Once per cold start, dimension `function_name`.
     ColdStart,
+    /// Once per invocation.
+    Invocation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub const PROCESSING_TIME: &str = "ProcessingTime";
 pub const DECODE_TIME: &str = "DecodeTime";
 pub const SOURCE_BYTES: &str = "SourceBytes";
 pub const COLD_START: &str = "ColdStart";
+pub const MEMORY_PEAK: &str = "MemoryPeak";
+pub const MEMORY_UTILIZATION: &str = "MemoryUtilization";
 
 pub const VARIANT_DIMENSION: &str = "Variant";
 
@@ -95,6 +99,18 @@ pub const METRICS: &[MetricDef] = &[
         unit: Unit::Count,
         scope: Scope::ColdStart,
         help: "1 on the first invocation of an execution environment",
+    },
+    MetricDef {
+        name: MEMORY_PEAK,
+        unit: Unit::Megabytes,
+        scope: Scope::Invocation,
+        help: "the process's peak resident memory during the invocation",
+    },
+    MetricDef {
+        name: MEMORY_UTILIZATION,
+        unit: Unit::Percent,
+        scope: Scope::Invocation,
+        help: "MemoryPeak against the function's memory size (Lambda stops the sandbox at 100)",
     },
 ];
 

@@ -89,6 +89,28 @@ pub fn cold_start_record(config: &MetricsConfig, function_name: &str) -> Result<
     Ok(set.take_records().remove(0))
 }
 
+/// The invocation's peak memory (`MemoryPeak`, MB) and, when the memory
+/// size is known, its share of it (`MemoryUtilization`, %).
+pub fn memory_record(
+    config: &MetricsConfig,
+    peak_bytes: u64,
+    memory_size_mb: Option<u64>,
+) -> Result<String, EmfError> {
+    const MB: f64 = 1024.0 * 1024.0;
+    let mut set = config.set();
+    let peak_mb = peak_bytes as f64 / MB;
+    add(&mut set, MEMORY_PEAK, (peak_mb * 10.0).round() / 10.0)?;
+    if let Some(size) = memory_size_mb.filter(|&s| s > 0) {
+        let percent = peak_mb / size as f64 * 100.0;
+        add(
+            &mut set,
+            MEMORY_UTILIZATION,
+            (percent * 10.0).round() / 10.0,
+        )?;
+    }
+    Ok(set.take_records().remove(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +200,23 @@ mod tests {
         assert_eq!(
             r["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"],
             "Count"
+        );
+    }
+
+    #[test]
+    fn memory_against_the_memory_size() {
+        let r = parse(&memory_record(&config(), 1536 * 1024 * 1024, Some(2048)).unwrap());
+        assert_eq!(r["MemoryPeak"], 1536.0);
+        assert_eq!(r["MemoryUtilization"], 75.0);
+        assert_eq!(
+            r["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
+            serde_json::json!(["service"])
+        );
+        let r = parse(&memory_record(&config(), 10 * 1024 * 1024, None).unwrap());
+        assert_eq!(r["MemoryPeak"], 10.0);
+        assert!(
+            r.get("MemoryUtilization").is_none(),
+            "no memory size, no share"
         );
     }
 

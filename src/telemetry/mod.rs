@@ -10,6 +10,7 @@ pub mod emf;
 pub mod level;
 #[cfg(feature = "runtime")]
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 #[cfg(feature = "runtime")]
 pub mod xray;

@@ -1,7 +1,7 @@
 //! Local batch processing for the CLI: expand inputs, read, process, write.
 
 use crate::output::{write_all, OutputFile};
-use imgflow_engine::memory::{Admission, Budget};
+use imgflow_engine::memory::{Admission, Budget, NotAdmitted};
 use imgflow_engine::sniff::{sniff, Sniffed};
 use imgflow_engine::{
     self as engine, naming, EngineError, Inspection, ProcessedImage, Reason, RejectReason,
@@ -11,6 +11,7 @@ use imgflow_lambda::config;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Why one input produced nothing.
 #[derive(Debug, thiserror::Error)]
@@ -172,16 +173,16 @@ fn available_memory() -> Option<u64> {
 
 /// Admits one inspected image: side by side when that fits now, else one
 /// variant at a time (waiting for room), else refused before decoding.
-pub fn admit<'b>(
-    budget: &'b Budget,
+pub fn admit(
+    budget: &Arc<Budget>,
     inspection: &Inspection,
-) -> Result<(Admission<'b>, Schedule), InputError> {
+) -> Result<(Admission, Schedule), InputError> {
     if let Some(admission) = budget.try_admit(inspection.memory.side_by_side) {
         return Ok((admission, Schedule::SideBySide));
     }
-    match budget.admit(inspection.memory.one_at_a_time) {
-        Some(admission) => Ok((admission, Schedule::OneAtATime)),
-        None => {
+    match budget.admit(inspection.memory.one_at_a_time, None) {
+        Ok(admission) => Ok((admission, Schedule::OneAtATime)),
+        Err(NotAdmitted::TooLarge | NotAdmitted::TimedOut) => {
             let needed_mib = inspection.memory.one_at_a_time.div_ceil(MIB);
             Err(EngineError::from(RejectReason::TooLargeForMemory {
                 width: inspection.shape.width,

@@ -190,17 +190,19 @@ fn process(args: ProcessArgs) -> anyhow::Result<ExitCode> {
                 drop(bytes);
                 drop(admission);
                 match outcome {
-                    Ok(done) => bar.suspend(|| {
-                        let text = if json {
-                            report::json_lines(path, &done.image, &done.written)
-                        } else {
-                            report::table(path, &done.image)
-                        };
-                        let mut stdout = std::io::stdout().lock();
-                        let _ = stdout.write_all(text.as_bytes());
-                        let _ = stdout.flush();
+                    Ok(done) => {
+                        bar.suspend(|| {
+                            let text = if json {
+                                report::json_lines(path, &done.image, &done.written)
+                            } else {
+                                report::table(path, &done.image)
+                            };
+                            let mut stdout = std::io::stdout().lock();
+                            let _ = stdout.write_all(text.as_bytes());
+                            let _ = stdout.flush();
+                        });
                         bar.inc(1);
-                    }),
+                    }
                     Err(e) => fail(path, e),
                 }
             });

@@ -12,7 +12,8 @@
 use crate::settings::VariantSettings;
 use crate::variant::Codec;
 use image::{ColorType, ImageFormat};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
 /// What the header says, enough to budget the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,9 @@ pub struct Estimate {
     pub one_at_a_time: u64,
     /// Variants side by side on `threads` threads.
     pub side_by_side: u64,
+    /// Of either, the variants' bytes (an upper bound): a caller that copies
+    /// them on the way out (an HTTP client) needs this much more.
+    pub outputs: u64,
 }
 
 /// The allocator's slack and the converted strips, on top of the model.
@@ -210,6 +214,7 @@ pub fn estimate(
     Estimate {
         one_at_a_time: total(one_at_a_time),
         side_by_side: total(side_by_side),
+        outputs: all_outputs as u64,
     }
 }
 
@@ -224,18 +229,18 @@ pub struct Budget {
 
 /// Bytes held from a [`Budget`], given back when dropped.
 #[derive(Debug)]
-pub struct Admission<'a> {
-    budget: &'a Budget,
+pub struct Admission {
+    budget: Arc<Budget>,
     bytes: u64,
 }
 
-impl Admission<'_> {
+impl Admission {
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
 }
 
-impl Drop for Admission<'_> {
+impl Drop for Admission {
     fn drop(&mut self) {
         let mut free = self.budget.free.lock().unwrap_or_else(|e| e.into_inner());
         *free += self.bytes;
@@ -243,13 +248,22 @@ impl Drop for Admission<'_> {
     }
 }
 
+/// Why [`Budget::admit`] gave nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAdmitted {
+    /// More than the whole budget: it can never fit.
+    TooLarge,
+    /// The deadline came while it waited for others to finish.
+    TimedOut,
+}
+
 impl Budget {
-    pub fn new(total: u64) -> Self {
-        Self {
+    pub fn new(total: u64) -> Arc<Self> {
+        Arc::new(Self {
             total,
             free: Mutex::new(total),
             freed: Condvar::new(),
-        }
+        })
     }
 
     pub fn total(&self) -> u64 {
@@ -257,30 +271,45 @@ impl Budget {
     }
 
     /// Takes `bytes` now if they are free.
-    pub fn try_admit(&self, bytes: u64) -> Option<Admission<'_>> {
+    pub fn try_admit(self: &Arc<Self>, bytes: u64) -> Option<Admission> {
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
         (*free >= bytes).then(|| {
             *free -= bytes;
             Admission {
-                budget: self,
+                budget: Arc::clone(self),
                 bytes,
             }
         })
     }
 
-    /// Waits until `bytes` are free and takes them; `None` when they never
-    /// can be (more than the whole budget).
-    pub fn admit(&self, bytes: u64) -> Option<Admission<'_>> {
+    /// Waits until `bytes` are free (or `deadline` passes) and takes them.
+    pub fn admit(
+        self: &Arc<Self>,
+        bytes: u64,
+        deadline: Option<Instant>,
+    ) -> Result<Admission, NotAdmitted> {
         if bytes > self.total {
-            return None;
+            return Err(NotAdmitted::TooLarge);
         }
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
         while *free < bytes {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+            free = match deadline {
+                None => self.freed.wait(free).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(NotAdmitted::TimedOut);
+                    }
+                    self.freed
+                        .wait_timeout(free, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
         }
         *free -= bytes;
-        Some(Admission {
-            budget: self,
+        Ok(Admission {
+            budget: Arc::clone(self),
             bytes,
         })
     }
@@ -290,7 +319,6 @@ impl Budget {
 mod tests {
     use super::*;
     use crate::Settings;
-    use std::sync::Arc;
 
     fn shape(width: u32, height: u32, color: ColorType) -> Shape {
         Shape {
@@ -337,18 +365,23 @@ mod tests {
 
     #[test]
     fn the_budget_admits_what_fits_and_waits_for_the_rest() {
-        let budget = Arc::new(Budget::new(100));
+        let budget = Budget::new(100);
         let a = budget.try_admit(60).expect("fits");
         assert!(budget.try_admit(50).is_none(), "only 40 left");
-        assert!(budget.admit(101).is_none(), "never fits");
+        assert_eq!(budget.admit(101, None).err(), Some(NotAdmitted::TooLarge));
+        let soon = Instant::now() + std::time::Duration::from_millis(30);
+        assert_eq!(
+            budget.admit(90, Some(soon)).err(),
+            Some(NotAdmitted::TimedOut)
+        );
         let waiter = {
             let budget = Arc::clone(&budget);
-            std::thread::spawn(move || budget.admit(90).map(|p| p.bytes()))
+            std::thread::spawn(move || budget.admit(90, None).map(|p| p.bytes()))
         };
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(!waiter.is_finished(), "waits while 60 are held");
         drop(a);
-        assert_eq!(waiter.join().unwrap(), Some(90));
+        assert_eq!(waiter.join().unwrap(), Ok(90));
         assert!(budget.try_admit(100).is_some(), "all given back");
     }
 }
