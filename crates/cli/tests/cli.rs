@@ -206,6 +206,64 @@ fn failures_are_reported_per_file_and_leave_nothing() {
 }
 
 #[test]
+fn an_image_over_the_memory_budget_is_refused_before_decoding() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("big.png"), sample_png()).unwrap();
+    let r = imgflow(
+        &["process", "big.png", "--out", "out", "--memory-budget", "1"],
+        dir.path(),
+    );
+    assert_eq!(r.status.code(), Some(1));
+    let stderr = String::from_utf8(r.stderr).unwrap();
+    assert!(
+        stderr.contains("big.png: too_large_for_memory:")
+            && stderr.contains("over the memory budget of 1 MiB")
+            && stderr.contains("--memory-budget"),
+        "{stderr}"
+    );
+    assert!(listing(&dir.path().join("out")).is_empty());
+    // With room, the same image goes through.
+    let r = imgflow(
+        &[
+            "process",
+            "big.png",
+            "--out",
+            "out",
+            "--memory-budget",
+            "512",
+        ],
+        dir.path(),
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+}
+
+#[test]
+fn inspect_prints_the_estimate_and_names_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.png"), sample_png()).unwrap();
+    fs::write(dir.path().join("notes.jpg"), "plain text").unwrap();
+    let r = imgflow(
+        &["inspect", "a.png", "notes.jpg", "--threads", "1"],
+        dir.path(),
+    );
+    assert_eq!(r.status.code(), Some(1), "one input is bad");
+    let stdout = String::from_utf8(r.stdout).unwrap();
+    assert!(
+        stdout.starts_with("a.png  PNG ") && stdout.contains("MiB one variant at a time"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8(r.stderr).unwrap();
+    assert!(stderr.contains("notes.jpg: not_an_image:"), "{stderr}");
+    let r = imgflow(&["inspect", "--json", "a.png"], dir.path());
+    let record: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert!(record["memory_one_at_a_time_bytes"].as_u64().unwrap() > 1 << 20);
+    assert!(
+        record["memory_side_by_side_bytes"].as_u64()
+            >= record["memory_one_at_a_time_bytes"].as_u64()
+    );
+}
+
+#[test]
 fn usage_and_configuration_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("a.png"), sample_png()).unwrap();
