@@ -498,3 +498,24 @@ async fn images_wait_for_memory_and_one_that_never_fits_is_refused_up_front() {
         .iter()
         .any(|k| k.starts_with("large")));
 }
+
+#[tokio::test]
+async fn waiting_for_memory_stops_at_the_deadline_for_a_retry() {
+    let store = MemoryStore::default();
+    let small = png();
+    store.insert("uploads", "waits.png", small.clone());
+    let settings = settings();
+    // Another record holds the whole budget for longer than the invocation.
+    let budget = Budget::new(64 << 20);
+    let _held = budget.try_admit(budget.total()).unwrap();
+    let settings = HandlerSettings {
+        memory: budget.clone(),
+        ..settings
+    };
+    let deadline = Instant::now() + settings.deadline_margin + Duration::from_millis(300);
+    let ev = event(&[("uploads", "waits.png", Some(small.len() as u64))]);
+    let out = handle_event(&store, &settings, &ev, deadline).await;
+    assert_eq!(out[0].label(), "failed", "{out:?}");
+    assert_eq!(out[0].reason(), Some(Reason::Deadline));
+    assert!(store.keys("processed").is_empty(), "nothing written");
+}

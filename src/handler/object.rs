@@ -215,40 +215,30 @@ impl From<EngineError> for Refusal {
     }
 }
 
-/// Admits an image against the invocation's budget: side by side when that
-/// fits now, one variant at a time when it will (waiting for the records
-/// ahead of it), refused when it never can. The variants are copied once
-/// more on their way to S3, so their bytes count twice.
+/// Admits an image against the invocation's budget ([`Inspection::admit`]),
+/// waiting for the records ahead of it until the deadline. The variants are
+/// copied once more on their way to S3, so their bytes count twice.
 fn admit(
     budget: &Arc<Budget>,
     inspection: &Inspection,
     stop_at: Instant,
 ) -> Result<(Admission, Schedule), Refusal> {
-    let m = &inspection.memory;
-    if let Some(admission) = budget.try_admit(m.side_by_side + m.outputs) {
-        return Ok((admission, Schedule::SideBySide));
-    }
-    let needed = m.one_at_a_time + m.outputs;
-    match budget.admit(needed, Some(stop_at)) {
-        Ok(admission) => Ok((admission, Schedule::OneAtATime)),
-        Err(NotAdmitted::TimedOut) => Err(Refusal::NoTime),
-        Err(NotAdmitted::TooLarge) => {
-            const MIB: u64 = 1024 * 1024;
-            let needed_mib = needed.div_ceil(MIB);
-            let memory_size = needed_mib + config::PROCESS_RESERVE_MIB;
-            Err(EngineError::from(RejectReason::TooLargeForMemory {
-                width: inspection.shape.width,
-                height: inspection.shape.height,
-                needed_mib,
-                budget_mib: budget.total() / MIB,
-                remedy: format!(
-                    "a memory size of at least {memory_size} MB would process it (the stack's memory_size, or {} when set)",
-                    config::MEMORY_BUDGET_MB
-                ),
-            })
-            .into())
-        }
-    }
+    let extra = inspection.memory.outputs;
+    inspection
+        .admit(budget, extra, Some(stop_at))
+        .map_err(|why| match why {
+            NotAdmitted::TimedOut => Refusal::NoTime,
+            NotAdmitted::TooLarge => {
+                let too_large = inspection.too_large(budget, extra, |needed_mib| {
+                    format!(
+                        "a memory size of at least {} MB would process it (the stack's memory_size, or {} when set)",
+                        needed_mib + config::PROCESS_RESERVE_MIB,
+                        config::MEMORY_BUDGET_MB
+                    )
+                });
+                Refusal::Engine(too_large.into())
+            }
+        })
 }
 
 /// PUTs every variant side by side. If any PUT fails, the ones that landed

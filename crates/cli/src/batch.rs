@@ -1,7 +1,7 @@
 //! Local batch processing for the CLI: expand inputs, read, process, write.
 
 use crate::output::{write_all, OutputFile};
-use imgflow_engine::memory::{Admission, Budget, NotAdmitted};
+use imgflow_engine::memory::{Admission, Budget};
 use imgflow_engine::sniff::{sniff, Sniffed};
 use imgflow_engine::{
     self as engine, naming, EngineError, Inspection, ProcessedImage, Reason, RejectReason,
@@ -171,29 +171,16 @@ fn available_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Admits one inspected image: side by side when that fits now, else one
-/// variant at a time (waiting for room), else refused before decoding.
+/// Admits one inspected image (see [`Inspection::admit`]), or refuses it
+/// before decoding when it can never fit.
 pub fn admit(
     budget: &Arc<Budget>,
     inspection: &Inspection,
 ) -> Result<(Admission, Schedule), InputError> {
-    if let Some(admission) = budget.try_admit(inspection.memory.side_by_side) {
-        return Ok((admission, Schedule::SideBySide));
-    }
-    match budget.admit(inspection.memory.one_at_a_time, None) {
-        Ok(admission) => Ok((admission, Schedule::OneAtATime)),
-        Err(NotAdmitted::TooLarge | NotAdmitted::TimedOut) => {
-            let needed_mib = inspection.memory.one_at_a_time.div_ceil(MIB);
-            Err(EngineError::from(RejectReason::TooLargeForMemory {
-                width: inspection.shape.width,
-                height: inspection.shape.height,
-                needed_mib,
-                budget_mib: budget.total() / MIB,
-                remedy: format!(
-                    "run it with --memory-budget {needed_mib} or more on a machine that has it"
-                ),
-            })
-            .into())
-        }
-    }
+    inspection.admit(budget, 0, None).map_err(|_| {
+        let too_large = inspection.too_large(budget, 0, |needed_mib| {
+            format!("run it with --memory-budget {needed_mib} or more on a machine that has it")
+        });
+        EngineError::from(too_large).into()
+    })
 }

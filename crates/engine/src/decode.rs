@@ -124,18 +124,17 @@ fn open<'a>(
 ) -> Result<(ImageFormat, impl ImageDecoder + 'a), RejectReason> {
     let format = check_bytes(bytes, limits)?;
     let name = format_name(format);
+    let check = |width, height| {
+        let header = Header {
+            format,
+            width,
+            height,
+        };
+        check_dimensions(header, limits, variants)
+    };
     if let Ok(size) = imagesize::blob_size(bytes) {
-        let (width, height) = (u32::try_from(size.width), u32::try_from(size.height));
-        if let (Ok(width), Ok(height)) = (width, height) {
-            check_dimensions(
-                Header {
-                    format,
-                    width,
-                    height,
-                },
-                limits,
-                variants,
-            )?;
+        if let (Ok(width), Ok(height)) = (u32::try_from(size.width), u32::try_from(size.height)) {
+            check(width, height)?;
         }
     }
     if structure::is_truncated(format, bytes) {
@@ -146,15 +145,7 @@ fn open<'a>(
     let decoder =
         image_crate_decoder(bytes, format, limits).map_err(|e| classify(e, name, None, limits))?;
     let (width, height) = decoder.dimensions();
-    check_dimensions(
-        Header {
-            format,
-            width,
-            height,
-        },
-        limits,
-        variants,
-    )?;
+    check(width, height)?;
     Ok((format, decoder))
 }
 

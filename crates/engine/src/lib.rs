@@ -60,6 +60,22 @@ pub struct ProcessedVariant {
 }
 
 impl ProcessedVariant {
+    fn new(
+        v: &VariantSettings,
+        (width, height): (u32, u32),
+        bytes: Vec<u8>,
+        started: Instant,
+    ) -> Self {
+        Self {
+            spec: v.spec,
+            width,
+            height,
+            quality: v.quality,
+            bytes,
+            encode_ms: ms_since(started),
+        }
+    }
+
     /// Source bytes minus variant bytes: negative when the variant is larger.
     pub fn bytes_saved(&self, source_bytes: usize) -> i64 {
         source_bytes as i64 - self.bytes.len() as i64
@@ -95,26 +111,13 @@ impl Decoded {
             Ok(pixels) => codecs::png::encode_in_place(pixels, self.icc.as_deref()),
             Err(shared) => codecs::png::encode(&shared, self.icc.as_deref()),
         }
-        .map_err(|detail| EngineError::Encode {
-            variant: v.spec.name,
-            detail,
-        })?;
-        Ok(ProcessedVariant {
-            spec: v.spec,
-            width,
-            height,
-            quality: v.quality,
-            bytes,
-            encode_ms: ms_since(started),
-        })
+        .map_err(encode_failed(v))?;
+        Ok(ProcessedVariant::new(v, (width, height), bytes, started))
     }
 
     fn encode(&self, v: &VariantSettings) -> Result<ProcessedVariant, EngineError> {
         let started = Instant::now();
-        let fail = |detail: String| EngineError::Encode {
-            variant: v.spec.name,
-            detail,
-        };
+        let fail = encode_failed(v);
         let icc = self.icc.as_deref();
         let quality = v.quality.unwrap_or(100);
         let rows = OpaqueRows::new(&self.pixels);
@@ -148,14 +151,15 @@ impl Decoded {
                 (bytes, self.pixels.width(), self.pixels.height())
             }
         };
-        Ok(ProcessedVariant {
-            spec: v.spec,
-            width,
-            height,
-            quality: v.quality,
-            bytes,
-            encode_ms: ms_since(started),
-        })
+        Ok(ProcessedVariant::new(v, (width, height), bytes, started))
+    }
+}
+
+/// An encoder's failure on variant `v`.
+fn encode_failed(v: &VariantSettings) -> impl Fn(String) -> EngineError + Copy + '_ {
+    |detail| EngineError::Encode {
+        variant: v.spec.name,
+        detail,
     }
 }
 
@@ -179,6 +183,44 @@ pub fn inspect(
     let shape = decode::inspect(bytes, &settings.limits, &settings.variants)?;
     let memory = memory::estimate(&shape, bytes.len() as u64, &settings.variants, threads);
     Ok(Inspection { shape, memory })
+}
+
+impl Inspection {
+    /// Admits the image against `budget`: side by side when that fits now,
+    /// else one variant at a time, waiting for room until `deadline`.
+    /// `extra` is what the caller holds beside the engine's estimate (e.g. a
+    /// copy of the variants on their way out).
+    pub fn admit(
+        &self,
+        budget: &Arc<memory::Budget>,
+        extra: u64,
+        deadline: Option<Instant>,
+    ) -> Result<(memory::Admission, Schedule), memory::NotAdmitted> {
+        if let Some(admission) = budget.try_admit(self.memory.side_by_side + extra) {
+            return Ok((admission, Schedule::SideBySide));
+        }
+        let admission = budget.admit(self.memory.one_at_a_time + extra, deadline)?;
+        Ok((admission, Schedule::OneAtATime))
+    }
+
+    /// The refusal when the image can never fit `budget`; `remedy` says, in
+    /// the caller's terms, what would make `needed_mib` available.
+    pub fn too_large(
+        &self,
+        budget: &memory::Budget,
+        extra: u64,
+        remedy: impl FnOnce(u64) -> String,
+    ) -> RejectReason {
+        const MIB: u64 = 1024 * 1024;
+        let needed_mib = (self.memory.one_at_a_time + extra).div_ceil(MIB);
+        RejectReason::TooLargeForMemory {
+            width: self.shape.width,
+            height: self.shape.height,
+            needed_mib,
+            budget_mib: budget.total() / MIB,
+            remedy: remedy(needed_mib),
+        }
+    }
 }
 
 /// How the variants of one image share the machine.
@@ -266,51 +308,30 @@ pub fn process_with(
         let mut imported = Vec::with_capacity(late_webp.len());
         for v in late_webp {
             let started = Instant::now();
-            let pixels =
-                codecs::webp::import(&pixels::for_webp(&decoded.pixels)).map_err(|detail| {
-                    EngineError::Encode {
-                        variant: v.spec.name,
-                        detail,
-                    }
-                })?;
+            let pixels = codecs::webp::import(&pixels::for_webp(&decoded.pixels))
+                .map_err(encode_failed(v))?;
             imported.push((v, pixels, started.elapsed()));
         }
         // The last PNG (the table has one) takes the pixels over.
         let icc = decoded.icc.clone();
-        let mut decoded = Some(decoded);
-        let last = png.len().saturating_sub(1);
-        for (i, v) in png.into_iter().enumerate() {
-            let handed_over = || EngineError::Encode {
-                variant: v.spec.name,
-                detail: "the pixels were already handed over".to_owned(),
-            };
-            let variant = if i == last {
-                let d = decoded.take().ok_or_else(handed_over)?;
-                traced(&parent, v, || d.encode_png_in_place(v))?
-            } else {
-                let d = decoded.as_ref().ok_or_else(handed_over)?;
-                traced(&parent, v, || d.encode(v))?
-            };
-            done.push(variant);
+        if let Some((last, rest)) = png.split_last() {
+            for v in rest {
+                done.push(traced(&parent, v, || decoded.encode(v))?);
+            }
+            done.push(traced(&parent, last, || decoded.encode_png_in_place(last))?);
         }
         for (v, pixels, import_time) in imported {
-            let (width, height) = (info.width, info.height);
             let mut variant = traced(&parent, v, || {
                 let started = Instant::now();
                 let bytes =
                     codecs::webp::encode_imported(pixels, v.quality.unwrap_or(100), icc.as_deref())
-                        .map_err(|detail| EngineError::Encode {
-                            variant: v.spec.name,
-                            detail,
-                        })?;
-                Ok(ProcessedVariant {
-                    spec: v.spec,
-                    width,
-                    height,
-                    quality: v.quality,
+                        .map_err(encode_failed(v))?;
+                Ok(ProcessedVariant::new(
+                    v,
+                    (info.width, info.height),
                     bytes,
-                    encode_ms: ms_since(started),
-                })
+                    started,
+                ))
             })?;
             variant.encode_ms += import_time.as_secs_f64() * 1000.0;
             done.push(variant);

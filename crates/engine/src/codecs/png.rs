@@ -78,46 +78,28 @@ pub fn encode_in_place(image: DynamicImage, icc: Option<&[u8]>) -> Result<Vec<u8
     let filtered_len = rows * (row_len + 1);
     // Room for the filter byte of every row after the samples; growing a
     // large buffer remaps it rather than copying it.
-    let (mut bytes, mut words);
-    let buffer: &mut [u8] = match image {
-        DynamicImage::ImageLuma8(i) => {
-            bytes = i.into_raw();
-            bytes.resize(filtered_len, 0);
-            &mut bytes
-        }
-        DynamicImage::ImageLumaA8(i) => {
-            bytes = i.into_raw();
-            bytes.resize(filtered_len, 0);
-            &mut bytes
-        }
-        DynamicImage::ImageRgb8(i) => {
-            bytes = i.into_raw();
-            bytes.resize(filtered_len, 0);
-            &mut bytes
-        }
-        DynamicImage::ImageRgba8(i) => {
-            bytes = i.into_raw();
-            bytes.resize(filtered_len, 0);
-            &mut bytes
-        }
-        DynamicImage::ImageLuma16(i) => {
-            words = big_endian(i.into_raw(), filtered_len);
-            bytemuck::cast_slice_mut(&mut words)
-        }
-        DynamicImage::ImageLumaA16(i) => {
-            words = big_endian(i.into_raw(), filtered_len);
-            bytemuck::cast_slice_mut(&mut words)
-        }
-        DynamicImage::ImageRgb16(i) => {
-            words = big_endian(i.into_raw(), filtered_len);
-            bytemuck::cast_slice_mut(&mut words)
-        }
-        DynamicImage::ImageRgba16(i) => {
-            words = big_endian(i.into_raw(), filtered_len);
-            bytemuck::cast_slice_mut(&mut words)
-        }
+    let (mut bytes, mut words) = (Vec::new(), Vec::new());
+    match image {
+        DynamicImage::ImageLuma8(i) => bytes = i.into_raw(),
+        DynamicImage::ImageLumaA8(i) => bytes = i.into_raw(),
+        DynamicImage::ImageRgb8(i) => bytes = i.into_raw(),
+        DynamicImage::ImageRgba8(i) => bytes = i.into_raw(),
+        DynamicImage::ImageLuma16(i) => words = i.into_raw(),
+        DynamicImage::ImageLumaA16(i) => words = i.into_raw(),
+        DynamicImage::ImageRgb16(i) => words = i.into_raw(),
+        DynamicImage::ImageRgba16(i) => words = i.into_raw(),
         // Float sources are converted anyway: the copy path costs nothing more.
         other => return encode(&other, icc),
+    }
+    let buffer: &mut [u8] = if words.is_empty() {
+        bytes.resize(filtered_len, 0);
+        &mut bytes
+    } else {
+        for w in &mut words {
+            *w = w.to_be();
+        }
+        words.resize(filtered_len.div_ceil(2), 0);
+        bytemuck::cast_slice_mut(&mut words)
     };
     filter_in_place(&mut buffer[..filtered_len], row_len, bpp);
     assemble(
@@ -128,16 +110,6 @@ pub fn encode_in_place(image: DynamicImage, icc: Option<&[u8]>) -> Result<Vec<u8
         &buffer[..filtered_len],
         icc,
     )
-}
-
-/// 16-bit samples as PNG stores them (big-endian), with room to grow to
-/// `len` bytes.
-fn big_endian(mut words: Vec<u16>, len: usize) -> Vec<u16> {
-    for w in &mut words {
-        *w = w.to_be();
-    }
-    words.resize(len.div_ceil(2), 0);
-    words
 }
 
 /// Signature, IHDR, iCCP, one IDAT holding `filtered` compressed, IEND.
