@@ -474,3 +474,113 @@ fn a_bad_setting_stops_the_init_naming_the_variable() {
         "never asked for an event"
     );
 }
+
+/// Uploads just under the default pixel limit, made here (never committed),
+/// through the bootstrap at a Lambda memory size: the function's peak
+/// resident memory (what Lambda counts) and its response. Slow: these run
+/// in scripts/test.sh with `--ignored`.
+mod large_uploads {
+    use super::*;
+    use imgflow_testkit::memory_kib;
+
+    const MIB: u64 = 1024;
+
+    fn large_png() -> Vec<u8> {
+        png_fast(&DynamicImage::ImageRgba8(upscaled_photo(10_000, 9_999)))
+    }
+
+    fn large_jpeg() -> Vec<u8> {
+        let photo = DynamicImage::ImageRgba8(upscaled_photo(10_000, 9_999)).to_rgb8();
+        jpeg_rgb(&photo, &JpegOptions::default())
+    }
+
+    /// Runs the bootstrap at `memory_mb` against a fresh emulator holding
+    /// `objects`, invokes it once with all of them in one event, and returns
+    /// the response, the process's peak resident memory (KiB), its output
+    /// lines and the emulator.
+    fn invoke_at(
+        memory_mb: &str,
+        objects: &[(&str, Vec<u8>)],
+    ) -> (Value, u64, Vec<Value>, S3Emulator) {
+        let moto = S3Emulator::start().unwrap();
+        seed(&moto, objects);
+        let api = RuntimeApi::start().unwrap();
+        let function = start_function(
+            &api,
+            &moto.endpoint,
+            &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb)],
+        );
+        let records: Vec<(&str, &str, u64)> = objects
+            .iter()
+            .map(|(key, body)| ("uploads", *key, body.len() as u64))
+            .collect();
+        let Reported::Response(body) = invoke(&api, s3_event(&records), 900_000) else {
+            panic!("the invocation failed")
+        };
+        let (peak, _) = memory_kib(function.pid()).expect("/proc/PID/status");
+        let lines = json_lines(&function);
+        (body, peak, lines, moto)
+    }
+
+    #[test]
+    #[ignore = "slow: two 100 MP images (scripts/test.sh runs it)"]
+    fn two_100_megapixel_rgba_pngs_in_one_event_at_2048_mb() {
+        let png = large_png();
+        assert!(png.len() < 100 << 20, "inside MAX_INPUT_BYTES");
+        let (body, peak, lines, moto) = invoke_at(
+            "2048",
+            &[("big/one.png", png.clone()), ("big/two.png", png)],
+        );
+        for record in body["records"].as_array().unwrap() {
+            assert_eq!(record["outcome"], "processed", "{body}");
+        }
+        assert_eq!(moto.keys("processed").len(), 10);
+        println!("2048 MB, two 100 MP RGBA PNGs: peak {} MiB", peak / MIB);
+        assert!(
+            peak < 2048 * MIB * 9 / 10,
+            "peak {} MiB, over 90% of 2048 MB",
+            peak / MIB
+        );
+        // The function reports its own peak against the memory size.
+        let reported = lines
+            .iter()
+            .find_map(|l| l["MemoryUtilization"].as_f64())
+            .expect("a MemoryUtilization record");
+        assert!(reported > 0.0 && reported < 90.0, "{reported}");
+    }
+
+    #[test]
+    #[ignore = "slow: 100 MP images (scripts/test.sh runs it)"]
+    fn at_1024_mb_a_100_megapixel_upload_is_processed_or_refused_up_front() {
+        for (key, bytes) in [("big.png", large_png()), ("big.jpg", large_jpeg())] {
+            // What the function's admission will say (its budget: the memory
+            // size less the process's reserve).
+            let inspection =
+                imgflow_engine::inspect(&bytes, &imgflow_engine::Settings::default(), 2).unwrap();
+            let budget = (1024 - imgflow_lambda::config::PROCESS_RESERVE_MIB) << 20;
+            let fits = inspection.leanest().0 <= budget;
+            let (body, peak, lines, moto) = invoke_at("1024", &[(key, bytes)]);
+            let record = &body["records"][0];
+            println!(
+                "1024 MB, {key}: {} (peak {} MiB)",
+                record["outcome"],
+                peak / MIB
+            );
+            if fits {
+                assert_eq!(record["outcome"], "processed", "{body}");
+                assert_eq!(moto.keys("processed").len(), 5);
+                assert!(peak < 1024 * MIB, "peak {} MiB", peak / MIB);
+            } else {
+                assert_eq!(record["outcome"], "rejected", "{body}");
+                let log = lines
+                    .iter()
+                    .find(|l| l["reason"] == "too_large_for_memory" && l["key"] == key)
+                    .unwrap_or_else(|| panic!("no too_large_for_memory line: {lines:?}"));
+                assert!(log.to_string().contains("memory size of at least"), "{log}");
+                assert!(moto.keys("processed").is_empty());
+                // Refused from the header: not a pixel decoded.
+                assert!(peak < 200 * MIB, "peak {} MiB", peak / MIB);
+            }
+        }
+    }
+}

@@ -52,15 +52,16 @@ pub(super) async fn process<S: ObjectStore>(
             "no time left to write the variants; Lambda will retry",
         );
     }
-    let variants = match write(store, settings, key, fetched.version.as_deref(), &image).await {
+    let (id, decode_ms) = (image.source.id.clone(), image.decode_ms);
+    let variants = match write(store, settings, key, fetched.version.as_deref(), image).await {
         Ok(variants) => variants,
         Err(outcome) => return outcome,
     };
     Outcome::Processed {
         key: key.to_owned(),
-        id: image.source.id.clone(),
+        id,
         source_bytes,
-        decode_ms: image.decode_ms,
+        decode_ms,
         engine_ms,
         processing_ms: ms_since(started),
         variants,
@@ -216,20 +217,19 @@ impl From<EngineError> for Refusal {
 }
 
 /// Admits an image against the invocation's budget ([`Inspection::admit`]),
-/// waiting for the records ahead of it until the deadline. The variants are
-/// copied once more on their way to S3, so their bytes count twice.
+/// waiting for the records ahead of it until the deadline. The variants go
+/// to S3 without a copy: the engine's estimate covers them.
 fn admit(
     budget: &Arc<Budget>,
     inspection: &Inspection,
     stop_at: Instant,
 ) -> Result<(Admission, Schedule), Refusal> {
-    let extra = inspection.memory.outputs;
     inspection
-        .admit(budget, extra, Some(stop_at))
+        .admit(budget, Some(stop_at))
         .map_err(|why| match why {
             NotAdmitted::TimedOut => Refusal::NoTime,
             NotAdmitted::TooLarge => {
-                let too_large = inspection.too_large(budget, extra, |needed_mib| {
+                let too_large = inspection.too_large(budget, |needed_mib| {
                     format!(
                         "a memory size of at least {} MB would process it (the stack's memory_size, or {} when set)",
                         needed_mib + config::PROCESS_RESERVE_MIB,
@@ -248,16 +248,26 @@ async fn write<S: ObjectStore>(
     settings: &HandlerSettings,
     key: &str,
     version: Option<&str>,
-    image: &ProcessedImage,
+    image: ProcessedImage,
 ) -> Result<Vec<WrittenVariant>, Outcome> {
     let bucket = settings.processed_bucket.as_str();
     let id = image.source.id.as_str();
-    let keys: Vec<String> = image
+    let written: Vec<WrittenVariant> = image
         .variants
         .iter()
-        .map(|v| naming::output_key(key, v.spec.name, id, v.spec.extension))
+        .map(|v| WrittenVariant {
+            name: v.spec.name,
+            key: naming::output_key(key, v.spec.name, id, v.spec.extension),
+            bytes: v.bytes.len(),
+            bytes_saved: v.bytes_saved(image.source.bytes),
+            width: v.width,
+            height: v.height,
+            quality: v.quality,
+            encode_ms: v.encode_ms,
+        })
         .collect();
-    let puts = image.variants.iter().zip(&keys).map(|(v, out_key)| {
+    // The bodies move to the SDK: the variants are not copied on the way out.
+    let puts = image.variants.into_iter().zip(&written).map(|(v, w)| {
         let mut metadata = vec![
             (META_SOURCE_KEY, metadata_value(key)),
             (META_VARIANT, v.spec.name.to_owned()),
@@ -271,8 +281,8 @@ async fn write<S: ObjectStore>(
         store
             .put(PutObject {
                 bucket,
-                key: out_key,
-                body: &v.bytes,
+                key: &w.key,
+                body: v.bytes,
                 content_type: v.spec.content_type,
                 cache_control: &settings.cache_control,
                 metadata,
@@ -282,9 +292,9 @@ async fn write<S: ObjectStore>(
     });
     let results = futures_util::future::join_all(puts).await;
     if let Some(error) = results.iter().find_map(|r| r.as_ref().err()) {
-        let landed = results.iter().zip(&keys).filter(|(r, _)| r.is_ok());
-        for (_, out_key) in landed {
-            let _ = store.delete(bucket, out_key).await;
+        let landed = results.iter().zip(&written).filter(|(r, _)| r.is_ok());
+        for (_, w) in landed {
+            let _ = store.delete(bucket, &w.key).await;
         }
         return Err(Outcome::stopped(
             key,
@@ -292,21 +302,7 @@ async fn write<S: ObjectStore>(
             format!("PUT to s3://{bucket}: {error}"),
         ));
     }
-    Ok(image
-        .variants
-        .iter()
-        .zip(keys)
-        .map(|(v, out_key)| WrittenVariant {
-            name: v.spec.name,
-            key: out_key,
-            bytes: v.bytes.len(),
-            bytes_saved: v.bytes_saved(image.source.bytes),
-            width: v.width,
-            height: v.height,
-            quality: v.quality,
-            encode_ms: v.encode_ms,
-        })
-        .collect())
+    Ok(written)
 }
 
 /// A trace span for one S3 call, shaped the way X-Ray shows AWS SDK calls

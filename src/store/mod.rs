@@ -34,7 +34,8 @@ pub struct Fetched {
 pub struct PutObject<'a> {
     pub bucket: &'a str,
     pub key: &'a str,
-    pub body: &'a [u8],
+    /// Owned, so that the SDK sends it without a copy.
+    pub body: Vec<u8>,
     pub content_type: &'a str,
     pub cache_control: &'a str,
     pub metadata: Vec<(&'static str, String)>,

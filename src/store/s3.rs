@@ -142,7 +142,8 @@ impl ObjectStore for S3Store {
             .map_err(|e| StoreError::Transient(format!("GetObject body: {e}")))?;
         Ok(Fetched {
             head,
-            body: Some(body.into_bytes().to_vec()),
+            // Without a copy when the body came in one piece.
+            body: Some(Vec::from(body.into_bytes())),
         })
     }
 
@@ -157,7 +158,7 @@ impl ObjectStore for S3Store {
             .put_object()
             .bucket(o.bucket)
             .key(o.key)
-            .body(ByteStream::from(o.body.to_vec()))
+            .body(ByteStream::from(o.body))
             .content_type(o.content_type)
             .cache_control(o.cache_control)
             .set_metadata(Some(metadata));

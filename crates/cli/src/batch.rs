@@ -177,8 +177,8 @@ pub fn admit(
     budget: &Arc<Budget>,
     inspection: &Inspection,
 ) -> Result<(Admission, Schedule), InputError> {
-    inspection.admit(budget, 0, None).map_err(|_| {
-        let too_large = inspection.too_large(budget, 0, |needed_mib| {
+    inspection.admit(budget, None).map_err(|_| {
+        let too_large = inspection.too_large(budget, |needed_mib| {
             format!("run it with --memory-budget {needed_mib} or more on a machine that has it")
         });
         EngineError::from(too_large).into()

@@ -3,6 +3,7 @@
 
 mod batch;
 mod bench;
+mod capacity;
 mod output;
 mod report;
 mod reprocess;
@@ -38,6 +39,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run S3 objects through the Lambda's code path (redrive, backfill).
     Reprocess(ReprocessArgs),
+    /// The largest RGBA PNG and JPEG the function processes at each Lambda memory size.
+    Capacity(CapacityArgs),
     /// Internal: one image in this process, for `bench` (peak RSS per image).
     #[command(hide = true)]
     BenchWorker(bench::WorkerArgs),
@@ -82,6 +85,22 @@ struct InspectArgs {
 }
 
 #[derive(Args)]
+struct CapacityArgs {
+    /// Lambda memory sizes, MB
+    #[arg(long, value_name = "MB", value_delimiter = ',', default_value = "512,1024,2048,3008",
+          value_parser = clap::value_parser!(u64).range(128..=10240))]
+    memory_sizes: Vec<u64>,
+    /// Make each image, process it (one thread) and report its measured peak
+    #[arg(long)]
+    verify: bool,
+    /// Print one JSON object per cell instead of the table
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    engine: EngineFlags,
+}
+
+#[derive(Args)]
 struct ReprocessArgs {
     /// Objects to process, as s3://bucket/key
     #[arg(value_name = "S3_URL", required_unless_present = "prefix")]
@@ -109,6 +128,17 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect(args),
         Command::Bench(args) => bench::run(args),
         Command::Reprocess(args) => reprocess(args),
+        Command::Capacity(args) => match args.engine.settings() {
+            Ok(settings) => {
+                let env = args
+                    .engine
+                    .as_env()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                capacity::run(&args.memory_sizes, &settings, env, args.verify, args.json)
+            }
+            Err(e) => Ok(usage_error(e)),
+        },
         Command::BenchWorker(args) => bench::worker(args),
     };
     match result {

@@ -122,19 +122,21 @@ pub fn inspection(input: &Path, i: &Inspection, threads: usize, json: bool) -> S
             color: &color,
             progressive: i.shape.progressive,
             memory_one_at_a_time_bytes: i.memory.one_at_a_time,
+            memory_two_passes_bytes: i.memory.two_passes,
             memory_side_by_side_bytes: i.memory.side_by_side,
             threads,
         };
         return serde_json::to_string(&record).unwrap_or_default();
     }
     format!(
-        "{}  {} {}x{} {}  memory: {} MiB one variant at a time, {} MiB side by side ({threads} threads)",
+        "{}  {} {}x{} {}  memory: {} MiB one variant at a time, {} MiB in two passes, {} MiB side by side ({threads} threads)",
         input.display(),
         sniff::format_name(i.shape.format),
         i.shape.width,
         i.shape.height,
         color,
         i.memory.one_at_a_time.div_ceil(MIB),
+        i.memory.two_passes.div_ceil(MIB),
         i.memory.side_by_side.div_ceil(MIB),
     )
 }
@@ -148,6 +150,7 @@ struct InspectionRecord<'a> {
     color: &'a str,
     progressive: bool,
     memory_one_at_a_time_bytes: u64,
+    memory_two_passes_bytes: u64,
     memory_side_by_side_bytes: u64,
     threads: usize,
 }

@@ -169,6 +169,8 @@ fn encode_failed(v: &VariantSettings) -> impl Fn(String) -> EngineError + Copy +
 pub struct Inspection {
     pub shape: memory::Shape,
     pub memory: memory::Estimate,
+    /// The threads the side-by-side estimate is for.
+    pub threads: usize,
 }
 
 /// Reads the header of `bytes` and checks it as [`process`] would (size,
@@ -182,25 +184,42 @@ pub fn inspect(
 ) -> Result<Inspection, EngineError> {
     let shape = decode::inspect(bytes, &settings.limits, &settings.variants)?;
     let memory = memory::estimate(&shape, bytes.len() as u64, &settings.variants, threads);
-    Ok(Inspection { shape, memory })
+    Ok(Inspection {
+        shape,
+        memory,
+        threads,
+    })
 }
 
 impl Inspection {
-    /// Admits the image against `budget`: side by side when that fits now,
-    /// else one variant at a time, waiting for room until `deadline`.
-    /// `extra` is what the caller holds beside the engine's estimate (e.g. a
-    /// copy of the variants on their way out).
+    /// Admits the image against `budget`: side by side when there are
+    /// threads for it and that fits now, else the [leanest](Self::leanest)
+    /// schedule, waiting for room until `deadline`.
     pub fn admit(
         &self,
         budget: &Arc<memory::Budget>,
-        extra: u64,
         deadline: Option<Instant>,
     ) -> Result<(memory::Admission, Schedule), memory::NotAdmitted> {
-        if let Some(admission) = budget.try_admit(self.memory.side_by_side + extra) {
-            return Ok((admission, Schedule::SideBySide));
+        if self.threads > 1 {
+            if let Some(admission) = budget.try_admit(self.memory.side_by_side) {
+                return Ok((admission, Schedule::SideBySide));
+            }
         }
-        let admission = budget.admit(self.memory.one_at_a_time + extra, deadline)?;
-        Ok((admission, Schedule::OneAtATime))
+        let (bytes, schedule) = self.leanest();
+        let admission = budget.admit(bytes, deadline)?;
+        Ok((admission, schedule))
+    }
+
+    /// The schedule with the smaller peak, and its estimate: one variant at
+    /// a time, or two passes when they need less (large images with alpha:
+    /// an extra decode, a few percent of the time, for hundreds of MiB).
+    pub fn leanest(&self) -> (u64, Schedule) {
+        let m = &self.memory;
+        if m.two_passes < m.one_at_a_time {
+            (m.two_passes, Schedule::TwoPasses)
+        } else {
+            (m.one_at_a_time, Schedule::OneAtATime)
+        }
     }
 
     /// The refusal when the image can never fit `budget`; `remedy` says, in
@@ -208,11 +227,11 @@ impl Inspection {
     pub fn too_large(
         &self,
         budget: &memory::Budget,
-        extra: u64,
         remedy: impl FnOnce(u64) -> String,
     ) -> RejectReason {
         const MIB: u64 = 1024 * 1024;
-        let needed_mib = (self.memory.one_at_a_time + extra).div_ceil(MIB);
+        let (bytes, _) = self.leanest();
+        let needed_mib = bytes.div_ceil(MIB);
         RejectReason::TooLargeForMemory {
             width: self.shape.width,
             height: self.shape.height,
@@ -233,6 +252,11 @@ pub enum Schedule {
     /// there are cores and memory to spare. On a pool of one thread this is
     /// [`Schedule::OneAtATime`].
     SideBySide,
+    /// The full-size WebP alone first, then the source decoded again for
+    /// the rest, one at a time: an extra decode for a lower peak when
+    /// libwebp's alpha coder (about 13 bytes a pixel) is what does not fit
+    /// beside the source and the other variants' outputs.
+    TwoPasses,
 }
 
 /// Decodes `bytes` once and encodes every enabled variant, side by side on
@@ -241,27 +265,68 @@ pub fn process(bytes: &[u8], settings: &Settings) -> Result<ProcessedImage, Engi
     process_with(bytes, settings, Schedule::SideBySide)
 }
 
-/// Decodes `bytes` once and encodes every enabled variant as `schedule`
-/// says; the variants come back in table order either way, with the same
-/// bytes.
+/// Decodes `bytes` (twice for [`Schedule::TwoPasses`]) and encodes every
+/// enabled variant as `schedule` says; the variants come back in table
+/// order whatever the schedule, with the same bytes.
 ///
-/// Traced as a `decode` span and one `encode` span per variant (annotated
-/// with `variant`), children of the caller's current span.
+/// Traced as a `decode` span (one per pass) and one `encode` span per
+/// variant (annotated with `variant`), children of the caller's current
+/// span.
 pub fn process_with(
     bytes: &[u8],
     settings: &Settings,
     schedule: Schedule,
 ) -> Result<ProcessedImage, EngineError> {
     let parent = tracing::Span::current();
-    let decode_span = tracing::info_span!(
+    let started = Instant::now();
+    let (decoded, info) = decode_traced(bytes, settings)?;
+    let decode_ms = ms_since(started);
+
+    let all: Vec<&VariantSettings> = settings.variants.iter().collect();
+    let mut variants = match schedule {
+        Schedule::SideBySide if rayon::current_num_threads() > 1 => all
+            .par_iter()
+            .map(|v| traced(&parent, v, || decoded.encode(v)))
+            .collect::<Result<Vec<_>, EngineError>>()?,
+        Schedule::TwoPasses => {
+            let (first, second): (Vec<_>, Vec<_>) = all
+                .into_iter()
+                .partition(|v| v.spec.codec == Codec::WebP && v.fit.is_none());
+            let imported = import_for_webp(&decoded, &first)?;
+            drop(decoded);
+            let mut done = encode_imported(&parent, imported, &info)?;
+            if !second.is_empty() {
+                let (decoded, _) = decode_traced(bytes, settings)?;
+                done.extend(one_at_a_time(&parent, decoded, second, &info)?);
+            }
+            done
+        }
+        _ => one_at_a_time(&parent, decoded, all, &info)?,
+    };
+    let order = |p: &ProcessedVariant| {
+        settings
+            .variants
+            .iter()
+            .position(|v| std::ptr::eq(v.spec, p.spec))
+    };
+    variants.sort_by_key(order);
+    Ok(ProcessedImage {
+        source: info,
+        decode_ms,
+        variants,
+    })
+}
+
+/// Decodes `bytes` in a `decode` span.
+fn decode_traced(bytes: &[u8], settings: &Settings) -> Result<(Decoded, SourceInfo), EngineError> {
+    let span = tracing::info_span!(
         "decode",
         bytes = bytes.len(),
         format = Empty,
         width = Empty,
         height = Empty
     );
-    let _decoding = decode_span.enter();
-    let started = Instant::now();
+    let _decoding = span.enter();
     let source = decode::decode(bytes, &settings.limits, &settings.variants)?;
     let info = SourceInfo {
         format: sniff::format_name(source.format),
@@ -271,61 +336,106 @@ pub fn process_with(
         id: naming::content_id(bytes),
         has_icc: source.icc.is_some(),
     };
-    let decode_ms = ms_since(started);
-    decode_span.record("format", info.format);
-    decode_span.record("width", info.width);
-    decode_span.record("height", info.height);
-
+    span.record("format", info.format);
+    span.record("width", info.width);
+    span.record("height", info.height);
     let decoded = Decoded {
         pixels: Arc::new(source.pixels),
         icc: source.icc,
     };
-    drop(_decoding);
+    Ok((decoded, info))
+}
 
-    let variants = if schedule == Schedule::SideBySide && rayon::current_num_threads() > 1 {
-        settings
-            .variants
-            .par_iter()
-            .map(|v| traced(&parent, v, || decoded.encode(v)))
-            .collect::<Result<Vec<_>, EngineError>>()?
+/// One variant after another, the PNG last over the decoded pixels. A
+/// full-size WebP needs far more memory than its input, so it runs where
+/// it costs least: with alpha (libwebp's alpha coder, ~13 bytes a pixel)
+/// first, before any other output exists; without, it converts its pixels
+/// before the PNG takes them over and encodes after the decoded image is
+/// gone.
+fn one_at_a_time(
+    parent: &tracing::Span,
+    decoded: Decoded,
+    variants: Vec<&VariantSettings>,
+    info: &SourceInfo,
+) -> Result<Vec<ProcessedVariant>, EngineError> {
+    let alpha = decoded.pixels.color().has_alpha();
+    fn full_webp(v: &VariantSettings) -> bool {
+        v.spec.codec == Codec::WebP && v.fit.is_none()
+    }
+    let (png, mut others): (Vec<&VariantSettings>, Vec<&VariantSettings>) = variants
+        .into_iter()
+        .partition(|v| v.spec.codec == Codec::Png);
+    let (late_webp, others): (Vec<_>, Vec<_>) = if alpha || png.is_empty() {
+        // Stable: the full-size WebPs first, the rest in table order.
+        others.sort_by_key(|v| !full_webp(v));
+        (Vec::new(), others)
     } else {
-        let (png, others): (Vec<_>, Vec<_>) = settings
-            .variants
-            .iter()
-            .partition(|v| v.spec.codec == Codec::Png);
-        // A full-size WebP converts its pixels before the PNG takes them
-        // over and encodes after the decoded image is gone: libwebp's
-        // encoder needs far more memory than its input, so it should not
-        // run beside the source.
-        let (late_webp, others): (Vec<_>, Vec<_>) =
-            others.into_iter().partition(|v: &&VariantSettings| {
-                v.spec.codec == Codec::WebP && v.fit.is_none() && !png.is_empty()
-            });
-        let mut done = Vec::with_capacity(settings.variants.len());
-        for v in others {
-            done.push(traced(&parent, v, || decoded.encode(v))?);
+        others.into_iter().partition(|v| full_webp(v))
+    };
+    let mut done = Vec::new();
+    for v in others {
+        done.push(traced(parent, v, || decoded.encode(v))?);
+    }
+    let imported = import_for_webp(&decoded, &late_webp)?;
+    // The last PNG (the table has one) takes the pixels over.
+    if let Some((last, rest)) = png.split_last() {
+        for v in rest {
+            done.push(traced(parent, v, || decoded.encode(v))?);
         }
-        let mut imported = Vec::with_capacity(late_webp.len());
-        for v in late_webp {
+        done.push(traced(parent, last, || decoded.encode_png_in_place(last))?);
+    } else {
+        drop(decoded);
+    }
+    done.extend(encode_imported(parent, imported, info)?);
+    Ok(done)
+}
+
+/// Full-size WebP variants with their pixels in libwebp's form, so that the
+/// decoded image can go before they encode.
+struct ImportedWebp<'a> {
+    v: &'a VariantSettings,
+    pixels: codecs::webp::Imported,
+    icc: Option<Vec<u8>>,
+    import_time: std::time::Duration,
+}
+
+fn import_for_webp<'a>(
+    decoded: &Decoded,
+    variants: &[&'a VariantSettings],
+) -> Result<Vec<ImportedWebp<'a>>, EngineError> {
+    variants
+        .iter()
+        .map(|v| {
             let started = Instant::now();
             let pixels = codecs::webp::import(&pixels::for_webp(&decoded.pixels))
                 .map_err(encode_failed(v))?;
-            imported.push((v, pixels, started.elapsed()));
-        }
-        // The last PNG (the table has one) takes the pixels over.
-        let icc = decoded.icc.clone();
-        if let Some((last, rest)) = png.split_last() {
-            for v in rest {
-                done.push(traced(&parent, v, || decoded.encode(v))?);
-            }
-            done.push(traced(&parent, last, || decoded.encode_png_in_place(last))?);
-        }
-        for (v, pixels, import_time) in imported {
-            let mut variant = traced(&parent, v, || {
+            Ok(ImportedWebp {
+                v,
+                pixels,
+                icc: decoded.icc.clone(),
+                import_time: started.elapsed(),
+            })
+        })
+        .collect()
+}
+
+fn encode_imported(
+    parent: &tracing::Span,
+    imported: Vec<ImportedWebp<'_>>,
+    info: &SourceInfo,
+) -> Result<Vec<ProcessedVariant>, EngineError> {
+    imported
+        .into_iter()
+        .map(|i| {
+            let v = i.v;
+            let mut variant = traced(parent, v, || {
                 let started = Instant::now();
-                let bytes =
-                    codecs::webp::encode_imported(pixels, v.quality.unwrap_or(100), icc.as_deref())
-                        .map_err(encode_failed(v))?;
+                let bytes = codecs::webp::encode_imported(
+                    i.pixels,
+                    v.quality.unwrap_or(100),
+                    i.icc.as_deref(),
+                )
+                .map_err(encode_failed(v))?;
                 Ok(ProcessedVariant::new(
                     v,
                     (info.width, info.height),
@@ -333,23 +443,10 @@ pub fn process_with(
                     started,
                 ))
             })?;
-            variant.encode_ms += import_time.as_secs_f64() * 1000.0;
-            done.push(variant);
-        }
-        let order = |p: &ProcessedVariant| {
-            settings
-                .variants
-                .iter()
-                .position(|v| std::ptr::eq(v.spec, p.spec))
-        };
-        done.sort_by_key(order);
-        done
-    };
-    Ok(ProcessedImage {
-        source: info,
-        decode_ms,
-        variants,
-    })
+            variant.encode_ms += i.import_time.as_secs_f64() * 1000.0;
+            Ok(variant)
+        })
+        .collect()
 }
 
 /// Runs one variant's encode in an `encode` span under `parent`.

@@ -6,7 +6,8 @@
 //! being run needs for itself, and the outputs made so far. The per-pixel
 //! costs of the encoders are measured (mozjpeg keeps the quantised and the
 //! unquantised coefficients of the whole image, ~6 bytes per pixel;
-//! libwebp's lossless alpha coder ~13), and a test checks the estimate
+//! libwebp's lossless alpha coder ~13 and up to 10 MiB of tables), and a
+//! test checks the estimate
 //! against measured peaks: never below, at most 1.5 times above.
 
 use crate::settings::VariantSettings;
@@ -36,11 +37,11 @@ pub struct Shape {
 pub struct Estimate {
     /// Variants one after another ([`crate::Schedule::OneAtATime`]).
     pub one_at_a_time: u64,
+    /// The full-size WebP first, the rest from a second decode
+    /// ([`crate::Schedule::TwoPasses`]).
+    pub two_passes: u64,
     /// Variants side by side on `threads` threads.
     pub side_by_side: u64,
-    /// Of either, the variants' bytes (an upper bound): a caller that copies
-    /// them on the way out (an HTTP client) needs this much more.
-    pub outputs: u64,
 }
 
 /// The allocator's slack and the converted strips, on top of the model.
@@ -51,7 +52,12 @@ const SLACK_BYTES: f64 = 1.5 * 1024.0 * 1024.0;
 const MOZJPEG_PER_COMPONENT: f64 = 2.0; // × (1 + 2 × 1/4) for 4:2:0 colour, ×2 for both coefficient sets
 const WEBP_YUV: f64 = 1.5;
 const WEBP_ALPHA_PLANE: f64 = 1.0;
-const WEBP_ALPHA_CODER: f64 = 13.0;
+const WEBP_ALPHA_CODER: f64 = 13.2;
+/// The alpha coder's tables (histograms, hashes): they grow with the image
+/// up to about 10 MiB from 1 MP on (measured: 22, 58 and 335 MiB for the
+/// whole coder at 1, 3.8 and 25 MP).
+const WEBP_ALPHA_TABLES_PER_PIXEL: f64 = 10.0;
+const WEBP_ALPHA_TABLES_MAX: f64 = 10.0 * 1024.0 * 1024.0;
 /// Output size per pixel, upper bounds by codec: random noise (the least
 /// compressible input) measured 0.70 (JPEG q85), 0.42 (q60) and 0.75 (WebP
 /// q85) bytes per pixel; above quality 90 the bound doubles. PNG's is its
@@ -110,6 +116,7 @@ pub fn estimate(
     };
     let alpha_coder = if alpha {
         pixels * WEBP_ALPHA_CODER
+            + (pixels * WEBP_ALPHA_TABLES_PER_PIXEL).min(WEBP_ALPHA_TABLES_MAX)
     } else {
         0.0
     };
@@ -173,35 +180,71 @@ pub fn estimate(
     let input = input_bytes as f64;
     let all_outputs: f64 = costs.iter().map(|c| c.out).sum();
 
-    // One at a time, in the engine's order: JPEGs and fitted variants, the
-    // full-size WebP's import, the PNG over the source, the WebP's encode.
-    let has_png = costs.iter().any(|c| c.codec == Codec::Png);
-    let late_webp = |c: &Cost| c.codec == Codec::WebP && c.full && has_png;
-    let mut peak = decode;
-    let mut outputs = 0.0;
-    for c in costs
-        .iter()
-        .filter(|c| c.codec != Codec::Png && !late_webp(c))
-    {
-        peak = peak.max(source + c.work + outputs);
-        outputs += c.out;
-    }
-    // Converting makes a copy for sources that are not 8-bit RGB(A), freed
-    // once libwebp has its own form of the pixels, which stays until the end.
-    let late: Vec<&Cost> = costs.iter().filter(|c| late_webp(c)).collect();
-    let imported = yuv * late.len() as f64;
-    if !late.is_empty() {
-        peak = peak.max(source + webp_copy + imported + outputs);
-    }
-    for c in costs.iter().filter(|c| c.codec == Codec::Png) {
-        peak = peak.max(source + rows + imported + outputs + c.out);
-        outputs += c.out;
-    }
-    for c in late {
-        peak = peak.max(imported + alpha_coder + outputs + c.out);
-        outputs += c.out;
-    }
-    let one_at_a_time = peak;
+    // One at a time, in the engine's order: with alpha the full-size WebP,
+    // then JPEGs and fitted variants; without alpha, the full-size WebP's
+    // import, the PNG over the source, then the WebP's encode;
+    // `outputs` are what earlier passes made. Returns the peak and the
+    // outputs made by the end.
+    let in_order = |costs: &[&Cost], mut outputs: f64| -> (f64, f64) {
+        let has_png = costs.iter().any(|c| c.codec == Codec::Png);
+        let full_webp = |c: &Cost| c.codec == Codec::WebP && c.full;
+        let late_webp = |c: &Cost| full_webp(c) && has_png && !alpha;
+        let mut peak = decode + outputs;
+        // With alpha, the full-size WebPs first (before other outputs).
+        let mut early: Vec<&&Cost> = costs
+            .iter()
+            .filter(|c| c.codec != Codec::Png && !late_webp(c))
+            .collect();
+        early.sort_by_key(|c| !full_webp(c));
+        for c in early {
+            peak = peak.max(source + c.work + outputs);
+            outputs += c.out;
+        }
+        // Converting makes a copy for sources that are not 8-bit RGB(A),
+        // freed once libwebp has its own form of the pixels, which stays
+        // until the end.
+        let late: Vec<&&Cost> = costs.iter().filter(|c| late_webp(c)).collect();
+        let imported = yuv * late.len() as f64;
+        if !late.is_empty() {
+            peak = peak.max(source + webp_copy + imported + outputs);
+        }
+        for c in costs.iter().filter(|c| c.codec == Codec::Png) {
+            peak = peak.max(source + rows + imported + outputs + c.out);
+            outputs += c.out;
+        }
+        for c in late {
+            peak = peak.max(imported + alpha_coder + outputs + c.out);
+            outputs += c.out;
+        }
+        (peak, outputs)
+    };
+    let all: Vec<&Cost> = costs.iter().collect();
+    let one_at_a_time = in_order(&all, 0.0).0;
+
+    // Two passes: the full-size WebPs from their imported pixels with
+    // nothing else alive, then the rest from a second decode.
+    let (first, second): (Vec<&Cost>, Vec<&Cost>) =
+        costs.iter().partition(|c| c.codec == Codec::WebP && c.full);
+    let two_passes = if first.is_empty() {
+        one_at_a_time
+    } else {
+        let imported = yuv * first.len() as f64;
+        let mut peak = decode.max(source + webp_copy + imported);
+        // Once the source is freed, glibc serves allocations up to its size
+        // (at most 32 MiB, its highest mmap threshold) from the heap, where
+        // freed memory stays resident: count it again, that far.
+        let heap = source.min(32.0 * 1024.0 * 1024.0);
+        let mut outputs = 0.0;
+        for c in &first {
+            peak = peak.max(imported + alpha_coder + heap + outputs + c.out);
+            outputs += c.out;
+        }
+        if second.is_empty() {
+            peak
+        } else {
+            peak.max(in_order(&second, outputs).0)
+        }
+    };
 
     // Side by side: the source, the `threads` largest working sets at
     // once, and every output.
@@ -213,8 +256,8 @@ pub fn estimate(
     let total = |model: f64| ((input + model) * (1.0 + SLACK_FRACTION) + SLACK_BYTES) as u64;
     Estimate {
         one_at_a_time: total(one_at_a_time),
+        two_passes: total(two_passes),
         side_by_side: total(side_by_side),
-        outputs: all_outputs as u64,
     }
 }
 
@@ -350,6 +393,17 @@ mod tests {
         let rgba16 = estimate(&shape(3000, 3000, ColorType::Rgba16), 0, &v, 1);
         assert!(rgb.one_at_a_time < rgba.one_at_a_time);
         assert!(rgba.one_at_a_time < rgba16.one_at_a_time);
+    }
+
+    #[test]
+    fn two_passes_pay_off_for_large_images_with_alpha_only() {
+        let v = Settings::default().variants;
+        let rgba = estimate(&shape(10_000, 9_999, ColorType::Rgba8), 0, &v, 1);
+        assert!(rgba.two_passes + (150 << 20) < rgba.one_at_a_time);
+        let rgb = estimate(&shape(10_000, 9_999, ColorType::Rgb8), 0, &v, 1);
+        assert!(rgb.two_passes >= rgb.one_at_a_time);
+        let small = estimate(&shape(1000, 800, ColorType::Rgba8), 0, &v, 1);
+        assert!(small.two_passes >= small.one_at_a_time);
     }
 
     #[test]

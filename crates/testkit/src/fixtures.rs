@@ -202,6 +202,52 @@ pub fn png_rgba(img: &RgbaImage) -> Vec<u8> {
     )
 }
 
+/// Something like a photo: smooth areas, edges and fine noise, so that
+/// encoders work and outputs are not trivially small; alpha ramps from
+/// left to right.
+pub fn photo_like(w: u32, h: u32) -> RgbaImage {
+    let mut seed = 0x2545_f491_u32;
+    RgbaImage::from_fn(w, h, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let noise = (seed % 24) as u8;
+        let band = if (x / 97 + y / 61) % 2 == 0 { 40 } else { 0 };
+        Rgba([
+            ((x * 255 / w) as u8).wrapping_add(noise),
+            ((y * 255 / h) as u8).saturating_add(band),
+            (((x + y) % 256) as u8).wrapping_add(noise / 2),
+            (x * 255 / w) as u8,
+        ])
+    })
+}
+
+/// A very large image as phones and cameras upload them: a photo-like
+/// picture upscaled (so that a 100 MP PNG stays tens of MB, like a real
+/// photo, instead of the hundreds pure noise would take), with an alpha
+/// ramp from left to right.
+pub fn upscaled_photo(w: u32, h: u32) -> RgbaImage {
+    let small = photo_like(w.div_ceil(16), h.div_ceil(16));
+    let mut big = image::imageops::resize(&small, w, h, image::imageops::FilterType::Triangle);
+    for (x, _, p) in big.enumerate_pixels_mut() {
+        p.0[3] = (u64::from(x) * 255 / u64::from(w)) as u8;
+    }
+    big
+}
+
+/// A PNG encoded quickly (large fixtures would take long at the default).
+pub fn png_fast(img: &DynamicImage) -> Vec<u8> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let mut out = Vec::new();
+    img.write_with_encoder(PngEncoder::new_with_quality(
+        &mut out,
+        CompressionType::Fast,
+        FilterType::Adaptive,
+    ))
+    .unwrap();
+    out
+}
+
 /// A two-frame animated GIF: first frame red, second blue.
 pub fn animated_gif() -> Vec<u8> {
     use image::codecs::gif::GifEncoder;

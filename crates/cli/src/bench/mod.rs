@@ -80,6 +80,10 @@ pub struct WorkerArgs {
     /// cache and moves the peak by megabytes)
     #[arg(long)]
     pub prefault: bool,
+    /// Encode in two passes (the full-size WebP first, then the rest from a
+    /// second decode), as the memory budget does when nothing else fits
+    #[arg(long)]
+    pub two_passes: bool,
     #[command(flatten)]
     pub engine: EngineFlags,
 }
@@ -175,6 +179,11 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.image)
         .with_context(|| format!("cannot read {}", args.image.display()))?;
     let pool = thread_pool(Some(args.threads))?;
+    let schedule = if args.two_passes {
+        engine::Schedule::TwoPasses
+    } else {
+        engine::Schedule::SideBySide
+    };
     let mut walls = Vec::new();
     let mut decodes = Vec::new();
     let mut encodes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -184,7 +193,7 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         drop(last.take());
         let started = Instant::now();
         let image = pool
-            .install(|| engine::process(&bytes, &settings))
+            .install(|| engine::process_with(&bytes, &settings, schedule))
             .with_context(|| format!("{}", args.image.display()))?;
         let wall = started.elapsed().as_secs_f64() * 1000.0;
         if rep >= args.warmup {
