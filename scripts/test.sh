@@ -3,19 +3,22 @@
 # moto, rustfmt, clippy; the Terraform runner adds pytest and checkov;
 # the end-to-end run adds cargo-lambda), then format, lint, the workspace's
 # unit + integration tests (the Lambda binary against moto, the Lambda
-# benchmark's smoke run), SIMD check, a CLI smoke run, the Terraform stack
-# applied to moto (three configurations) + checkov, and the local
-# end-to-end run. The Terraform tests mostly wait on the emulator, so they
-# run beside the Rust build; their log is printed when they are done.
+# benchmark's smoke run), SIMD check, a CLI smoke run, the slow memory
+# tests (100 MP uploads), the Terraform stack applied to moto (three
+# configurations) + checkov, and the local end-to-end run. The Terraform
+# tests mostly wait on the emulator, so they run beside the Rust build, and
+# the slow tests beside the end-to-end run; their logs are printed when
+# they are done.
 # Usage: scripts/test.sh        (CI runs exactly this through .ci/run)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 started=$(date +%s)
 say() { printf '\n== %s  [%ds]\n' "$*" "$(( $(date +%s) - started ))"; }
-terraform_pid= out=
+terraform_pid= slow_pid= out=
 cleanup() {
   [ -z "$terraform_pid" ] || kill -- "-$terraform_pid" 2>/dev/null || true
+  [ -z "$slow_pid" ] || kill -- "-$slow_pid" 2>/dev/null || true
   [ -z "$out" ] || rm -rf "$out"
 }
 trap cleanup EXIT
@@ -61,6 +64,15 @@ cargo test --workspace --all-targets --locked 2>&1 | tee target/test.log
 # Doc tests and --all-targets exclude each other; run the former too.
 cargo test --workspace --doc --locked
 
+say "slow tests: started in the background (log: target/slow.log)"
+# 100 MP uploads through the bootstrap at 2048 and 1024 MB, and through the
+# CLI against the memory estimate (#[ignore]d in plain `cargo test`). They
+# mostly wait on memory and the emulator, like the end-to-end run beside them.
+# Its own process group, so that an early exit stops it.
+setsid sh -c 'cargo test --locked -p imgflow-lambda --test lambda -- --ignored --nocapture \
+  && cargo test --locked -p imgflow-cli --test memory -- --ignored --nocapture' >target/slow.log 2>&1 &
+slow_pid=$!
+
 say "C codecs were built with SIMD"
 # (nm output goes to a file: `nm | grep -q` would die of SIGPIPE under pipefail)
 symbols() { for lib in "$@"; do nm "$lib" 2>/dev/null; done > target/symbols.txt; }
@@ -79,6 +91,14 @@ target/debug/imgflow process samples/astronaut.png --out "$out"
 
 say "local end-to-end: moto, terraform apply, upload, the function (cargo lambda), destroy"
 scripts/local-e2e.sh
+
+say "slow tests: 100 MP uploads (bootstrap at 2048 and 1024 MB, CLI)"
+slow_status=0
+wait "$slow_pid" || slow_status=$?
+slow_pid=
+grep -E 'MiB|^test ' target/slow.log || true
+[ "$slow_status" = 0 ] || { cat target/slow.log; echo "the slow tests failed (exit $slow_status)"; exit 1; }
+cat target/slow.log >>target/test.log
 
 say "terraform tests: fmt, validate, apply to moto (default, examples/*.tfvars), checkov"
 terraform_status=0

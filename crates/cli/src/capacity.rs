@@ -202,8 +202,13 @@ fn measure(kind: &Kind, row: &Largest, env: &[(String, String)]) -> anyhow::Resu
     write_photo(&path, kind, row.width, row.height)?;
     let exe = std::env::current_exe().context("cannot find the imgflow executable")?;
     let mut cmd = Command::new(exe);
-    cmd.envs(env.iter().map(|(k, v)| (k, v)))
-        .arg("bench-worker")
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    if row.over_pixel_limit {
+        // Measure what the memory allows; MAX_INPUT_PIXELS refuses it first.
+        let pixels = u64::from(row.width) * u64::from(row.height);
+        cmd.env(imgflow_lambda::config::MAX_INPUT_PIXELS, pixels.to_string());
+    }
+    cmd.arg("bench-worker")
         .arg(&path)
         .args(["--threads", "1", "--reps", "1", "--warmup", "0"]);
     if row.schedule == "two passes" {
@@ -232,7 +237,12 @@ fn write_photo(path: &Path, kind: &Kind, width: u32, height: u32) -> anyhow::Res
         seed ^= seed >> 17;
         seed ^= seed << 5;
         let [a, b, c, _] = seed.to_le_bytes();
-        image::Rgba([a / 4 + (x % 192) as u8, b / 4 + (y % 192) as u8, c, 255])
+        image::Rgba([
+            a / 8 + (x % 192) as u8,
+            b / 8 + (y % 192) as u8,
+            c / 8 + ((x + y) % 192) as u8,
+            255,
+        ])
     });
     let mut big =
         image::imageops::resize(&small, width, height, image::imageops::FilterType::Triangle);

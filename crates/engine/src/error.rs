@@ -65,7 +65,8 @@ impl RejectReason {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The input is at fault; see [`RejectReason::reason`].
-    #[error("{0}")]
+    // Transparent: the reason is the whole message (a chain would repeat it).
+    #[error(transparent)]
     Rejected(#[from] RejectReason),
     /// An encoder failed on pixels we produced: our bug, not the input's.
     #[error("{variant} encoder failed: {detail}")]
@@ -87,6 +88,13 @@ impl EngineError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rejection_says_its_reason_once_in_an_error_chain() {
+        let e = EngineError::from(RejectReason::NotAnImage);
+        assert_eq!(e.to_string(), RejectReason::NotAnImage.to_string());
+        assert!(std::error::Error::source(&e).is_none());
+    }
 
     #[test]
     fn every_rejection_has_a_rejected_reason() {
