@@ -85,7 +85,9 @@ def fake_aws(tmp_path_factory):
     return bin_dir, real
 
 
-def destroy_sh(stack: Stack, *args: str, fake=None, mode: str = "", log: Path | None = None) -> subprocess.CompletedProcess:
+def destroy_sh(
+    stack: Stack, *args: str, fake=None, mode: str = "", log: Path | None = None, ask: bool = False
+) -> subprocess.CompletedProcess:
     """scripts/destroy.sh --yes; with fake, behind the failing `aws` (and
     -refresh=false: what is checked happens after the plan, which need not
     read every resource again)."""
@@ -95,8 +97,8 @@ def destroy_sh(stack: Stack, *args: str, fake=None, mode: str = "", log: Path | 
         bin_dir, real = fake
         env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", REAL_AWS=real, FAKE_AWS_MODE=mode, FAKE_AWS_LOG=str(log))
     proc = subprocess.run(
-        ["bash", str(REPO / "scripts" / "destroy.sh"), "--yes", "-no-color", "-parallelism=20", *args],
-        env=env, capture_output=True, text=True, timeout=300,
+        ["bash", str(REPO / "scripts" / "destroy.sh"), *([] if ask else ["--yes"]), "-no-color", "-parallelism=20", *args],
+        env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
     )
     (stack.root / f"destroy-sh-{mode or 'real'}.log").write_text(proc.stdout + proc.stderr)
     return proc
@@ -180,6 +182,17 @@ def test_destroy_stops_when_the_options_plan_in_another_region(regions, fake_aws
     proc = destroy_sh(stack, fake=fake_aws, mode="pass", log=log)
     assert proc.returncode == 1
     assert f"the stack is in {SECOND}, but these options plan in {FIRST}" in proc.stderr
+    assert "Nothing has been deleted." in proc.stderr
+    assert not log.exists()
+    stack_is_whole(stack)
+
+
+def test_destroy_asks_and_will_not_ask_without_a_terminal(regions, fake_aws, tmp_path):
+    stack = regions[FIRST]
+    log = tmp_path / "aws.log"
+    proc = destroy_sh(stack, fake=fake_aws, mode="pass", log=log, ask=True)
+    assert proc.returncode == 1
+    assert "not a terminal: pass --yes to destroy without asking" in proc.stderr
     assert "Nothing has been deleted." in proc.stderr
     assert not log.exists()
     stack_is_whole(stack)

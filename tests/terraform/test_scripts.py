@@ -158,6 +158,35 @@ def test_scripts_install_python_tools_only_into_their_own_environments():
         assert pins and all(re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[0-9][^ ]*", p) for p in pins), (name, pins)
 
 
+def test_python_tools_refuses_an_unknown_set(tmp_path):
+    proc = subprocess.run(
+        ["bash", str(REPO / "scripts" / "python-tools.sh"), "nope"],
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)}, capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert "python-tools: no such set: nope (scripts/requirements/nope.txt)" in proc.stderr
+    assert not any(tmp_path.iterdir()), "nothing installed"
+
+
+def test_python_tools_needs_a_python(tmp_path):
+    proc = subprocess.run(
+        ["bash", str(REPO / "scripts" / "python-tools.sh"), "test"],
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path), "PYTHON": "no-such-python3"}, capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert "no-such-python3 not found: Python 3.9 or later is needed" in proc.stderr
+
+
+def test_destroy_needs_an_initialised_configuration(tmp_path):
+    proc = subprocess.run(
+        ["bash", str(REPO / "scripts" / "destroy.sh"), "--yes"],
+        env={**os.environ, "IMGFLOW_TF_DIR": str(tmp_path)}, capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert "is not initialised: nothing was deployed from here" in proc.stderr
+    assert "Nothing has been deleted." in proc.stderr
+
+
 def test_nothing_refers_to_this_machine():
     # The repository stands alone: no folder beside it, no paths of the
     # machines it was built on (spelled in two halves so as not to match here).
