@@ -1,95 +1,186 @@
 #!/usr/bin/env bash
-# Removes the whole imgflow stack: after a confirmation, empties both
-# (versioned) buckets — every object version and delete marker — then runs
-# terraform destroy in terraform/.
+# Removes the whole imgflow stack, in an order that deletes nothing unless
+# everything can go:
+#   1. terraform plan -destroy (must succeed: the state is readable, the
+#      credentials work, the configuration evaluates);
+#   2. a confirmation (unless --yes);
+#   3. both versioned buckets emptied (every object version and delete marker);
+#   4. the saved destroy plan applied.
+# Any failure stops the script with a message that says what was deleted.
 #
-# Usage: scripts/destroy.sh [--yes] [terraform destroy options...]
-#   --yes    do not ask (for scripts); terraform destroy then runs with -auto-approve
-# Needs: Terraform, the AWS CLI, credentials for the stack's account.
+# Usage: scripts/destroy.sh [--yes] [terraform plan options...]
+#   --yes (or -auto-approve)   do not ask (for scripts)
+#   scripts/destroy.sh -var-file=examples/vpc.tfvars   # the options the stack was deployed with
+# Needs: Terraform, the AWS CLI, Python 3, credentials for the stack's account.
 # This deletes every upload and every variant for good.
+# Runs with the bash of macOS (3.2): empty arrays are expanded as
+# ${a[@]+"${a[@]}"}, which `set -u` accepts there too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 TF_DIR=${IMGFLOW_TF_DIR:-terraform}
 
-die() { printf 'destroy.sh: %s\n' "$*" >&2; exit 1; }
 say() { printf '\n== %s\n' "$*"; }
+# What has been deleted so far, for the message of a failure.
+progress="Nothing has been deleted."
+die() {
+  printf '\ndestroy.sh: %s\n' "$*" >&2
+  printf 'destroy.sh: %s\n' "$progress" >&2
+  exit 1
+}
 
 yes=false
-tf_args=()
+plan_args=()  # for terraform plan -destroy: every option given
+apply_args=() # for applying the saved plan: only those apply takes with a plan file
 for arg in "$@"; do
   case "$arg" in
-    --yes | -y) yes=true ;;
-    *) tf_args+=("$arg") ;;
+    --yes | -y | -auto-approve | -auto-approve=true) yes=true ;;
+    -no-color | -compact-warnings | -parallelism=* | -lock=* | -lock-timeout=*)
+      plan_args+=("$arg")
+      apply_args+=("$arg")
+      ;;
+    *) plan_args+=("$arg") ;;
   esac
 done
 
 command -v terraform >/dev/null || die "terraform is not installed"
 command -v aws >/dev/null || die "the AWS CLI is not installed"
+command -v python3 >/dev/null || die "python3 is not installed"
 [ -d "$TF_DIR/.terraform" ] || die "$TF_DIR is not initialised: nothing was deployed from here (run scripts/deploy.sh first)"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 # Destroy evaluates the configuration, which reads the deployment package.
 # It is never uploaded again, so a placeholder does when the build is gone.
-zip_args=()
-if ! printf '%s\n' "${tf_args[@]}" | grep -q 'lambda_zip_path='; then
+given_zip=false
+for arg in ${plan_args[@]+"${plan_args[@]}"}; do
+  case "$arg" in *lambda_zip_path=*) given_zip=true ;; esac
+done
+if ! $given_zip; then
   zip_path="${CARGO_TARGET_DIR:-$PWD/target}/lambda/bootstrap/bootstrap.zip"
   if [ ! -f "$zip_path" ]; then
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
-    printf '#!/bin/sh\nexit 1\n' > "$tmp/bootstrap"
-    (cd "$tmp" && zip -q bootstrap.zip bootstrap)
     zip_path="$tmp/bootstrap.zip"
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").writestr("bootstrap", "#!/bin/sh\nexit 1\n")' "$zip_path" \
+      || die "could not make a placeholder package in $tmp"
   fi
-  zip_args=(-var "lambda_zip_path=$zip_path")
+  plan_args+=(-var "lambda_zip_path=$zip_path")
 fi
 
-output() { terraform -chdir="$TF_DIR" output -raw "$1" 2>/dev/null || true; }
-buckets=()
-for name in upload_bucket_name processed_bucket_name; do
-  b=$(output "$name")
-  [ -n "$b" ] && buckets+=("$b")
-done
+# --- what is deployed ---------------------------------------------------------------
+# An unreadable state (expired credentials for its backend, …) stops here:
+# "no outputs" must mean an empty state, not an error.
+terraform -chdir="$TF_DIR" output -json >"$tmp/outputs.json" 2>"$tmp/outputs.err" \
+  || die "terraform output failed: $(cat "$tmp/outputs.err")"
+output() {
+  python3 -c 'import json, sys
+v = json.load(open(sys.argv[1])).get(sys.argv[2], {}).get("value")
+print("" if v is None else v)' "$tmp/outputs.json" "$1"
+}
+upload_bucket=$(output upload_bucket_name)
+processed_bucket=$(output processed_bucket_name)
 function_name=$(output function_name)
+# S3 calls go to the stack's region, whatever the CLI's default is.
+region=$(output aws_region)
+region_args=()
+[ -z "$region" ] || region_args=(--region "$region")
 
-if [ "${#buckets[@]}" -eq 0 ] && [ -z "$function_name" ]; then
-  echo "No imgflow stack in the Terraform state of $TF_DIR; running terraform destroy anyway."
+if [ -z "$upload_bucket$processed_bucket$function_name" ]; then
+  echo "No imgflow stack in the Terraform state of $TF_DIR; the plan below shows what is left."
 fi
 
+# --- 1. Terraform must be able to destroy before anything is deleted ----------------
+say "terraform plan -destroy"
+terraform -chdir="$TF_DIR" plan -destroy -input=false -out="$tmp/destroy.tfplan" ${plan_args[@]+"${plan_args[@]}"} \
+  || die "terraform plan -destroy failed (above): fix that first (credentials, -var/-var-file as deployed)."
+# Options that point at another region than the stack's would plan against
+# an empty region: Terraform would then forget the stack instead of deleting it.
+if [ -n "$region" ]; then
+  terraform -chdir="$TF_DIR" show -json "$tmp/destroy.tfplan" >"$tmp/plan.json" \
+    || die "terraform show could not read the destroy plan"
+  planned_region=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1])).get("variables", {}).get("aws_region", {}).get("value") or "")' "$tmp/plan.json")
+  [ "$planned_region" = "$region" ] \
+    || die "the stack is in $region, but these options plan in ${planned_region:-another region}: give the -var/-var-file it was deployed with (e.g. -var aws_region=$region)."
+fi
+
+# --- 2. confirmation -------------------------------------------------------------------
 if ! $yes; then
   [ -t 0 ] || die "not a terminal: pass --yes to destroy without asking"
-  echo "This destroys the imgflow stack '${function_name:-?}' and DELETES FOR GOOD every object"
-  echo "and every version in: ${buckets[*]:-(no buckets)}"
-  read -r -p "Type the function name (${function_name:-imgflow}) to go on: " answer
-  [ "$answer" = "${function_name:-imgflow}" ] || die "not confirmed; nothing was changed"
+  echo "This destroys the imgflow stack '${function_name:-?}' (the plan above) and DELETES FOR GOOD"
+  echo "every object and every version in: ${upload_bucket:-} ${processed_bucket:-}"
+  printf 'Type the function name (%s) to go on: ' "${function_name:-imgflow}"
+  read -r answer
+  [ "$answer" = "${function_name:-imgflow}" ] || die "not confirmed"
 fi
 
-# Deletes up to 1000 versions/delete markers per call (500 of each per page)
-# until the bucket lists nothing.
-empty_bucket() {
-  local bucket=$1 batch count
-  if ! aws s3api head-bucket --bucket "$bucket" >/dev/null 2>&1; then
-    echo "$bucket: already gone"
-    return
+# --- 3. empty the buckets -----------------------------------------------------------------
+# head-bucket: 0 = there; a 404 / NoSuchBucket = already gone; anything else
+# (AccessDenied, expired credentials, throttling, a CLI that cannot start)
+# stops the script: Terraform could not delete a bucket left full.
+bucket_exists() {
+  local bucket=$1 err
+  if aws s3api head-bucket --bucket "$bucket" ${region_args[@]+"${region_args[@]}"} >/dev/null 2>"$tmp/head.err"; then
+    return 0
   fi
+  err=$(cat "$tmp/head.err")
+  case "$err" in
+    *"(404)"* | *NoSuchBucket* | *"Not Found"*) return 1 ;;
+  esac
+  die "$bucket: could not check the bucket (aws s3api head-bucket failed): ${err:-no message}"
+}
+
+# Deletes up to 1000 versions and delete markers per call (500 of each per
+# page) until the bucket lists none. A failed call, a version S3 refuses to
+# delete (AccessDenied, Object Lock) or a page that comes back unchanged
+# stops it: listing the same versions again would loop forever.
+empty_bucket() {
+  local bucket=$1 count total=0 previous=
   while :; do
     # shellcheck disable=SC2016 # JMESPath literals, not shell expansions
-    batch=$(aws s3api list-object-versions --bucket "$bucket" --max-items 500 --output json \
-      --query '{Objects: [Versions || `[]`, DeleteMarkers || `[]`][][].{Key: Key, VersionId: VersionId}, Quiet: `true`}')
-    count=$(printf '%s' "$batch" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["Objects"] or []))')
+    aws s3api list-object-versions --bucket "$bucket" ${region_args[@]+"${region_args[@]}"} \
+      --max-items 500 --output json \
+      --query '{Objects: [Versions || `[]`, DeleteMarkers || `[]`][][].{Key: Key, VersionId: VersionId}, Quiet: `true`}' \
+      >"$tmp/batch.json" 2>"$tmp/list.err" \
+      || die "$bucket: listing its versions failed: $(cat "$tmp/list.err")"
+    count=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["Objects"] or []))' "$tmp/batch.json") \
+      || die "$bucket: unexpected answer to list-object-versions: $(cat "$tmp/batch.json")"
     [ "$count" -gt 0 ] || break
-    aws s3api delete-objects --bucket "$bucket" --delete "$batch" --output json \
-      --query 'Errors[].[Key, VersionId, Code, Message]' | grep -v '^null$' | grep -v '^\[\]$' && die "$bucket: some versions could not be deleted (above)"
+    if [ "$(cat "$tmp/batch.json")" = "$previous" ]; then
+      die "$bucket: the same $count versions are still listed after they were deleted; $total were deleted."
+    fi
+    previous=$(cat "$tmp/batch.json")
+    aws s3api delete-objects --bucket "$bucket" ${region_args[@]+"${region_args[@]}"} \
+      --delete "file://$tmp/batch.json" --output json >"$tmp/deleted.json" 2>"$tmp/delete.err" \
+      || die "$bucket: delete-objects failed: $(cat "$tmp/delete.err"); $total versions were deleted before."
+    python3 - "$tmp/deleted.json" >"$tmp/errors.txt" <<'EOF' || die "$bucket: some versions could not be deleted: $(cat "$tmp/errors.txt"); $total were deleted before."
+import json, sys
+text = open(sys.argv[1]).read().strip()
+errors = (json.loads(text) if text else {}).get("Errors") or []
+for e in errors[:10]:
+    print(f"{e.get('Key')} ({e.get('VersionId')}): {e.get('Code')} {e.get('Message')}")
+sys.exit(1 if errors else 0)
+EOF
+    total=$((total + count))
     echo "$bucket: deleted $count versions and delete markers"
   done
   echo "$bucket: empty"
 }
 
 say "empty the buckets"
-for b in "${buckets[@]}"; do
-  empty_bucket "$b"
+for bucket in $upload_bucket $processed_bucket; do
+  if bucket_exists "$bucket"; then
+    progress="Emptying $bucket had started: some of its versions may be deleted; the stack itself is untouched. Fix the cause and run scripts/destroy.sh again."
+    empty_bucket "$bucket"
+    emptied="${emptied:-}${emptied:+, }$bucket"
+    progress="Emptied (every version deleted): $emptied; the stack itself is untouched. Fix the cause and run scripts/destroy.sh again."
+  else
+    echo "$bucket: already gone"
+  fi
 done
 
-say "terraform destroy"
-approve=()
-$yes && approve=(-auto-approve)
-terraform -chdir="$TF_DIR" destroy -input=false "${approve[@]}" "${zip_args[@]}" "${tf_args[@]}"
+# --- 4. the plan that was shown -------------------------------------------------------------
+say "terraform apply (the destroy plan)"
+progress="The buckets are empty${emptied:+ ($emptied)}; terraform stopped part-way: what it deleted is no longer in its state. Run scripts/destroy.sh again."
+terraform -chdir="$TF_DIR" apply -input=false ${apply_args[@]+"${apply_args[@]}"} "$tmp/destroy.tfplan" \
+  || die "terraform apply of the destroy plan failed (above)."
 echo "imgflow destroyed."

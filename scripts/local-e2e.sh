@@ -15,11 +15,13 @@ image=${1:-samples/astronaut.png}
 say() { printf '\n== %s\n' "$*"; }
 
 say "tools"
-if ! command -v moto_server >/dev/null || ! python3 -c 'import moto, boto3' 2>/dev/null; then
-  python3 -m pip install -q 'moto[server]' boto3
-fi
-command -v aws >/dev/null || python3 -m pip install -q awscli
-cargo lambda --version >/dev/null 2>&1 || python3 -m pip install -q cargo-lambda
+# Pinned, in private virtual environments in the user's cache (never the
+# system's Python): cargo-lambda, then moto server, boto3 and the AWS CLI,
+# whose bin/ ends up first (its python3 imports the tests' harness).
+# shellcheck source=scripts/python-tools.sh disable=SC1091 # (checked on its own)
+. scripts/python-tools.sh
+python_tools_path cargo-lambda
+python_tools_path test
 command -v terraform >/dev/null \
   || { echo "local-e2e: terraform not found (https://developer.hashicorp.com/terraform/install)" >&2; exit 2; }
 
@@ -95,7 +97,7 @@ plugins=${TF_PLUGIN_DIR:-/opt/tf-plugins}
 init_args=(-input=false -no-color)
 [ -d "$plugins" ] && init_args+=("-plugin-dir=$plugins")
 export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
-terraform -chdir="$work/terraform" init "${init_args[@]}" >"$work/init.log" 2>&1 \
+terraform -chdir="$work/terraform" init ${init_args[@]+"${init_args[@]}"} >"$work/init.log" 2>&1 \
   || { cat "$work/init.log"; exit 1; }
 applied=yes
 terraform -chdir="$work/terraform" apply -input=false -no-color -auto-approve -parallelism=20 >"$work/apply.log" 2>&1 \
@@ -126,6 +128,7 @@ aws s3 cp --only-show-errors "$image" "s3://$upload/$key"
 aws s3 ls "s3://$upload/$key"
 
 say "the upload bucket notifies the function"
+# shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
 aws s3api get-bucket-notification-configuration --bucket "$upload" \
   --query 'LambdaFunctionConfigurations[].[LambdaFunctionArn, join(`,`, Events)]' --output text \
   | tee "$work/notification.txt"

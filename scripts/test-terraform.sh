@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Terraform stack's tests, on a fresh machine: installs what it needs
-# (moto server, boto3, pytest, checkov from PyPI), then
+# (moto server, boto3, pytest, the AWS CLI, checkov: pinned, each set in a
+# private virtual environment in the user's cache, never the system's Python;
+# scripts/python-tools.sh; shellcheck from apt when missing), then
 #   1. terraform fmt -check, init, validate of terraform/ (the stack's one module);
 #   2. tests/terraform: the sources checked (one definition of each variable,
 #      docs/configuration.md's generated table current), then the stack applied
@@ -8,6 +10,9 @@
 #      examples/vpc.tfvars), checked through the AWS APIs, planned again (no
 #      changes) and destroyed;
 #   3. checkov over terraform/ with zero failed checks.
+# tests/terraform also holds the scripts' checks (shellcheck, bash 3.2 rules,
+# no GNU-only commands, destroy.sh's failure paths, deploy.sh's architecture)
+# and the variables' validations, planned with bad values.
 # Usage: scripts/test-terraform.sh [pytest options, e.g. -k kms]
 # TF_PLUGIN_DIR: a local provider mirror for `terraform init -plugin-dir`
 # (default /opt/tf-plugins when it exists; otherwise plain `terraform init`).
@@ -28,25 +33,31 @@ export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 PYTHONDONTWRITEBYTECODE=1
 
 say "tools"
 command -v terraform >/dev/null || { echo "terraform is not installed (>= 1.9 needed)" >&2; exit 1; }
-missing=()
-python3 -c 'import moto.server, boto3' 2>/dev/null || missing+=('moto[server]' boto3)
-python3 -c 'import pytest' 2>/dev/null || missing+=(pytest)
-if [ "${#missing[@]}" -gt 0 ]; then
-  python3 -m pip install -q "${missing[@]}"
-fi
-# checkov in a virtualenv of its own: it pins boto3/botocore versions that
-# would otherwise replace the ones moto runs with. Pinned, so that a new
-# checkov release cannot fail the build with checks nobody has read.
-CHECKOV_VERSION=3.3.30
-checkov_venv=${XDG_CACHE_HOME:-$HOME/.cache}/imgflow/checkov-$CHECKOV_VERSION
-if ! "$checkov_venv/bin/checkov" --version >/dev/null 2>&1; then
-  rm -rf "$checkov_venv"
-  python3 -m venv "$checkov_venv"
-  "$checkov_venv/bin/pip" install -q "checkov==$CHECKOV_VERSION"
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# moto server, boto3, pytest and the AWS CLI (destroy.sh's tests run it):
+# their environment's bin/ first on PATH, so `python3`, `aws` are its own.
+# shellcheck source=scripts/python-tools.sh disable=SC1091 # (checked on its own)
+. scripts/python-tools.sh
+python_tools_path test
+# checkov in an environment of its own, not on PATH: it pins boto3/botocore
+# versions that would otherwise replace the ones moto runs with.
+python_tools_venv checkov
+checkov=$PYTHON_TOOLS_VENV/bin/checkov
+# The scripts (deploy.sh and destroy.sh above all) must stay shellcheck-clean.
+if ! command -v shellcheck >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+  else
+    echo "shellcheck is not installed (brew install shellcheck)" >&2
+    exit 1
+  fi
 fi
 terraform version | sed -n 1p  # head would close the pipe early: SIGPIPE under pipefail
 python3 -c 'import moto, boto3, pytest; print(f"moto {moto.__version__}, boto3 {boto3.__version__}, pytest {pytest.__version__}")'
-echo "checkov $("$checkov_venv/bin/checkov" --version)"
+aws --version
+echo "checkov $("$checkov" --version)"
+shellcheck --version | sed -n 2p
 
 say "terraform fmt -check"
 terraform fmt -check -recursive -diff terraform/
@@ -68,7 +79,7 @@ if [ ! -d "$plugin_dir" ]; then
 fi
 export TF_PLUGIN_DIR=$plugin_dir
 init_args=(-input=false -no-color "-plugin-dir=$plugin_dir")
-terraform -chdir="$work/repo/terraform" init "${init_args[@]}" >"$work/init.log" || { cat "$work/init.log"; exit 1; }
+terraform -chdir="$work/repo/terraform" init ${init_args[@]+"${init_args[@]}"} >"$work/init.log" || { cat "$work/init.log"; exit 1; }
 terraform -chdir="$work/repo/terraform" validate -no-color
 
 say "apply to moto server: defaults, examples/kms.tfvars, examples/vpc.tfvars"
@@ -76,11 +87,14 @@ python3 -m pytest tests/terraform -p no:cacheprovider -q -ra --durations=3 "$@"
 
 say "checkov"
 # --skip-download: no calls to the vendor's platform (and no noise when offline).
-"$checkov_venv/bin/checkov" --directory terraform --framework terraform --quiet --compact \
+"$checkov" --directory terraform --framework terraform --quiet --compact \
   --skip-download --skip-path '\.terraform' 2>&1 | tee "$work/checkov.txt" | tail -n 30 || true
 summary=$(grep -m1 -E '^Passed checks: [0-9]+, Failed checks: [0-9]+, Skipped checks: [0-9]+' "$work/checkov.txt")
 echo "$summary"
 failed=$(printf '%s' "$summary" | sed -E 's/.*Failed checks: ([0-9]+).*/\1/')
-[ -n "$summary" ] && [ "$failed" = 0 ] || { echo "checkov: failed checks (see above)" >&2; exit 1; }
+if [ -z "$summary" ] || [ "$failed" != 0 ]; then
+  echo "checkov: failed checks (see above)" >&2
+  exit 1
+fi
 
 say "done in $(( $(date +%s) - started )) s"

@@ -12,7 +12,7 @@ data "aws_iam_policy_document" "assume_lambda" {
 }
 
 resource "aws_iam_role" "function" {
-  name                 = "${var.name}-function"
+  name                 = local.role_name
   description          = "Execution role of the ${local.function_name} Lambda function"
   assume_role_policy   = data.aws_iam_policy_document.assume_lambda.json
   max_session_duration = 3600
@@ -100,7 +100,7 @@ data "aws_iam_policy_document" "function" {
 }
 
 resource "aws_iam_role_policy" "function" {
-  name   = "${var.name}-function"
+  name   = local.role_name
   role   = aws_iam_role.function.id
   policy = data.aws_iam_policy_document.function.json
 }

@@ -31,7 +31,13 @@ locals {
 
   alarms_dir         = coalesce(var.alarms_dir, "${path.module}/../alarms")
   dashboard_template = coalesce(var.dashboard_template, "${path.module}/../dashboards/imgflow.json.tftpl")
-  dashboard_name     = var.name
+
+  # IAM roles and CloudWatch dashboards are global to the account: their names
+  # carry the region, so that the stack can be applied in several regions of
+  # one account without one apply taking over (or one destroy deleting) the
+  # other's. (Bucket names carry it too; everything else is regional.)
+  role_name      = "${var.name}-function-${local.region}"
+  dashboard_name = "${var.name}-${local.region}"
 
   # The function's environment: the names src/config/ reads (tests/consistency.rs
   # checks that every variable it says the stack sets is here).

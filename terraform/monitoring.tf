@@ -61,14 +61,31 @@ locals {
     metrics_namespace        = var.metrics_namespace
     service_name             = var.service_name
     timeout_ms               = var.timeout * 1000
-    reserved_concurrency     = var.reserved_concurrency
     failed_events_queue_name = aws_sqs_queue.failed_events.name
     log_group_name           = aws_cloudwatch_log_group.function.name
+    # 0 when unreserved: the one alarm that uses it exists only with a
+    # reservation (its "only_with", below).
+    reserved_concurrency = coalesce(var.reserved_concurrency, 0)
+    # The dashboard's line at the reservation, none when unreserved.
+    concurrency_annotations = var.reserved_concurrency == null ? {} : {
+      horizontal = [{ label = "reserved", value = var.reserved_concurrency, color = "#d62728" }]
+    }
   }
 
-  alarms = {
+  # An alarm file may say "only_with": <setting>; it is then created only
+  # when that setting is on. A name not listed here is an error.
+  alarm_conditions = {
+    always               = true
+    reserved_concurrency = var.reserved_concurrency != null
+  }
+
+  alarm_specs = {
     for file in fileset(local.alarms_dir, "*.json") :
     trimsuffix(file, ".json") => jsondecode(templatefile("${local.alarms_dir}/${file}", local.template_vars))
+  }
+  alarms = {
+    for name, spec in local.alarm_specs : name => spec
+    if local.alarm_conditions[try(spec.only_with, "always")]
   }
 }
 

@@ -1,5 +1,10 @@
 # What a person needs next: where to upload, where the variants land, where to look.
 
+output "aws_region" {
+  description = "Region of the stack (scripts/destroy.sh talks to its buckets there)."
+  value       = local.region
+}
+
 output "upload_bucket_name" {
   description = "Bucket to upload images to."
   value       = aws_s3_bucket.this["upload"].id

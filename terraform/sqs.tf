@@ -12,6 +12,15 @@ resource "aws_sqs_queue" "failed_events" {
   kms_data_key_reuse_period_seconds = var.enable_kms ? 300 : null
 
   tags = local.tags
+
+  lifecycle {
+    # KMS keys are regional: a key of another region is refused by every
+    # service of the stack, half-way through an apply.
+    precondition {
+      condition     = var.kms_key_arn == null || try(split(":", var.kms_key_arn)[3] == local.region && split(":", var.kms_key_arn)[1] == local.partition, false)
+      error_message = "kms_key_arn must be a key in the stack's region (${local.region}) and partition (${local.partition}): KMS keys are regional, got ${coalesce(var.kms_key_arn, "-")}."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "failed_events" {

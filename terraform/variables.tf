@@ -29,13 +29,24 @@ variable "name" {
 }
 
 variable "tags" {
-  description = "Tags added to every resource that takes tags."
+  description = "Tags added to every resource that takes tags. Keys: 1-128 characters, not starting with `aws:`; values: at most 256; both only letters, digits, spaces and _ . : / = + - @ (AWS refuses others)."
   type        = map(string)
   default     = {}
 
   validation {
-    condition     = alltrue([for k, v in var.tags : length(k) <= 128 && length(v) <= 256])
-    error_message = "tag keys must be at most 128 characters and values at most 256."
+    # AWS's pattern for tag keys and values: ^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$
+    condition     = alltrue([for k in keys(var.tags) : length(k) >= 1 && length(k) <= 128 && can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$", k))])
+    error_message = "tag keys must be 1-128 characters of letters, digits, spaces and _ . : / = + - @."
+  }
+
+  validation {
+    condition     = alltrue([for k in keys(var.tags) : !startswith(lower(k), "aws:")])
+    error_message = "tag keys must not start with \"aws:\" (reserved for AWS)."
+  }
+
+  validation {
+    condition     = alltrue([for v in values(var.tags) : length(v) <= 256 && can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$", v))])
+    error_message = "tag values must be at most 256 characters of letters, digits, spaces and _ . : / = + - @."
   }
 }
 
@@ -48,7 +59,26 @@ variable "upload_bucket_name" {
 
   validation {
     condition     = var.upload_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.upload_bucket_name))
-    error_message = "upload_bucket_name must be a valid S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens."
+    error_message = "upload_bucket_name must be 3-63 characters of lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit."
+  }
+
+  validation {
+    condition     = var.upload_bucket_name == null || !strcontains(coalesce(var.upload_bucket_name, "-"), "..")
+    error_message = "upload_bucket_name must not contain two adjacent dots."
+  }
+
+  validation {
+    condition     = var.upload_bucket_name == null || !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", var.upload_bucket_name))
+    error_message = "upload_bucket_name must not be formatted as an IP address."
+  }
+
+  validation {
+    # Prefixes and suffixes S3 reserves (punycode, access point and other aliases, directory and table buckets).
+    condition = var.upload_bucket_name == null || (
+      !anytrue([for p in ["xn--", "sthree-", "amzn-s3-demo-"] : startswith(coalesce(var.upload_bucket_name, "-"), p)]) &&
+      !anytrue([for x in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] : endswith(coalesce(var.upload_bucket_name, "-"), x)])
+    )
+    error_message = "upload_bucket_name must not start with xn--, sthree- or amzn-s3-demo-, nor end with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3 (reserved by S3)."
   }
 }
 
@@ -59,14 +89,30 @@ variable "processed_bucket_name" {
 
   validation {
     condition     = var.processed_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.processed_bucket_name))
-    error_message = "processed_bucket_name must be a valid S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens."
+    error_message = "processed_bucket_name must be 3-63 characters of lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit."
   }
 
   validation {
-    # The function would process its own output forever (docs/design.md: a configuration error).
-    condition     = var.processed_bucket_name == null || var.processed_bucket_name != var.upload_bucket_name
-    error_message = "processed_bucket_name must differ from upload_bucket_name."
+    condition     = var.processed_bucket_name == null || !strcontains(coalesce(var.processed_bucket_name, "-"), "..")
+    error_message = "processed_bucket_name must not contain two adjacent dots."
   }
+
+  validation {
+    condition     = var.processed_bucket_name == null || !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", var.processed_bucket_name))
+    error_message = "processed_bucket_name must not be formatted as an IP address."
+  }
+
+  validation {
+    # Prefixes and suffixes S3 reserves (punycode, access point and other aliases, directory and table buckets).
+    condition = var.processed_bucket_name == null || (
+      !anytrue([for p in ["xn--", "sthree-", "amzn-s3-demo-"] : startswith(coalesce(var.processed_bucket_name, "-"), p)]) &&
+      !anytrue([for x in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] : endswith(coalesce(var.processed_bucket_name, "-"), x)])
+    )
+    error_message = "processed_bucket_name must not start with xn--, sthree- or amzn-s3-demo-, nor end with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3 (reserved by S3)."
+  }
+  # That it differs from the upload bucket is a precondition of the buckets
+  # (s3.tf), which sees the default names too. (A validation naming another
+  # variable is skipped when that one is invalid, hiding this one's errors.)
 }
 
 variable "upload_prefix" {
@@ -127,7 +173,7 @@ variable "enable_kms" {
 }
 
 variable "kms_key_arn" {
-  description = "With enable_kms: an existing KMS key to use. Its key policy must let CloudWatch Logs (logs.<region>.amazonaws.com) use it for the log group. Default (null): the stack creates a key with yearly rotation."
+  description = "With enable_kms: an existing KMS key to use, in the stack's region (KMS keys are regional). Its key policy must let CloudWatch Logs (logs.<region>.amazonaws.com) use it for the log group. Default (null): the stack creates a key with yearly rotation."
   type        = string
   default     = null
 
@@ -135,6 +181,8 @@ variable "kms_key_arn" {
     condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
   }
+  # Its region is checked against the stack's by a precondition (sqs.tf): the
+  # region is known only from the provider, not in a validation.
 
   validation {
     condition     = var.kms_key_arn == null || var.enable_kms
@@ -200,13 +248,14 @@ variable "timeout" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions: the most invocations that run at once (and the least the account keeps for this function). The account must keep at least 100 unreserved, so new accounts with a limit of 10 need a quota increase first."
+  description = "Reserved concurrent executions: a ceiling on the invocations that run at once, which the account also sets aside for this function. Default (null): unreserved, the function shares the account's pool. Set it to protect what the function writes to (or other functions from it); Lambda refuses any value that leaves fewer than 100 executions unreserved in the account, so a new account (a limit of 10 or 50) needs a quota increase first."
   type        = number
-  default     = 10
+  default     = null
 
   validation {
-    condition     = var.reserved_concurrency >= 1 && var.reserved_concurrency <= 1000 && floor(var.reserved_concurrency) == var.reserved_concurrency
-    error_message = "reserved_concurrency must be a whole number from 1 to 1000."
+    # 900: the default account limit (1000) less the 100 Lambda keeps unreserved.
+    condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 1 && var.reserved_concurrency <= 900 && floor(var.reserved_concurrency) == var.reserved_concurrency, false)
+    error_message = "reserved_concurrency must be null (unreserved) or a whole number from 1 to 900: Lambda keeps 100 executions of the account unreserved, and the default account limit is 1000."
   }
 }
 
@@ -400,13 +449,15 @@ variable "metrics_namespace" {
 }
 
 variable "service_name" {
-  description = "Value of the `service` dimension on every metric (POWERTOOLS_SERVICE_NAME); the dashboard and alarms select it."
+  description = "Value of the `service` dimension on every metric (POWERTOOLS_SERVICE_NAME); the dashboard and alarms select it. CloudWatch drops metrics whose dimension value is not 1-255 printable ASCII characters with at least one that is not a space."
   type        = string
   default     = "imgflow"
 
   validation {
-    condition     = length(var.service_name) >= 1 && length(var.service_name) <= 255
-    error_message = "service_name must be 1-255 characters."
+    # A CloudWatch dimension value: ASCII, no control characters, not blank.
+    # CloudWatch Logs drops an EMF record it cannot publish, without an error.
+    condition     = can(regex("^[\\x20-\\x7E]{1,255}$", var.service_name)) && trimspace(var.service_name) != ""
+    error_message = "service_name must be 1-255 printable ASCII characters, not only spaces (a CloudWatch dimension value; CloudWatch drops metrics with any other)."
   }
 }
 

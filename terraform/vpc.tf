@@ -10,9 +10,16 @@ locals {
 }
 
 data "aws_availability_zones" "available" {
-  #checkov:skip=CKV_AWS_394:Only the first two zone names (sorted) are used, so a zone added later changes no subnet.
+  #checkov:skip=CKV_AWS_394:Only the first two zone names (sorted) are used, so a zone added later changes no subnet. (Local Zones, which this skip once hid, are filtered out below.)
   count = local.create_vpc ? 1 : 0
   state = "available"
+
+  # Only the region's own zones: Local Zones and Wavelength Zones need an
+  # opt-in, and Lambda does not run in them.
+  filter {
+    name   = "opt-in-status"
+    values = ["opt-in-not-required"]
+  }
 }
 
 resource "aws_vpc" "this" {

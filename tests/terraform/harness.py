@@ -148,10 +148,14 @@ def plugin_dir() -> str | None:
 class Stack:
     """One scenario: a moto server, a temporary copy of the configuration, the
     plan of the full configuration, then the applied stack. var_file is the
-    scenario's example (relative to terraform/), None for the defaults."""
+    scenario's example (relative to terraform/), None for the defaults.
+    region (aws_region) and shared_moto: for several stacks in one emulated
+    account (test_regions.py); the server is then the caller's to stop."""
 
     scenario: str
     var_file: str | None
+    region: str = REGION
+    shared_moto: MotoServer | None = None
     root: Path = field(init=False)
     tf_dir: Path = field(init=False)
     plan_dir: Path = field(init=False)
@@ -164,7 +168,7 @@ class Stack:
     def __post_init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix=f"imgflow-tf-{self.scenario}-"))
         self.zip_path = placeholder_zip(self.root / "bootstrap.zip")
-        self.moto = MotoServer(self.root / "moto.log")
+        self.moto = self.shared_moto or MotoServer(self.root / "moto.log")
         # Two copies: one applied (with the moto-gaps override), one only
         # planned, exactly as it deploys to AWS.
         self.tf_dir = self._copy(self.root / "apply")
@@ -181,8 +185,8 @@ class Stack:
             CHECKPOINT_DISABLE="1",
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION=REGION,
-            AWS_REGION=REGION,
+            AWS_DEFAULT_REGION=self.region,
+            AWS_REGION=self.region,
             AWS_ENDPOINT_URL=self.moto.url,
         )
 
@@ -205,7 +209,8 @@ class Stack:
 
     @property
     def var_args(self) -> list[str]:
-        return [f"-var-file={self.var_file}"] if self.var_file else []
+        args = [f"-var-file={self.var_file}"] if self.var_file else []
+        return args + ([f"-var=aws_region={self.region}"] if self.region != REGION else [])
 
     @property
     def variables(self) -> dict[str, object]:
@@ -270,7 +275,8 @@ class Stack:
             if not self.destroyed and self.outputs:
                 self.destroy()
         finally:
-            self.moto.stop()
+            if self.shared_moto is None:
+                self.moto.stop()
             if not keep:
                 shutil.rmtree(self.root, ignore_errors=True)
 
@@ -303,7 +309,7 @@ class Stack:
     def client(self, service: str):
         return boto3.client(
             service,
-            region_name=REGION,
+            region_name=self.region,
             endpoint_url=self.moto.url,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",

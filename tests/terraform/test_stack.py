@@ -19,10 +19,14 @@ from harness import ACCOUNT_ID, REGION, REPO, Stack
 
 FUNCTION = "imgflow"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
+# Global names carry the region (one account, several regions).
+ROLE = f"{FUNCTION}-function-{REGION}"
+DASHBOARD = f"{FUNCTION}-{REGION}"
 ALARM_FILES = sorted((REPO / "alarms").glob("*.json"))
 VARIANTS = ["compressed", "low", "webp", "png", "thumbnail"]
 
 # BytesSaved is negative when a variant is larger than its source: the title says so.
+CONCURRENCY_TITLE = "Concurrent executions: the function, and what the account has unreserved"
 BYTES_SAVED_TITLE = "BytesSaved by variant (sum; below 0 = the variant is larger than its source, usual for png)"
 
 
@@ -164,7 +168,13 @@ def test_function_settings(stack: Stack):
     assert env == expected
     assert "LOG_LEVEL" not in env, "the level comes from logging_config (AWS_LAMBDA_LOG_LEVEL)"
 
-    assert lam.get_function_concurrency(FunctionName=FUNCTION)["ReservedConcurrentExecutions"] == 10
+    # Unreserved unless the scenario sets it (kms.tfvars: 10): a reservation
+    # fails on accounts that cannot keep 100 executions unreserved.
+    reserved = stack.variables.get("reserved_concurrency")
+    assert lam.get_function_concurrency(FunctionName=FUNCTION).get("ReservedConcurrentExecutions") == reserved
+    if stack.scenario == "default":
+        assert reserved is None
+        assert stack.planned("aws_lambda_function.this")["reserved_concurrent_executions"] == -1
 
     invoke = lam.get_function_event_invoke_config(FunctionName=FUNCTION)
     assert invoke["MaximumRetryAttempts"] == 2
@@ -228,7 +238,7 @@ def test_log_group_has_retention(stack: Stack):
 
 def test_role_has_least_privilege(stack: Stack):
     iam = stack.client("iam")
-    role = f"{FUNCTION}-function"
+    role = ROLE
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == [], "no managed policies"
     (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     sts = statements(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
@@ -320,16 +330,32 @@ TEMPLATE_VARS = {
     "metrics_namespace": "ImageProcessor",
     "service_name": "imgflow",
     "timeout_ms": 60_000,
-    "reserved_concurrency": 10,
     "failed_events_queue_name": "imgflow-failed-events",
     "log_group_name": LOG_GROUP,
 }
 
 
+def concurrency_vars(reserved: int | None) -> dict:
+    """The template values that follow reserved_concurrency (monitoring.tf)."""
+    return {
+        "reserved_concurrency": reserved or 0,
+        "concurrency_annotations": {}
+        if reserved is None
+        else {"horizontal": [{"label": "reserved", "value": reserved, "color": "#d62728"}]},
+    }
+
+
 def render(text: str, extra: dict | None = None) -> str:
     """The subset of Terraform's template syntax the templates use: ${expr}
     with the template variables, floor(), ceil() and jsonencode()."""
-    scope = {**TEMPLATE_VARS, **(extra or {}), "floor": math.floor, "ceil": math.ceil, "jsonencode": json.dumps}
+    scope = {
+        **TEMPLATE_VARS,
+        **concurrency_vars(None),
+        **(extra or {}),
+        "floor": math.floor,
+        "ceil": math.ceil,
+        "jsonencode": json.dumps,
+    }
     assert "%{" not in text, "no template directives"
     return re.sub(r"\$\{([^}]*)\}", lambda m: str(eval(m.group(1), {"__builtins__": {}}, scope)), text)
 
@@ -342,11 +368,18 @@ def test_every_alarm_file_is_an_alarm_that_pages_the_topic(stack: Stack):
         for a in page["MetricAlarms"]
     }
     assert len(ALARM_FILES) >= 7
-    assert set(alarms) == {f"{FUNCTION}-{f.stem}" for f in ALARM_FILES}
-    assert stack.outputs["alarm_names"] == {f.stem: f"{FUNCTION}-{f.stem}" for f in ALARM_FILES}
+    reserved = stack.variables.get("reserved_concurrency")
+    extra = concurrency_vars(reserved)
+    # An alarm with "only_with" exists only when that setting is on.
+    settings_on = {"reserved_concurrency": reserved is not None}
+    specs = {f: json.loads(render(f.read_text(), extra)) for f in ALARM_FILES}
+    wanted = [f for f, spec in specs.items() if settings_on.get(spec.get("only_with"), True)]
+    assert set(alarms) == {f"{FUNCTION}-{f.stem}" for f in wanted}
+    assert stack.outputs["alarm_names"] == {f.stem: f"{FUNCTION}-{f.stem}" for f in wanted}
+    assert (f"{FUNCTION}-concurrency-near-limit" in alarms) == (reserved is not None)
     topic = stack.outputs["alarm_topic_arn"]
-    for f in ALARM_FILES:
-        spec = json.loads(render(f.read_text()))
+    for f in wanted:
+        spec = specs[f]
         a = alarms[f"{FUNCTION}-{f.stem}"]
         assert a["AlarmActions"] == [topic] and a["OKActions"] == [topic], f.name
         assert a["ActionsEnabled"] is True
@@ -379,7 +412,12 @@ def test_every_alarm_file_is_an_alarm_that_pages_the_topic(stack: Stack):
                     assert (stat["Period"], stat["Stat"]) == (q["period"], q["stat"])
     # Thresholds that follow other settings.
     assert alarms[f"{FUNCTION}-duration-near-timeout"]["Threshold"] == 48_000.0
-    assert alarms[f"{FUNCTION}-concurrency-near-limit"]["Threshold"] == 8.0
+    if reserved is not None:
+        assert alarms[f"{FUNCTION}-concurrency-near-limit"]["Threshold"] == math.ceil(reserved * 0.8)
+    # SQS stops publishing the metrics of a queue nobody touched for hours,
+    # while its messages wait 14 days: a missing point must keep the alarm
+    # in ALARM, not clear it (notBreaching would).
+    assert alarms[f"{FUNCTION}-failed-events"]["TreatMissingData"] == "ignore"
 
 
 def test_alarm_topic_subscription(stack: Stack):
@@ -394,16 +432,17 @@ def test_alarm_topic_subscription(stack: Stack):
 
 def test_dashboard(stack: Stack):
     cw = stack.client("cloudwatch")
+    assert stack.outputs["dashboard_name"] == DASHBOARD
     assert stack.outputs["dashboard_url"] == (
-        f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#dashboards/dashboard/{FUNCTION}"
+        f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#dashboards/dashboard/{DASHBOARD}"
     )
-    body = json.loads(cw.get_dashboard(DashboardName=FUNCTION)["DashboardBody"])
+    body = json.loads(cw.get_dashboard(DashboardName=DASHBOARD)["DashboardBody"])
     widgets = body["widgets"]
     titles = [w["properties"].get("title", "") for w in widgets]
     for wanted in [
         "Invocations, errors, throttles",
         "Duration p50 / p90 / p99 against the timeout",
-        "Concurrent executions against the reserved concurrency",
+        CONCURRENCY_TITLE,
         "Images processed / rejected / failed",
         BYTES_SAVED_TITLE,
         "OutputBytes by variant (average)",
@@ -421,8 +460,13 @@ def test_dashboard(stack: Stack):
     duration = by_title["Duration p50 / p90 / p99 against the timeout"]["properties"]
     assert {m[-1]["stat"] for m in duration["metrics"]} == {"p50", "p90", "p99"}
     assert duration["annotations"]["horizontal"][0]["value"] == 60_000
-    concurrency = by_title["Concurrent executions against the reserved concurrency"]["properties"]
-    assert concurrency["annotations"]["horizontal"][0]["value"] == 10
+    concurrency = by_title[CONCURRENCY_TITLE]["properties"]
+    reserved = stack.variables.get("reserved_concurrency")
+    if reserved is None:
+        assert concurrency["annotations"] == {}, "no reservation line when unreserved"
+    else:
+        assert concurrency["annotations"]["horizontal"][0]["value"] == reserved
+    assert ["AWS/Lambda", "UnreservedConcurrentExecutions"] in [row[:2] for row in concurrency["metrics"]]
 
     # Every EMF metric with exactly the dimension set the code emits
     # (src/telemetry/metrics.rs): otherwise CloudWatch shows nothing.
@@ -446,17 +490,31 @@ def test_dashboard(stack: Stack):
     assert log["query"].startswith(f"SOURCE '{LOG_GROUP}'")
     assert 'filter level = "ERROR"' in log["query"]
     alarm_arns = {
-        f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{FUNCTION}-{f.stem}" for f in ALARM_FILES
+        f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{name}" for name in stack.outputs["alarm_names"].values()
     }
     assert set(by_title["Alarms"]["properties"]["alarms"]) == alarm_arns
 
     # The repository's template, rendered the same way, is what was applied.
     template = (REPO / "dashboards" / "imgflow.json.tftpl").read_text()
-    rendered = json.loads(render(template, {"alarm_arns": sorted(alarm_arns)}))
+    rendered = json.loads(render(template, {"alarm_arns": sorted(alarm_arns), **concurrency_vars(reserved)}))
     assert len(rendered["widgets"]) == len(widgets)
 
 
 # --- the network (enable_vpc) --------------------------------------------------------------
+
+
+def test_vpc_zones_need_no_opt_in(stack: Stack):
+    # Lambda does not run in Local or Wavelength Zones, which need an opt-in.
+    # moto ignores the filter (it has no such zones), so the configuration is checked.
+    (zones,) = [
+        r for r in stack.plan["configuration"]["root_module"]["resources"]
+        if r["address"] == "data.aws_availability_zones.available"
+    ]
+    filters = zones["expressions"]["filter"]
+    assert [(f["name"]["constant_value"], f["values"]["constant_value"]) for f in filters] == [
+        ("opt-in-status", ["opt-in-not-required"])
+    ]
+    assert zones["expressions"]["state"]["constant_value"] == "available"
 
 
 def test_vpc(stack: Stack):
