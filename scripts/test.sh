@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what it needs (nasm,
-# moto, rustfmt, clippy; the Terraform runner adds pytest and checkov;
+# rustfmt, clippy; Python tools pinned in private virtual environments by
+# scripts/python-tools.sh; the Terraform runner adds checkov and shellcheck;
 # the end-to-end run adds cargo-lambda), then format, lint, the workspace's
 # unit + integration tests (the Lambda binary against moto, the Lambda
 # benchmark's smoke run), SIMD check, a CLI smoke run, the slow memory
@@ -15,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 started=$(date +%s)
 say() { printf '\n== %s  [%ds]\n' "$*" "$(( $(date +%s) - started ))"; }
-terraform_pid= slow_pid= out=
+terraform_pid='' slow_pid='' out=''
 cleanup() {
   [ -z "$terraform_pid" ] || kill -- "-$terraform_pid" 2>/dev/null || true
   [ -z "$slow_pid" ] || kill -- "-$slow_pid" 2>/dev/null || true
@@ -31,11 +32,14 @@ if ! command -v nasm >/dev/null; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm >/dev/null
 fi
-# moto server: the S3 API the Lambda's integration tests run against (each
-# test starts its own on a free loopback port and stops it).
-if ! command -v moto_server >/dev/null || ! python3 -c 'import moto, boto3' 2>/dev/null; then
-  python3 -m pip install -q 'moto[server]' boto3
-fi
+# moto server (the S3 API the Lambda's integration tests run against: each
+# test starts its own on a free loopback port and stops it), boto3, pytest,
+# the AWS CLI: pinned, in a private virtual environment in the cache, never
+# the system's Python. Its bin/ goes first on PATH for everything below
+# (cargo test, the Terraform tests, local-e2e).
+# shellcheck source=scripts/python-tools.sh disable=SC1091 # (checked on its own)
+. scripts/python-tools.sh
+python_tools_path test
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
@@ -87,7 +91,7 @@ echo "mozjpeg: AVX2/SSE2 paths present; libwebp: SSE4.1 paths present"
 say "smoke: the README's main job on the committed sample"
 out=$(mktemp -d)
 target/debug/imgflow process samples/astronaut.png --out "$out"
-[ "$(ls "$out" | wc -l)" = 5 ] || { echo "expected 5 variants in $out"; ls -l "$out"; exit 1; }
+[ "$(find "$out" -type f | wc -l)" -eq 5 ] || { echo "expected 5 variants in $out"; ls -l "$out"; exit 1; }
 
 say "local end-to-end: moto, terraform apply, upload, the function (cargo lambda), destroy"
 scripts/local-e2e.sh

@@ -49,16 +49,19 @@ const KINDS: [Kind; 2] = [
 pub struct Largest {
     pub memory_mb: u64,
     pub kind: &'static str,
+    /// The largest 4:3 image the function processes: what the memory
+    /// admits, or MAX_INPUT_PIXELS when that refuses first.
     pub width: u32,
     pub height: u32,
     pub megapixels: f64,
+    /// What the memory alone would admit, MP.
+    pub memory_megapixels: f64,
+    /// "memory" or "MAX_INPUT_PIXELS".
+    pub limited_by: &'static str,
     /// The estimate the function admits it with, MiB.
     pub estimate_mib: u64,
     /// "one at a time" or "two passes".
     pub schedule: &'static str,
-    /// The largest that fits is above MAX_INPUT_PIXELS: that limit refuses
-    /// it first.
-    pub over_pixel_limit: bool,
     /// With --verify: the peak resident memory of processing it, MiB.
     pub measured_peak_mib: Option<u64>,
 }
@@ -99,30 +102,42 @@ fn largest(kind: &Kind, memory_mb: u64, settings: &Settings) -> Option<Largest> 
         return None;
     }
     // Estimates grow with the pixel count: bisect on the 4:3 unit.
-    let (mut lo, mut hi) = (1u32, 20_000u32);
-    while lo < hi {
-        let mid = lo + (hi - lo).div_ceil(2);
-        if fits(mid) {
-            lo = mid;
-        } else {
-            hi = mid - 1;
+    let largest_unit = |fits: &dyn Fn(u32) -> bool| {
+        let (mut lo, mut hi) = (1u32, 20_000u32);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
         }
-    }
-    let (width, height) = (4 * lo, 3 * lo);
+        lo
+    };
+    let by_memory = largest_unit(&fits);
+    let by_limit =
+        largest_unit(&|k| 12 * u64::from(k) * u64::from(k) <= settings.limits.max_pixels);
+    let unit = by_memory.min(by_limit);
+    let (width, height) = (4 * unit, 3 * unit);
     let (bytes, schedule) = inspection(kind, width, height, settings).leanest();
-    let megapixels = f64::from(width) * f64::from(height) / 1e6;
+    let megapixels = |k: u32| (12.0 * f64::from(k) * f64::from(k) / 1e5).round() / 10.0;
     Some(Largest {
         memory_mb,
         kind: kind.name,
         width,
         height,
-        megapixels: (megapixels * 10.0).round() / 10.0,
+        megapixels: megapixels(unit),
+        memory_megapixels: megapixels(by_memory),
+        limited_by: if by_limit < by_memory {
+            "MAX_INPUT_PIXELS"
+        } else {
+            "memory"
+        },
         estimate_mib: bytes.div_ceil(MIB),
         schedule: match schedule {
             Schedule::TwoPasses => "two passes",
             _ => "one at a time",
         },
-        over_pixel_limit: u64::from(width) * u64::from(height) > settings.limits.max_pixels,
         measured_peak_mib: None,
     })
 }
@@ -165,8 +180,8 @@ fn table(rows: &[Largest], settings: &Settings) -> String {
             s += &format!(", measured peak {peak} MiB");
         }
         s += ")";
-        if r.over_pixel_limit {
-            s += " *";
+        if r.limited_by != "memory" {
+            s += &format!(" *memory: {} MP", r.memory_megapixels);
         }
         s
     };
@@ -178,9 +193,9 @@ fn table(rows: &[Largest], settings: &Settings) -> String {
             pair.get(1).map(cell).unwrap_or_default()
         );
     }
-    if rows.iter().any(|r| r.over_pixel_limit) {
+    if rows.iter().any(|r| r.limited_by != "memory") {
         out += &format!(
-            "\n* above MAX_INPUT_PIXELS ({:.0} MP), which refuses it first.\n",
+            "\n* MAX_INPUT_PIXELS ({:.0} MP) refuses larger images first; the memory alone would admit the size given.\n",
             settings.limits.max_pixels as f64 / 1e6
         );
     }
@@ -202,13 +217,8 @@ fn measure(kind: &Kind, row: &Largest, env: &[(String, String)]) -> anyhow::Resu
     write_photo(&path, kind, row.width, row.height)?;
     let exe = std::env::current_exe().context("cannot find the imgflow executable")?;
     let mut cmd = Command::new(exe);
-    cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    if row.over_pixel_limit {
-        // Measure what the memory allows; MAX_INPUT_PIXELS refuses it first.
-        let pixels = u64::from(row.width) * u64::from(row.height);
-        cmd.env(imgflow_lambda::config::MAX_INPUT_PIXELS, pixels.to_string());
-    }
-    cmd.arg("bench-worker")
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .arg("bench-worker")
         .arg(&path)
         .args(["--threads", "1", "--reps", "1", "--warmup", "0"]);
     if row.schedule == "two passes" {
@@ -278,6 +288,12 @@ mod tests {
         let next = inspection(&KINDS[0], png_1g.width + 4, png_1g.height + 3, &settings);
         assert!(next.leanest().0 > budget(1024));
         assert!(png_1g.estimate_mib * MIB <= budget(1024));
+        assert_eq!(png_1g.limited_by, "memory");
+        // At 3008 MB the pixel limit refuses first.
+        let (png_3g, _) = at(3008);
+        assert_eq!(png_3g.limited_by, "MAX_INPUT_PIXELS");
+        assert!(png_3g.memory_megapixels > png_3g.megapixels);
+        assert!(u64::from(png_3g.width) * u64::from(png_3g.height) <= settings.limits.max_pixels);
     }
 
     #[test]
