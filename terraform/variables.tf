@@ -226,7 +226,7 @@ variable "architecture" {
 }
 
 variable "memory_size" {
-  description = "Memory of the function in MB. CPU grows with it: from 1769 MB the function gets a second vCPU, which encodes the variants of an image side by side."
+  description = "Memory of the function in MB. CPU grows with it: from 1769 MB the function gets a second vCPU, which encodes the variants of an image side by side. 2048 MB processes every upload up to max_input_pixels (100 MP RGBA PNG or JPEG); 1024 MB about 50 MP RGBA PNGs and 94 MP JPEGs (`imgflow capacity` prints the table). Larger uploads are refused as too_large_for_memory, never run out of memory."
   type        = number
   default     = 2048
 
@@ -378,7 +378,7 @@ variable "thumbnail_size" {
 }
 
 variable "max_input_pixels" {
-  description = "MAX_INPUT_PIXELS: width x height limit, checked from the image header before any pixel is allocated. Size it with memory_size: about 12 bytes per pixel are needed at peak."
+  description = "MAX_INPUT_PIXELS: width x height limit, checked from the image header before any pixel is allocated. The default matches the default memory_size: `imgflow capacity` gives the largest image each memory size processes (an upload over the memory is refused as too_large_for_memory anyway)."
   type        = number
   default     = 100000000
 

@@ -179,11 +179,10 @@ fn table(rows: &[Largest], settings: &Settings) -> String {
         if let Some(peak) = r.measured_peak_mib {
             s += &format!(", measured peak {peak} MiB");
         }
-        s += ")";
         if r.limited_by != "memory" {
-            s += &format!(" *memory: {} MP", r.memory_megapixels);
+            s += &format!("; memory alone: {} MP*", r.memory_megapixels);
         }
-        s
+        s + ")"
     };
     for pair in rows.chunks(KINDS.len()) {
         out += &format!(
@@ -195,7 +194,7 @@ fn table(rows: &[Largest], settings: &Settings) -> String {
     }
     if rows.iter().any(|r| r.limited_by != "memory") {
         out += &format!(
-            "\n* MAX_INPUT_PIXELS ({:.0} MP) refuses larger images first; the memory alone would admit the size given.\n",
+            "\n* MAX_INPUT_PIXELS ({:.0} MP) refuses larger images first.\n",
             settings.limits.max_pixels as f64 / 1e6
         );
     }

@@ -264,14 +264,62 @@ fn inspect_prints_the_estimate_and_names_bad_inputs() {
 }
 
 #[test]
+fn capacity_gives_the_largest_images_per_memory_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = imgflow(
+        &["capacity", "--json", "--memory-sizes", "1024,3008"],
+        dir.path(),
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8(r.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4, "two kinds per memory size: {rows:?}");
+    let at = |mb: u64, kind: &str| {
+        rows.iter()
+            .find(|r| r["memory_mb"] == mb && r["kind"] == kind)
+            .unwrap()
+    };
+    let png_1g = at(1024, "RGBA PNG");
+    assert_eq!(png_1g["limited_by"], "memory");
+    assert!(png_1g["estimate_mib"].as_u64().unwrap() <= 1024 - 48);
+    assert!(png_1g["megapixels"].as_f64() < at(1024, "JPEG")["megapixels"].as_f64());
+    // At 3008 MB the pixel limit (100 MP by default) refuses first; a
+    // higher limit lets the memory decide.
+    assert_eq!(at(3008, "JPEG")["limited_by"], "MAX_INPUT_PIXELS");
+    let r = imgflow(
+        &[
+            "capacity",
+            "--memory-sizes",
+            "3008",
+            "--max-input-pixels",
+            "1000000000",
+        ],
+        dir.path(),
+    );
+    let table = String::from_utf8(r.stdout).unwrap();
+    assert!(
+        table.starts_with("| memory size | largest RGBA PNG | largest JPEG |")
+            && table.contains("| 3008 MB |")
+            && !table.contains("MAX_INPUT_PIXELS ("),
+        "{table}"
+    );
+}
+
+#[test]
 fn usage_and_configuration_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("a.png"), sample_png()).unwrap();
-    let cases: [&[&str]; 5] = [
+    let cases: [&[&str]; 8] = [
         &["process"],
         &["process", "a.png"],
         &["process", "a.png", "--out", "o", "--threads", "0"],
         &["process", "a.png", "--out", "o", "--jpeg-quality", "0"],
+        &["capacity", "--memory-sizes", "64"],
+        &["capacity", "--memory-sizes", "1024,lots"],
+        &["capacity", "--max-input-pixels", "0"],
         &["frobnicate"],
     ];
     for args in cases {
