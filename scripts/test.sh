@@ -72,9 +72,20 @@ say "slow tests: started in the background (log: target/slow.log)"
 # 100 MP uploads through the bootstrap at 2048 and 1024 MB, and through the
 # CLI against the memory estimate (#[ignore]d in plain `cargo test`). They
 # mostly wait on memory and the emulator, like the end-to-end run beside them.
+# The test binaries run directly, not through cargo: a running `cargo test`
+# holds the build folder's lock, which the end-to-end run's builds need.
+# (The same selection as above, `--workspace`, so nothing is rebuilt.)
+cargo test --workspace --locked --test lambda --test memory --no-run --message-format=json \
+  | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("lambda", "memory") and "test" in m["target"]["kind"]:
+        print(m["executable"])' >target/slow-tests.txt
+[ "$(wc -l <target/slow-tests.txt)" -eq 2 ] || { cat target/slow-tests.txt; echo "expected two slow test binaries"; exit 1; }
 # Its own process group, so that an early exit stops it.
-setsid sh -c 'cargo test --locked -p imgflow-lambda --test lambda -- --ignored --nocapture \
-  && cargo test --locked -p imgflow-cli --test memory -- --ignored --nocapture' >target/slow.log 2>&1 &
+# shellcheck disable=SC2016 # $test is the inner shell's
+setsid sh -c 'while read -r test; do "$test" --ignored --nocapture || exit 1; done <target/slow-tests.txt' \
+  >target/slow.log 2>&1 &
 slow_pid=$!
 
 say "C codecs were built with SIMD"
