@@ -84,10 +84,13 @@ print(h.hexdigest()[:12])' "$requirements") || return 1
 # (`python3`, `aws`, `moto_server`, `pytest`, `cargo-lambda` are then its own).
 python_tools_path() {
   python_tools_venv "$1" || return 1
-  case ":$PATH:" in
-    *":$PYTHON_TOOLS_VENV/bin:"*) ;;
-    *) PATH=$PYTHON_TOOLS_VENV/bin:$PATH ;;
-  esac
+  # First, even when it is on PATH already behind another set's (whose
+  # python3 would otherwise answer): moved to the front, not duplicated.
+  local dir=$PYTHON_TOOLS_VENV/bin rest=":$PATH:"
+  rest=${rest//":$dir:"/:}
+  rest=${rest#:}
+  rest=${rest%:}
+  PATH=$dir${rest:+:$rest}
   export PATH
 }
 

@@ -177,6 +177,19 @@ def test_python_tools_needs_a_python(tmp_path):
     assert "no-such-python3 not found: Python 3.9 or later is needed" in proc.stderr
 
 
+def test_python_tools_puts_the_asked_set_first_even_when_on_path_already():
+    # local-e2e asks for cargo-lambda, then test, under a PATH where test.sh
+    # put test already: test's python3 (with boto3) must answer.
+    script = (
+        '. scripts/python-tools.sh; python_tools_venv() { PYTHON_TOOLS_VENV=/venvs/$1; }; '
+        'PATH=/venvs/test/bin:/usr/bin:/bin; python_tools_path cargo-lambda; python_tools_path test; '
+        'printf %s "$PATH"'
+    )
+    proc = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "/venvs/test/bin:/venvs/cargo-lambda/bin:/usr/bin:/bin"
+
+
 def test_destroy_needs_an_initialised_configuration(tmp_path):
     proc = subprocess.run(
         ["bash", str(REPO / "scripts" / "destroy.sh"), "--yes"],
