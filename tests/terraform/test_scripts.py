@@ -28,15 +28,7 @@ RUNBOOKS = sorted((REPO / "runbooks").glob("*.md"))
 # --- shellcheck ---------------------------------------------------------------------
 
 
-def _shellcheck_param(path: Path):
-    if path.name == "test.sh":
-        # Owned by the Rust side of the repository; its two findings (SC1007
-        # on `terraform_pid= out=`, SC2012 on `ls | wc -l`) are fixed there.
-        return pytest.param(path, id=path.name, marks=pytest.mark.xfail(reason="scripts/test.sh: fixed on main"))
-    return pytest.param(path, id=path.name)
-
-
-@pytest.mark.parametrize("script", [_shellcheck_param(p) for p in SCRIPTS])
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_shellcheck_clean(script: Path):
     if not shutil.which("shellcheck"):
         pytest.fail("shellcheck is not installed (scripts/test-terraform.sh installs it)")
