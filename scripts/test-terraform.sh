@@ -83,7 +83,10 @@ terraform -chdir="$work/repo/terraform" init ${init_args[@]+"${init_args[@]}"} >
 terraform -chdir="$work/repo/terraform" validate -no-color
 
 say "apply to moto server: defaults, examples/kms.tfvars, examples/vpc.tfvars"
-python3 -m pytest tests/terraform -p no:cacheprovider -q -ra --durations=3 "$@"
+# One worker per test file (pytest-xdist): the stack's three scenarios, the
+# two regions and the validation plans mostly wait on moto and Terraform,
+# so they wait side by side.
+python3 -m pytest tests/terraform -p no:cacheprovider -q -ra --durations=3 -n 3 --dist loadfile "$@"
 
 say "checkov"
 # --skip-download: no calls to the vendor's platform (and no noise when offline).
