@@ -253,9 +253,10 @@ pub enum Schedule {
     /// [`Schedule::OneAtATime`].
     SideBySide,
     /// The full-size WebP alone first, then the source decoded again for
-    /// the rest, one at a time: an extra decode for a lower peak when
-    /// libwebp's alpha coder (about 13 bytes a pixel) is what does not fit
-    /// beside the source and the other variants' outputs.
+    /// the rest, one at a time: an extra decode (its time is not in
+    /// `decode_ms`, only in its span) for a lower peak, chosen when the
+    /// estimate says so: large images with alpha, whose WebP's alpha coder
+    /// (about 13 bytes a pixel) then never runs beside the decoded source.
     TwoPasses,
 }
 
