@@ -56,14 +56,30 @@ pub struct Largest {
     pub megapixels: f64,
     /// What the memory alone would admit, MP.
     pub memory_megapixels: f64,
-    /// "memory" or "MAX_INPUT_PIXELS".
-    pub limited_by: &'static str,
+    pub limited_by: Limit,
     /// The estimate the function admits it with, MiB.
     pub estimate_mib: u64,
     /// "one at a time" or "two passes".
-    pub schedule: &'static str,
+    #[serde(serialize_with = "schedule_name")]
+    pub schedule: Schedule,
     /// With --verify: the peak resident memory of processing it, MiB.
     pub measured_peak_mib: Option<u64>,
+}
+
+/// What stops a larger image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Limit {
+    #[serde(rename = "memory")]
+    Memory,
+    #[serde(rename = "MAX_INPUT_PIXELS")]
+    MaxInputPixels,
+}
+
+fn schedule_name<S: serde::Serializer>(schedule: &Schedule, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match schedule {
+        Schedule::TwoPasses => "two passes",
+        _ => "one at a time",
+    })
 }
 
 /// The budget the function has at `memory_mb` (see the Lambda's config).
@@ -129,15 +145,12 @@ fn largest(kind: &Kind, memory_mb: u64, settings: &Settings) -> Option<Largest> 
         megapixels: megapixels(unit),
         memory_megapixels: megapixels(by_memory),
         limited_by: if by_limit < by_memory {
-            "MAX_INPUT_PIXELS"
+            Limit::MaxInputPixels
         } else {
-            "memory"
+            Limit::Memory
         },
         estimate_mib: bytes.div_ceil(MIB),
-        schedule: match schedule {
-            Schedule::TwoPasses => "two passes",
-            _ => "one at a time",
-        },
+        schedule,
         measured_peak_mib: None,
     })
 }
@@ -179,7 +192,7 @@ fn table(rows: &[Largest], settings: &Settings) -> String {
         if let Some(peak) = r.measured_peak_mib {
             s += &format!(", measured peak {peak} MiB");
         }
-        if r.limited_by != "memory" {
+        if r.limited_by != Limit::Memory {
             s += &format!("; memory alone: {} MP*", r.memory_megapixels);
         }
         s + ")"
@@ -192,7 +205,7 @@ fn table(rows: &[Largest], settings: &Settings) -> String {
             pair.get(1).map(cell).unwrap_or_default()
         );
     }
-    if rows.iter().any(|r| r.limited_by != "memory") {
+    if rows.iter().any(|r| r.limited_by != Limit::Memory) {
         out += &format!(
             "\n* MAX_INPUT_PIXELS ({:.0} MP) refuses larger images first.\n",
             settings.limits.max_pixels as f64 / 1e6
@@ -220,7 +233,7 @@ fn measure(kind: &Kind, row: &Largest, env: &[(String, String)]) -> anyhow::Resu
         .arg("bench-worker")
         .arg(&path)
         .args(["--threads", "1", "--reps", "1", "--warmup", "0"]);
-    if row.schedule == "two passes" {
+    if row.schedule == Schedule::TwoPasses {
         cmd.arg("--two-passes");
     }
     let output = cmd.output().context("cannot start the bench worker")?;
@@ -287,10 +300,10 @@ mod tests {
         let next = inspection(&KINDS[0], png_1g.width + 4, png_1g.height + 3, &settings);
         assert!(next.leanest().0 > budget(1024));
         assert!(png_1g.estimate_mib * MIB <= budget(1024));
-        assert_eq!(png_1g.limited_by, "memory");
+        assert_eq!(png_1g.limited_by, Limit::Memory);
         // At 3008 MB the pixel limit refuses first.
         let (png_3g, _) = at(3008);
-        assert_eq!(png_3g.limited_by, "MAX_INPUT_PIXELS");
+        assert_eq!(png_3g.limited_by, Limit::MaxInputPixels);
         assert!(png_3g.memory_megapixels > png_3g.megapixels);
         assert!(u64::from(png_3g.width) * u64::from(png_3g.height) <= settings.limits.max_pixels);
     }

@@ -96,6 +96,7 @@ pub struct ProcessedImage {
 /// intermediates are never alive beside another's unless they run side by
 /// side.
 struct Decoded {
+    format: image::ImageFormat,
     pixels: Arc<DynamicImage>,
     icc: Option<Vec<u8>>,
 }
@@ -280,8 +281,16 @@ pub fn process_with(
 ) -> Result<ProcessedImage, EngineError> {
     let parent = tracing::Span::current();
     let started = Instant::now();
-    let (decoded, info) = decode_traced(bytes, settings)?;
+    let decoded = decode_traced(bytes, settings)?;
     let decode_ms = ms_since(started);
+    let info = SourceInfo {
+        format: sniff::format_name(decoded.format),
+        width: decoded.pixels.width(),
+        height: decoded.pixels.height(),
+        bytes: bytes.len(),
+        id: naming::content_id(bytes),
+        has_icc: decoded.icc.is_some(),
+    };
 
     let all: Vec<&VariantSettings> = settings.variants.iter().collect();
     let mut variants = match schedule {
@@ -297,7 +306,7 @@ pub fn process_with(
             drop(decoded);
             let mut done = encode_imported(&parent, imported, &info)?;
             if !second.is_empty() {
-                let (decoded, _) = decode_traced(bytes, settings)?;
+                let decoded = decode_traced(bytes, settings)?;
                 done.extend(one_at_a_time(&parent, decoded, second, &info)?);
             }
             done
@@ -319,7 +328,7 @@ pub fn process_with(
 }
 
 /// Decodes `bytes` in a `decode` span.
-fn decode_traced(bytes: &[u8], settings: &Settings) -> Result<(Decoded, SourceInfo), EngineError> {
+fn decode_traced(bytes: &[u8], settings: &Settings) -> Result<Decoded, EngineError> {
     let span = tracing::info_span!(
         "decode",
         bytes = bytes.len(),
@@ -329,22 +338,14 @@ fn decode_traced(bytes: &[u8], settings: &Settings) -> Result<(Decoded, SourceIn
     );
     let _decoding = span.enter();
     let source = decode::decode(bytes, &settings.limits, &settings.variants)?;
-    let info = SourceInfo {
-        format: sniff::format_name(source.format),
-        width: source.pixels.width(),
-        height: source.pixels.height(),
-        bytes: bytes.len(),
-        id: naming::content_id(bytes),
-        has_icc: source.icc.is_some(),
-    };
-    span.record("format", info.format);
-    span.record("width", info.width);
-    span.record("height", info.height);
-    let decoded = Decoded {
+    span.record("format", sniff::format_name(source.format));
+    span.record("width", source.pixels.width());
+    span.record("height", source.pixels.height());
+    Ok(Decoded {
+        format: source.format,
         pixels: Arc::new(source.pixels),
         icc: source.icc,
-    };
-    Ok((decoded, info))
+    })
 }
 
 /// One variant after another, the PNG last over the decoded pixels. A
