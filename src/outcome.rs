@@ -1,6 +1,7 @@
-//! What happened to one record: processed, with what was written; or
-//! skipped, rejected or failed, with the [`Reason`] and a sentence. Logs,
-//! metrics, traces, the invocation's result and the CLI's reports all read it.
+//! What happened to one record: processed, with what was written; unchanged
+//! (the same bytes again); removed (the upload was deleted); or skipped,
+//! rejected or failed, with the [`Reason`] and a sentence. Logs, metrics,
+//! traces, the invocation's result and the CLI's reports all read it.
 
 use imgflow_engine::{Reason, Verdict};
 use tracing::Span;
@@ -10,6 +11,7 @@ use tracing::Span;
 pub struct WrittenVariant {
     pub name: &'static str,
     pub key: String,
+    pub content_type: &'static str,
     pub bytes: usize,
     pub bytes_saved: i64,
     pub width: u32,
@@ -30,6 +32,25 @@ pub enum Outcome {
         engine_ms: f64,
         processing_ms: f64,
         variants: Vec<WrittenVariant>,
+        /// The previous upload's variants, deleted once the new manifest
+        /// was in place.
+        replaced: Vec<String>,
+    },
+    /// The same bytes as the manifest's upload: no variant written. The
+    /// manifest is rewritten when the event is a newer one (its sequencer
+    /// and version), and leftovers of an earlier, interrupted replacement
+    /// are deleted on a repeated event.
+    Unchanged {
+        key: String,
+        id: String,
+        manifest_written: bool,
+        deleted: Vec<String>,
+    },
+    /// The upload was deleted: its manifest and variants are gone.
+    Removed {
+        key: String,
+        manifest_deleted: bool,
+        deleted: Vec<String>,
     },
     /// Nothing to do: logged, not counted as a rejection.
     Skipped { key: String, reason: Reason },
@@ -70,6 +91,8 @@ impl Outcome {
     pub fn key(&self) -> &str {
         match self {
             Outcome::Processed { key, .. }
+            | Outcome::Unchanged { key, .. }
+            | Outcome::Removed { key, .. }
             | Outcome::Skipped { key, .. }
             | Outcome::Rejected { key, .. }
             | Outcome::Failed { key, .. } => key,
@@ -79,21 +102,43 @@ impl Outcome {
     /// Why it was not processed.
     pub fn reason(&self) -> Option<Reason> {
         match self {
-            Outcome::Processed { .. } => None,
+            Outcome::Processed { .. } | Outcome::Unchanged { .. } | Outcome::Removed { .. } => None,
             Outcome::Skipped { reason, .. }
             | Outcome::Rejected { reason, .. }
             | Outcome::Failed { reason, .. } => Some(*reason),
         }
     }
 
-    /// `processed`, `skipped`, `rejected` or `failed`: the log field and the
-    /// X-Ray annotation `outcome`.
+    /// `processed`, `unchanged`, `removed`, `skipped`, `rejected` or
+    /// `failed`: the log field and the X-Ray annotation `outcome`.
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Processed { .. } => "processed",
+            Outcome::Unchanged { .. } => "unchanged",
+            Outcome::Removed { .. } => "removed",
             Outcome::Skipped { .. } => "skipped",
             Outcome::Rejected { .. } => "rejected",
             Outcome::Failed { .. } => "failed",
+        }
+    }
+
+    /// Variant objects this record deleted (replaced or removed).
+    pub fn deleted(&self) -> &[String] {
+        match self {
+            Outcome::Processed { replaced, .. } => replaced,
+            Outcome::Unchanged { deleted, .. } | Outcome::Removed { deleted, .. } => deleted,
+            _ => &[],
+        }
+    }
+
+    /// Whether this record wrote a manifest.
+    pub fn manifest_written(&self) -> bool {
+        match self {
+            Outcome::Processed { .. } => true,
+            Outcome::Unchanged {
+                manifest_written, ..
+            } => *manifest_written,
+            _ => false,
         }
     }
 

@@ -7,24 +7,38 @@ use imgflow_engine::{Reason, Settings};
 use imgflow_lambda::event::S3Event;
 use imgflow_lambda::handler::{handle_event, HandlerSettings};
 use imgflow_lambda::outcome::Outcome;
+use imgflow_lambda::manifest::{self, Manifest};
 use imgflow_lambda::store::{
-    Fetched, ObjectHead, ObjectStore, PutObject, StoreError, META_VARIANT,
+    Condition, Fetched, Listed, ObjectHead, ObjectStore, PutObject, StoreError, META_VARIANT,
 };
 use imgflow_testkit::fixtures::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-/// (bucket, key) → (body, user metadata)
-type Objects = HashMap<(String, String), (Vec<u8>, HashMap<String, String>)>;
+/// One stored object: its body, user metadata, ETag (a write counter) and
+/// when it was written.
+#[derive(Clone)]
+struct Stored {
+    body: Vec<u8>,
+    metadata: HashMap<String, String>,
+    etag: String,
+    modified: SystemTime,
+}
+
+/// (bucket, key) → object
+type Objects = HashMap<(String, String), Stored>;
 
 #[derive(Default)]
 struct MemoryStore {
     objects: Mutex<Objects>,
+    writes: AtomicUsize,
     fail_gets: bool,
     /// Fail the PUT of keys containing this text.
     fail_put_containing: Option<&'static str>,
+    /// Fail the DELETE of keys containing this text.
+    fail_delete_containing: Mutex<Option<&'static str>>,
     get_delay: Option<Duration>,
     heads: AtomicUsize,
     bodies_read: AtomicUsize,
@@ -32,21 +46,45 @@ struct MemoryStore {
 
 impl MemoryStore {
     fn insert(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
+        self.store(bucket, key, bytes, HashMap::new());
+    }
+
+    fn store(&self, bucket: &str, key: &str, body: Vec<u8>, metadata: HashMap<String, String>) {
+        let etag = format!("{:032x}", self.writes.fetch_add(1, Ordering::Relaxed) + 1);
+        let stored = Stored {
+            body,
+            metadata,
+            etag,
+            modified: SystemTime::now(),
+        };
         self.objects
             .lock()
             .unwrap()
-            .insert((bucket.into(), key.into()), (bytes, HashMap::new()));
+            .insert((bucket.into(), key.into()), stored);
+    }
+
+    fn object(&self, bucket: &str, key: &str) -> Option<Stored> {
+        let objects = self.objects.lock().unwrap();
+        objects.get(&(bucket.into(), key.into())).cloned()
+    }
+
+    fn remove(&self, bucket: &str, key: &str) {
+        self.objects
+            .lock()
+            .unwrap()
+            .remove(&(bucket.into(), key.into()));
     }
 
     fn lookup(&self, bucket: &str, key: &str) -> Result<ObjectHead, StoreError> {
-        let objects = self.objects.lock().unwrap();
-        let (bytes, metadata) = objects
-            .get(&(bucket.into(), key.into()))
+        let o = self
+            .object(bucket, key)
             .ok_or_else(|| StoreError::NotFound(key.into()))?;
         Ok(ObjectHead {
-            size: bytes.len() as u64,
+            size: o.body.len() as u64,
             version_id: None,
-            metadata: metadata.clone(),
+            etag: Some(o.etag),
+            last_modified: Some(o.modified),
+            metadata: o.metadata,
         })
     }
 
@@ -61,6 +99,34 @@ impl MemoryStore {
             .collect();
         k.sort();
         k
+    }
+
+    /// The processed bucket's variants (its keys less the manifests).
+    fn variants(&self) -> Vec<String> {
+        let mut keys = self.keys("processed");
+        keys.retain(|k| !k.ends_with(".json"));
+        keys
+    }
+
+    fn manifest(&self, source_key: &str) -> Option<Manifest> {
+        let key = manifest::key_of(source_key);
+        let o = self.object("processed", &key)?;
+        Some(Manifest::parse(&key, &o.body).unwrap())
+    }
+
+    /// Checks a conditional request against what is stored now.
+    fn check(&self, bucket: &str, key: &str, condition: Option<&Condition>) -> Result<(), StoreError> {
+        let now = self.object(bucket, key).map(|o| o.etag);
+        match (condition, now) {
+            (None, _) => Ok(()),
+            (Some(Condition::Absent), None) => Ok(()),
+            (Some(Condition::Absent), Some(_)) => Err(StoreError::Conflict(format!("{key} exists"))),
+            (Some(Condition::Unchanged(_)), None) => Err(StoreError::NotFound(key.into())),
+            (Some(Condition::Unchanged(want)), Some(etag)) if *want == etag => Ok(()),
+            (Some(Condition::Unchanged(_)), Some(_)) => {
+                Err(StoreError::Conflict(format!("{key} changed")))
+            }
+        }
     }
 }
 
@@ -86,9 +152,9 @@ impl ObjectStore for MemoryStore {
             ));
         }
         let head = self.lookup(bucket, key)?;
-        let objects = self.objects.lock().unwrap();
-        let body =
-            read_body(&head).then(|| objects[&(bucket.to_owned(), key.to_owned())].0.clone());
+        let body = read_body(&head)
+            .then(|| self.object(bucket, key).map(|o| o.body))
+            .flatten();
         self.bodies_read
             .fetch_add(usize::from(body.is_some()), Ordering::Relaxed);
         Ok(Fetched { head, body })
@@ -98,24 +164,40 @@ impl ObjectStore for MemoryStore {
         if self.fail_put_containing.is_some_and(|s| o.key.contains(s)) {
             return Err(StoreError::Transient("connection reset".into()));
         }
+        self.check(o.bucket, o.key, o.condition.as_ref())?;
         let metadata = o
             .metadata
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        self.objects
-            .lock()
-            .unwrap()
-            .insert((o.bucket.into(), o.key.into()), (o.body, metadata));
+        self.store(o.bucket, o.key, o.body, metadata);
         Ok(())
     }
 
-    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
-        self.objects
-            .lock()
-            .unwrap()
-            .remove(&(bucket.into(), key.into()));
+    async fn delete(&self, bucket: &str, key: &str, if_match: Option<&str>) -> Result<(), StoreError> {
+        let failing = *self.fail_delete_containing.lock().unwrap();
+        if failing.is_some_and(|s| key.contains(s)) {
+            return Err(StoreError::Transient("503 SlowDown".into()));
+        }
+        let condition = if_match.map(|e| Condition::Unchanged(e.to_owned()));
+        self.check(bucket, key, condition.as_ref())?;
+        self.remove(bucket, key);
         Ok(())
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<Listed>, StoreError> {
+        let objects = self.objects.lock().unwrap();
+        let mut listed: Vec<Listed> = objects
+            .iter()
+            .filter(|((b, k), _)| b == bucket && k.starts_with(prefix))
+            .map(|((_, k), o)| Listed {
+                key: k.clone(),
+                size: o.body.len() as u64,
+                last_modified: Some(o.modified),
+            })
+            .collect();
+        listed.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(listed)
     }
 }
 
@@ -168,7 +250,9 @@ async fn keys_with_spaces_unicode_and_folders() {
     .map(|s| format!("holiday photos/été 1_{}", s.replace("{}", &id)))
     .collect();
     want.sort();
-    assert_eq!(store.keys("processed"), want);
+    assert_eq!(store.variants(), want);
+    let manifest = store.manifest("holiday photos/été 1.png").unwrap();
+    assert!(manifest.names_exactly(want.iter().map(String::as_str)));
     // Outputs are marked, so an event about them is skipped.
     let head = store.head("processed", &want[0]).await.unwrap();
     assert!(head.metadata.contains_key(META_VARIANT));
@@ -241,13 +325,9 @@ async fn own_outputs_in_the_upload_bucket_are_skipped() {
     ));
     s.processed_bucket = "processed".into();
     handle_event(&store, &s, &event(&[("uploads", "a.png", None)]), later()).await;
-    let output = store.keys("processed")[0].clone();
-    let bytes = store.objects.lock().unwrap()[&("processed".to_owned(), output.clone())].clone();
-    store
-        .objects
-        .lock()
-        .unwrap()
-        .insert(("uploads".into(), output.clone()), bytes);
+    let output = store.variants()[0].clone();
+    let copy = store.object("processed", &output).unwrap();
+    store.store("uploads", &output, copy.body, copy.metadata);
     let again = handle_event(&store, &s, &event(&[("uploads", &output, None)]), later()).await;
     assert!(
         matches!(
@@ -279,18 +359,14 @@ async fn with_the_event_size_there_is_no_head_and_refused_bodies_are_not_read() 
         0,
         "the event's size spares the HEAD"
     );
-    assert_eq!(store.bodies_read.load(Ordering::Relaxed), 1);
+    assert_eq!(store.bodies_read.load(Ordering::Relaxed), 1, "no manifest yet: no body");
 
     // One of our outputs copied into the upload bucket: skipped from the
     // GET's headers, its body never read.
-    let output = store.keys("processed")[0].clone();
-    let copy = store.objects.lock().unwrap()[&("processed".to_owned(), output.clone())].clone();
-    let copy_size = copy.0.len() as u64;
-    store
-        .objects
-        .lock()
-        .unwrap()
-        .insert(("uploads".into(), output.clone()), copy);
+    let output = store.variants()[0].clone();
+    let copy = store.object("processed", &output).unwrap();
+    let copy_size = copy.body.len() as u64;
+    store.store("uploads", &output, copy.body, copy.metadata);
     let out = handle_event(
         &store,
         &settings(),
@@ -336,7 +412,7 @@ async fn with_the_event_size_there_is_no_head_and_refused_bodies_are_not_read() 
     assert_eq!(
         store.bodies_read.load(Ordering::Relaxed),
         1,
-        "no body read after the first image"
+        "no body read after the first image (no other manifest exists)"
     );
     assert_eq!(store.heads.load(Ordering::Relaxed), 0);
 }
@@ -430,13 +506,18 @@ async fn the_deadline_stops_work_cleanly() {
 async fn duplicate_events_write_the_same_keys() {
     let store = MemoryStore::default();
     store.insert("uploads", "a.png", png());
+    // Two events of one key in one batch race for the manifest: one
+    // processes, the other finds it done (or a later one in place).
     let ev = event(&[("uploads", "a.png", None), ("uploads", "a.png", None)]);
     let out = handle_event(&store, &settings(), &ev, later()).await;
-    assert!(out.iter().all(|o| matches!(o, Outcome::Processed { .. })));
+    let labels: Vec<_> = out.iter().map(Outcome::label).collect();
+    assert!(labels.contains(&"processed"), "{out:?}");
+    assert!(out.iter().all(|o| o.reason().is_none() || o.reason() == Some(Reason::Superseded)), "{out:?}");
     let first = store.keys("processed");
-    handle_event(&store, &settings(), &ev, later()).await;
+    let again = handle_event(&store, &settings(), &ev, later()).await;
+    assert!(again.iter().all(|o| o.label() != "processed"), "nothing encoded again: {again:?}");
     assert_eq!(store.keys("processed"), first);
-    assert_eq!(first.len(), 5);
+    assert_eq!(store.variants().len(), 5);
 }
 
 #[tokio::test]
@@ -487,7 +568,7 @@ async fn images_wait_for_memory_and_one_that_never_fits_is_refused_up_front() {
         message.contains("1200x900") && message.contains("memory size of at least"),
         "{message}"
     );
-    assert_eq!(out[1].label(), "processed");
+    assert_eq!(out[1].label(), "unchanged", "the same bytes again: no encode");
     assert_eq!(
         store.keys("processed").len(),
         before,

@@ -3,9 +3,13 @@
 //! so that Lambda retries and the on-failure destination keeps the event.
 //! Knows nothing of pixels (the engine) or of HTTP (the store).
 
+mod manifests;
 mod object;
+mod removal;
 
-use crate::event::{self, S3Event, SourceObject};
+pub use manifests::variants_by_metadata;
+
+use crate::event::{self, Change, S3Event, SourceObject};
 use crate::outcome::Outcome;
 use crate::store::ObjectStore;
 use futures_util::stream::{self, StreamExt};
@@ -55,15 +59,20 @@ pub async fn handle_event<S: ObjectStore>(
 ) -> Vec<Outcome> {
     stream::iter(&event.records)
         .map(|record| {
-            let source = event::source_of(record, &settings.processed_bucket);
-            let key = match &source {
-                Ok(object) => object.key.clone(),
+            let change = event::change_of(record, &settings.processed_bucket);
+            let key = match &change {
+                Ok(change) => change.object().key.clone(),
                 Err(outcome) => outcome.key().to_owned(),
             };
             let span = tracing::info_span!("record", key = %key, outcome = Empty, reason = Empty);
             async move {
-                let outcome = match source {
-                    Ok(object) => handle_object(store, settings, object, deadline).await,
+                let outcome = match change {
+                    Ok(Change::Created(object)) => {
+                        handle_object(store, settings, object, deadline).await
+                    }
+                    Ok(Change::Removed(object)) => {
+                        handle_removal(store, settings, object, deadline).await
+                    }
                     Err(outcome) => outcome,
                 };
                 outcome.record_on(&Span::current());
@@ -91,6 +100,28 @@ pub async fn handle_object<S: ObjectStore>(
         object::process(store, settings, &source, stop_at),
     )
     .await
+    {
+        Ok(outcome) => outcome,
+        Err(_) => Outcome::stopped(
+            source.key,
+            Reason::Deadline,
+            "stopped before the invocation deadline; Lambda will retry",
+        ),
+    }
+}
+
+/// Removes a deleted upload's manifest and variants, stopping
+/// `deadline_margin` before `deadline`.
+pub async fn handle_removal<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    source: SourceObject,
+    deadline: Instant,
+) -> Outcome {
+    let stop_at = deadline
+        .checked_sub(settings.deadline_margin)
+        .unwrap_or(deadline);
+    match tokio::time::timeout_at(stop_at.into(), removal::remove(store, settings, &source)).await
     {
         Ok(outcome) => outcome,
         Err(_) => Outcome::stopped(

@@ -1,10 +1,13 @@
-//! One object through the pipeline: fetch (refusing what its headers rule
-//! out), encode every variant, write them all or none. Each step returns
-//! the record's outcome when it ends the record.
+//! One upload through the pipeline: fetch (refusing what its headers rule
+//! out), compare with the manifest in place, encode every variant, write
+//! them all or none, then the manifest, then delete what it replaced. Each
+//! step returns the record's outcome when it ends the record.
 
+use super::manifests::{self, InPlace};
 use super::HandlerSettings;
 use crate::config;
-use crate::event::SourceObject;
+use crate::event::{Sequencer, SourceObject};
+use crate::manifest::{self, Manifest};
 use crate::outcome::{Outcome, WrittenVariant};
 use crate::store::{
     metadata_value, ObjectHead, ObjectStore, PutObject, StoreError, META_SOURCE_KEY,
@@ -15,7 +18,7 @@ use imgflow_engine::{
     self as engine, naming, EngineError, Inspection, ProcessedImage, Reason, RejectReason, Schedule,
 };
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use tracing::{field::Empty, Instrument, Span};
 
 /// The source's bytes and the version they were read from.
@@ -23,6 +26,10 @@ struct Source {
     bytes: Vec<u8>,
     version: Option<String>,
 }
+
+/// How often the manifest is read again when another record replaced it
+/// between our read and our write (two events of one key at once).
+pub(super) const MANIFEST_ATTEMPTS: usize = 3;
 
 pub(super) async fn process<S: ObjectStore>(
     store: &S,
@@ -36,42 +43,344 @@ pub(super) async fn process<S: ObjectStore>(
         Ok(fetched) => fetched,
         Err(outcome) => return outcome,
     };
-    let source_bytes = fetched.bytes.len();
-    let engine_started = Instant::now();
-    // The admission is held until the variants are written: they are in
-    // memory until then.
-    let (image, _admission) = match encode(settings, key, fetched.bytes, stop_at).await {
-        Ok(encoded) => encoded,
-        Err(outcome) => return outcome,
+    let upload = Upload {
+        source,
+        bytes: fetched.bytes.len(),
+        sha256: naming::sha256_hex(&fetched.bytes),
+        version: fetched.version,
     };
-    let engine_ms = ms_since(engine_started);
-    if Instant::now() >= stop_at {
-        return Outcome::stopped(
-            key,
-            Reason::Deadline,
-            "no time left to write the variants; Lambda will retry",
-        );
+    let mut pixels = Some(fetched.bytes);
+    let mut encoded: Option<Encoded> = None;
+    for _ in 0..MANIFEST_ATTEMPTS {
+        let in_place = match manifests::read(store, settings, key).await {
+            Ok(in_place) => in_place,
+            Err(e) => return store_failed(key, "GET the manifest", &e),
+        };
+        let sequencer = upload.sequencer(&in_place);
+        if let Some(newer) = in_place
+            .manifest
+            .as_ref()
+            .filter(|m| m.is_newer_than(source.sequencer.as_ref()))
+        {
+            let ours = encoded.as_ref().map(|e| e.variant_keys()).unwrap_or_default();
+            return superseded(store, settings, key, newer, &in_place, &ours).await;
+        }
+        if let Some(current) = in_place.manifest.as_ref().filter(|m| {
+            m.id == upload.id() && m.names_exactly(expected_keys(settings, key, upload.id()).iter().map(String::as_str))
+        }) {
+            match unchanged(store, settings, &upload, current, &in_place, sequencer).await {
+                Some(outcome) => return outcome,
+                None => continue,
+            }
+        }
+        if encoded.is_none() {
+            let Some(bytes) = pixels.take() else {
+                break;
+            };
+            encoded = match encode_and_write(store, settings, &upload, bytes, &in_place, stop_at).await
+            {
+                Ok(done) => Some(done),
+                Err(outcome) => return outcome,
+            };
+        }
+        let Some(done) = encoded.as_ref() else {
+            break;
+        };
+        let next = done.manifest(&upload, sequencer);
+        match manifests::replace(store, settings, &in_place, &next).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return store_failed(key, "PUT the manifest", &e),
+        }
+        // The new manifest is in place: nothing names the old variants now.
+        let retired = match &in_place.manifest {
+            Some(previous) => previous.retired_by(&next),
+            None if in_place.etag.is_some() => {
+                match leftovers(store, settings, key, &next.id, None).await {
+                    Ok(keys) => keys,
+                    Err(e) => return store_failed(key, "LIST the replaced variants", &e),
+                }
+            }
+            None => Vec::new(),
+        };
+        let (replaced, failure) =
+            manifests::delete_all(store, &settings.processed_bucket, &retired).await;
+        if let Some(e) = failure {
+            return store_failed(
+                key,
+                "DELETE the replaced variants (the new manifest is in place; the retry deletes them)",
+                &e,
+            );
+        }
+        return done.outcome(key, upload.bytes, started, replaced);
     }
-    let (id, decode_ms) = (image.source.id.clone(), image.decode_ms);
-    let variants = match write(store, settings, key, fetched.version.as_deref(), image).await {
-        Ok(variants) => variants,
-        Err(outcome) => return outcome,
-    };
-    Outcome::Processed {
-        key: key.to_owned(),
-        id,
-        source_bytes,
-        decode_ms,
-        engine_ms,
-        processing_ms: ms_since(started),
-        variants,
+    Outcome::stopped(
+        key,
+        Reason::StoreFailed,
+        format!("the manifest changed under us {MANIFEST_ATTEMPTS} times; Lambda will retry"),
+    )
+}
+
+/// What the record knows of its upload once fetched.
+struct Upload<'a> {
+    source: &'a SourceObject,
+    bytes: usize,
+    sha256: String,
+    version: Option<String>,
+}
+
+impl Upload<'_> {
+    fn id(&self) -> &str {
+        &self.sha256[..8]
+    }
+
+    /// The event's sequencer; an object without one (`imgflow reprocess`)
+    /// keeps the one in place, so that the order of later events still holds.
+    fn sequencer(&self, in_place: &InPlace) -> Option<Sequencer> {
+        self.source.sequencer.clone().or_else(|| {
+            in_place
+                .manifest
+                .as_ref()
+                .and_then(|m| m.source.sequencer.clone())
+        })
     }
 }
 
-/// GETs the object. Without a size in the event, a HEAD checks it first;
-/// with one (S3 always sends it), the GET's own headers are checked before
-/// its body is read: one request fewer per image. The object may have been
-/// replaced since the event, so its headers decide either way.
+/// The variants made and written, waiting for their manifest.
+struct Encoded {
+    id: String,
+    format: &'static str,
+    width: u32,
+    height: u32,
+    decode_ms: f64,
+    engine_ms: f64,
+    variants: Vec<WrittenVariant>,
+}
+
+impl Encoded {
+    fn variant_keys(&self) -> Vec<String> {
+        self.variants.iter().map(|v| v.key.clone()).collect()
+    }
+
+    fn manifest(&self, upload: &Upload<'_>, sequencer: Option<Sequencer>) -> Manifest {
+        Manifest {
+            source: manifest::Source {
+                bucket: upload.source.bucket.clone(),
+                key: upload.source.key.clone(),
+                version_id: upload.version.clone(),
+                sequencer,
+                bytes: upload.bytes as u64,
+                sha256: upload.sha256.clone(),
+                format: self.format.to_owned(),
+                width: self.width,
+                height: self.height,
+            },
+            id: self.id.clone(),
+            variants: self
+                .variants
+                .iter()
+                .map(|v| manifest::Variant {
+                    name: v.name.to_owned(),
+                    key: v.key.clone(),
+                    content_type: v.content_type.to_owned(),
+                    width: v.width,
+                    height: v.height,
+                    bytes: v.bytes as u64,
+                })
+                .collect(),
+            updated: now_rfc3339(),
+        }
+    }
+
+    fn outcome(&self, key: &str, source_bytes: usize, started: Instant, replaced: Vec<String>) -> Outcome {
+        Outcome::Processed {
+            key: key.to_owned(),
+            id: self.id.clone(),
+            source_bytes,
+            decode_ms: self.decode_ms,
+            engine_ms: self.engine_ms,
+            processing_ms: ms_since(started),
+            variants: self.variants.clone(),
+            replaced,
+        }
+    }
+}
+
+/// Decodes, encodes and writes every variant (not yet named by a manifest).
+async fn encode_and_write<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    upload: &Upload<'_>,
+    bytes: Vec<u8>,
+    in_place: &InPlace,
+    stop_at: Instant,
+) -> Result<Encoded, Outcome> {
+    let key = upload.source.key.as_str();
+    let engine_started = Instant::now();
+    // The admission is held until the variants are written: they are in
+    // memory until then.
+    let (image, _admission) = encode(settings, key, bytes, stop_at).await?;
+    let engine_ms = ms_since(engine_started);
+    if Instant::now() >= stop_at {
+        return Err(Outcome::stopped(
+            key,
+            Reason::Deadline,
+            "no time left to write the variants; Lambda will retry",
+        ));
+    }
+    let (id, decode_ms) = (image.source.id.clone(), image.decode_ms);
+    let (format, width, height) = (image.source.format, image.source.width, image.source.height);
+    let variants = write(
+        store,
+        settings,
+        key,
+        upload.version.as_deref(),
+        image,
+        in_place,
+    )
+    .await?;
+    Ok(Encoded {
+        id,
+        format,
+        width,
+        height,
+        decode_ms,
+        engine_ms,
+        variants,
+    })
+}
+
+/// The keys the enabled variants of `id` get.
+fn expected_keys(settings: &HandlerSettings, key: &str, id: &str) -> Vec<String> {
+    settings
+        .engine
+        .variants
+        .iter()
+        .map(|v| naming::output_key(key, v.spec.name, id, v.spec.extension))
+        .collect()
+}
+
+/// The same bytes as the manifest's upload: nothing to encode. A newer event
+/// (or another version) rewrites the manifest's source; the same event
+/// again (a duplicate delivery, or the retry of an interrupted replacement)
+/// deletes what the replacement left. `None`: the manifest changed under
+/// us; decide again.
+async fn unchanged<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    upload: &Upload<'_>,
+    current: &Manifest,
+    in_place: &InPlace,
+    sequencer: Option<Sequencer>,
+) -> Option<Outcome> {
+    let key = upload.source.key.as_str();
+    let repeat = current.source.sequencer == sequencer
+        && current.source.version_id == upload.version
+        && current.source.bucket == upload.source.bucket;
+    if repeat {
+        let stale = match leftovers(store, settings, key, &current.id, in_place.last_modified).await {
+            Ok(stale) => stale,
+            Err(e) => return Some(store_failed(key, "LIST leftover variants", &e)),
+        };
+        let (deleted, failure) =
+            manifests::delete_all(store, &settings.processed_bucket, &stale).await;
+        if let Some(e) = failure {
+            return Some(store_failed(key, "DELETE leftover variants", &e));
+        }
+        return Some(Outcome::Unchanged {
+            key: key.to_owned(),
+            id: current.id.clone(),
+            manifest_written: false,
+            deleted,
+        });
+    }
+    let mut next = current.clone();
+    next.source.bucket = upload.source.bucket.clone();
+    next.source.version_id = upload.version.clone();
+    next.source.sequencer = sequencer;
+    next.updated = now_rfc3339();
+    match manifests::replace(store, settings, in_place, &next).await {
+        Ok(()) => Some(Outcome::Unchanged {
+            key: key.to_owned(),
+            id: current.id.clone(),
+            manifest_written: true,
+            deleted: Vec::new(),
+        }),
+        Err(StoreError::Conflict(_)) => None,
+        Err(e) => Some(store_failed(key, "PUT the manifest", &e)),
+    }
+}
+
+/// Variants of `key` with another id than `keep`, found by their metadata;
+/// with `older_than`, only those written before it (a record racing ours may
+/// be writing a newer upload's variants right now).
+async fn leftovers<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    key: &str,
+    keep: &str,
+    older_than: Option<SystemTime>,
+) -> Result<Vec<String>, StoreError> {
+    let found = manifests::variants_by_metadata(store, &settings.processed_bucket, key).await?;
+    Ok(found
+        .into_iter()
+        .filter(|v| naming::variant_of(key, &v.key).is_some_and(|(_, id)| id != keep))
+        .filter(|v| match (older_than, v.last_modified) {
+            (None, _) => true,
+            (Some(limit), Some(written)) => written <= limit,
+            (Some(_), None) => false,
+        })
+        .map(|v| v.key)
+        .collect())
+}
+
+/// A later event's manifest is in place: this record writes nothing that
+/// stays. Variants it already wrote that the newer manifest does not name
+/// are taken back.
+async fn superseded<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    key: &str,
+    newer: &Manifest,
+    in_place: &InPlace,
+    ours: &[String],
+) -> Outcome {
+    let orphans: Vec<String> = ours.iter().filter(|k| !in_place.names(k)).cloned().collect();
+    let (_, failure) = manifests::delete_all(store, &settings.processed_bucket, &orphans).await;
+    if let Some(e) = failure {
+        return store_failed(key, "DELETE variants a newer upload replaced", &e);
+    }
+    let sequencer = newer
+        .source
+        .sequencer
+        .as_ref()
+        .map_or_else(String::new, |s| s.to_string());
+    Outcome::stopped(
+        key,
+        Reason::Superseded,
+        format!("the manifest in place comes from a later event of this key (sequencer {sequencer})"),
+    )
+}
+
+fn store_failed(key: &str, what: &str, e: &StoreError) -> Outcome {
+    Outcome::stopped(key, Reason::StoreFailed, format!("{what}: {e}"))
+}
+
+/// Now, as RFC 3339 in UTC (`2026-11-27T23:00:00Z`).
+pub(super) fn now_rfc3339() -> String {
+    use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+    DateTime::from(SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+/// GETs the object as it is now. Without a size in the event, a HEAD checks
+/// it first; with one (S3 always sends it), the GET's own headers are
+/// checked before its body is read: one request fewer per image. The object
+/// may have been replaced since the event, so its headers decide either way;
+/// in a versioned bucket, an event whose version is no longer the current
+/// one is left to the newer version's event (a late create after a delete
+/// marker finds nothing: `gone`).
 async fn fetch<S: ObjectStore>(
     store: &S,
     settings: &HandlerSettings,
@@ -91,38 +400,51 @@ async fn fetch<S: ObjectStore>(
     }
     let store_error = |operation: &str, e: StoreError| match e {
         StoreError::NotFound(_) => Outcome::stopped(key, Reason::Gone, "deleted since the event"),
-        StoreError::Transient(e) => Outcome::stopped(
+        e => Outcome::stopped(
             key,
             Reason::StoreFailed,
             format!("{operation} s3://{}/{key}: {e}", source.bucket),
         ),
     };
-    let mut version = source.version_id.clone();
+    let wanted = source.version_id.as_deref();
+    let refuse = |head: &ObjectHead| refuse(key, head, max_bytes).or_else(|| replaced(key, head, wanted));
     if source.size.is_none() {
         let head = store
             .head(&source.bucket, key)
             .instrument(s3_span("HeadObject", &source.bucket))
             .await
             .map_err(|e| store_error("HEAD", e))?;
-        if let Some(outcome) = refuse(key, &head, max_bytes) {
+        if let Some(outcome) = refuse(&head) {
             return Err(outcome);
         }
-        version = version.or(head.version_id);
     }
-    let read_body = |head: &ObjectHead| refuse(key, head, max_bytes).is_none();
+    let read_body = |head: &ObjectHead| refuse(head).is_none();
     let fetched = store
-        .get(&source.bucket, key, version.as_deref(), &read_body)
+        .get(&source.bucket, key, None, &read_body)
         .instrument(s3_span("GetObject", &source.bucket))
         .await
         .map_err(|e| store_error("GET", e))?;
     match fetched.body {
         Some(bytes) => Ok(Source {
             bytes,
-            version: version.or(fetched.head.version_id),
+            version: fetched.head.version_id,
         }),
-        None => Err(refuse(key, &fetched.head, max_bytes)
+        None => Err(refuse(&fetched.head)
             .unwrap_or_else(|| Outcome::stopped(key, Reason::StoreFailed, "GET returned no body"))),
     }
+}
+
+/// A versioned upload whose current version is not the event's: a newer
+/// upload replaced it, and that upload's own event makes the variants.
+fn replaced(key: &str, head: &ObjectHead, wanted: Option<&str>) -> Option<Outcome> {
+    let (wanted, current) = (wanted?, head.version_id.as_deref()?);
+    (wanted != current).then(|| {
+        Outcome::stopped(
+            key,
+            Reason::Superseded,
+            format!("version {wanted} is no longer current (version {current} is)"),
+        )
+    })
 }
 
 /// What the object's headers alone decide: our own output (skipped), empty
@@ -242,13 +564,15 @@ fn admit(
 }
 
 /// PUTs every variant side by side. If any PUT fails, the ones that landed
-/// are deleted again (best effort; a retry rewrites the same keys anyway).
+/// are deleted again (best effort; a retry rewrites the same keys anyway),
+/// except those the manifest in place names.
 async fn write<S: ObjectStore>(
     store: &S,
     settings: &HandlerSettings,
     key: &str,
     version: Option<&str>,
     image: ProcessedImage,
+    in_place: &InPlace,
 ) -> Result<Vec<WrittenVariant>, Outcome> {
     let bucket = settings.processed_bucket.as_str();
     let id = image.source.id.as_str();
@@ -258,6 +582,7 @@ async fn write<S: ObjectStore>(
         .map(|v| WrittenVariant {
             name: v.spec.name,
             key: naming::output_key(key, v.spec.name, id, v.spec.extension),
+            content_type: v.spec.content_type,
             bytes: v.bytes.len(),
             bytes_saved: v.bytes_saved(image.source.bytes),
             width: v.width,
@@ -287,14 +612,15 @@ async fn write<S: ObjectStore>(
                 cache_control: &settings.cache_control,
                 metadata,
                 kms_key_arn: settings.kms_key_arn.as_deref(),
+                condition: None,
             })
             .instrument(span)
     });
     let results = futures_util::future::join_all(puts).await;
     if let Some(error) = results.iter().find_map(|r| r.as_ref().err()) {
         let landed = results.iter().zip(&written).filter(|(r, _)| r.is_ok());
-        for (_, w) in landed {
-            let _ = store.delete(bucket, &w.key).await;
+        for (_, w) in landed.filter(|(_, w)| !in_place.names(&w.key)) {
+            let _ = store.delete(bucket, &w.key, None).await;
         }
         return Err(Outcome::stopped(
             key,

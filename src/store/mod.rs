@@ -1,10 +1,12 @@
-//! The object-store interface the handler needs: HEAD, GET, PUT, DELETE.
-//! S3 implements it for real ([`s3`]); tests of the handler's logic use memory.
+//! The object-store interface the handler needs: HEAD, GET, PUT and DELETE
+//! (with S3's conditions), LIST. S3 implements it for real ([`s3`]); tests
+//! of the handler's logic use memory.
 
 pub mod s3;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::SystemTime;
 
 /// User metadata that marks an object as one of our outputs.
 pub const META_VARIANT: &str = "imgflow-variant";
@@ -16,6 +18,9 @@ pub const META_SOURCE_VERSION: &str = "imgflow-source-version-id";
 pub struct ObjectHead {
     pub size: u64,
     pub version_id: Option<String>,
+    /// Without quotes; what a conditional request names.
+    pub etag: Option<String>,
+    pub last_modified: Option<SystemTime>,
     /// User metadata (`x-amz-meta-*`), names lower-case without the prefix.
     pub metadata: HashMap<String, String>,
 }
@@ -41,6 +46,26 @@ pub struct PutObject<'a> {
     pub metadata: Vec<(&'static str, String)>,
     /// `Some(arn)`: encrypt with this KMS key; `None`: the bucket's default.
     pub kms_key_arn: Option<&'a str>,
+    /// Write only if this holds (S3 conditional writes); otherwise
+    /// [`StoreError::Conflict`].
+    pub condition: Option<Condition>,
+}
+
+/// A conditional write's precondition on the object it replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// There is no such object (`If-None-Match: *`).
+    Absent,
+    /// The object is still the one with this ETag (`If-Match`).
+    Unchanged(String),
+}
+
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub last_modified: Option<SystemTime>,
 }
 
 /// Store failures, by what the caller should do about them.
@@ -49,6 +74,10 @@ pub enum StoreError {
     /// The object is not there (deleted since the event): nothing to do.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A conditional request's precondition did not hold: someone else
+    /// changed the object first. Read it again and decide again.
+    #[error("changed meanwhile: {0}")]
+    Conflict(String),
     /// Throttling, network, timeouts, 5xx, denied access: retrying (after a
     /// fix, for access) can succeed, so the event must not be lost.
     #[error("{0}")]
@@ -71,11 +100,20 @@ pub trait ObjectStore: Send + Sync {
         read_body: &(dyn Fn(&ObjectHead) -> bool + Sync),
     ) -> impl Future<Output = Result<Fetched, StoreError>> + Send;
     fn put(&self, object: PutObject<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes `key` (no error when it is not there), or with `if_match`
+    /// only while it is still the object with that ETag.
     fn delete(
         &self,
         bucket: &str,
         key: &str,
+        if_match: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every object whose key starts with `prefix`.
+    fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<Listed>, StoreError>> + Send;
 }
 
 /// S3 metadata travels as HTTP headers: ASCII only. Keys may be any UTF-8,

@@ -1,11 +1,12 @@
 //! Amazon S3 (or any S3 API, e.g. moto in tests) through the official SDK.
 
-use super::{Fetched, ObjectHead, ObjectStore, PutObject, StoreError};
+use super::{Condition, Fetched, Listed, ObjectHead, ObjectStore, PutObject, StoreError};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
 use std::collections::HashMap;
+use std::time::SystemTime;
 
 /// The S3 client, built once per cold start.
 #[derive(Clone, Debug)]
@@ -36,29 +37,6 @@ impl S3Store {
     }
 }
 
-impl S3Store {
-    /// Every object under `prefix`: (key, size), following continuation tokens.
-    pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("ListObjectsV2", e))?;
-            for object in page.contents() {
-                if let Some(key) = object.key() {
-                    out.push((key.to_owned(), object.size().unwrap_or(0).max(0) as u64));
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
 /// One TLS stack for the whole binary: rustls with ring (no aws-lc build).
 fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls;
@@ -69,28 +47,30 @@ fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
         .build_https()
 }
 
-/// 404s mean the object is gone; everything else may work on a retry
-/// (throttling, network, 5xx) or after a fix (403), so the event is kept.
+/// 404s mean the object is gone; a failed precondition (412), or S3's 409
+/// for two conditional writes at once, that someone else changed it first;
+/// everything else may work on a retry (throttling, network, 5xx) or after
+/// a fix (403), so the event is kept.
 fn classify<E, R>(what: &str, err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let not_found = match &err {
-        SdkError::ServiceError(service) => {
-            matches!(
-                service.err().code(),
-                Some("NoSuchKey" | "NotFound" | "NoSuchVersion")
-            )
-        }
-        _ => false,
+    let code = match &err {
+        SdkError::ServiceError(service) => service.err().code().map(str::to_owned),
+        _ => None,
     };
     let message = format!("{what}: {}", DisplayErrorContext(&err));
-    if not_found {
-        StoreError::NotFound(message)
-    } else {
-        StoreError::Transient(message)
+    match code.as_deref() {
+        Some("NoSuchKey" | "NotFound" | "NoSuchVersion") => StoreError::NotFound(message),
+        Some("PreconditionFailed" | "ConditionalRequestConflict") => StoreError::Conflict(message),
+        _ => StoreError::Transient(message),
     }
+}
+
+/// ETags travel quoted; conditions compare them without.
+fn unquoted(etag: Option<&str>) -> Option<String> {
+    etag.map(|e| e.trim_matches('"').to_owned())
 }
 
 impl ObjectStore for S3Store {
@@ -106,6 +86,8 @@ impl ObjectStore for S3Store {
         Ok(ObjectHead {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             version_id: out.version_id().map(str::to_owned),
+            etag: unquoted(out.e_tag()),
+            last_modified: out.last_modified().and_then(|t| SystemTime::try_from(*t).ok()),
             metadata: out.metadata().cloned().unwrap_or_default(),
         })
     }
@@ -129,6 +111,8 @@ impl ObjectStore for S3Store {
         let head = ObjectHead {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             version_id: out.version_id().map(str::to_owned),
+            etag: unquoted(out.e_tag()),
+            last_modified: out.last_modified().and_then(|t| SystemTime::try_from(*t).ok()),
             metadata: out.metadata().cloned().unwrap_or_default(),
         };
         if !read_body(&head) {
@@ -167,18 +151,55 @@ impl ObjectStore for S3Store {
                 .server_side_encryption(ServerSideEncryption::AwsKms)
                 .ssekms_key_id(arn);
         }
+        req = match o.condition {
+            None => req,
+            Some(Condition::Absent) => req.if_none_match("*"),
+            Some(Condition::Unchanged(etag)) => req.if_match(format!("\"{etag}\"")),
+        };
         req.send().await.map_err(|e| classify("PutObject", e))?;
         Ok(())
     }
 
-    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.client
             .delete_object()
             .bucket(bucket)
             .key(key)
+            .set_if_match(if_match.map(|etag| format!("\"{etag}\"")))
             .send()
             .await
             .map_err(|e| classify("DeleteObject", e))?;
         Ok(())
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<Listed>, StoreError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListObjectsV2", e))?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    out.push(Listed {
+                        key: key.to_owned(),
+                        size: object.size().unwrap_or(0).max(0) as u64,
+                        last_modified: object
+                            .last_modified()
+                            .and_then(|t| SystemTime::try_from(*t).ok()),
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 }

@@ -33,6 +33,9 @@ pub const IMAGES_FAILED: &str = "ImagesFailed";
 pub const PROCESSING_TIME: &str = "ProcessingTime";
 pub const DECODE_TIME: &str = "DecodeTime";
 pub const SOURCE_BYTES: &str = "SourceBytes";
+pub const MANIFESTS_WRITTEN: &str = "ManifestsWritten";
+pub const VARIANTS_DELETED: &str = "VariantsDeleted";
+pub const UPLOADS_REMOVED: &str = "UploadsRemoved";
 pub const COLD_START: &str = "ColdStart";
 pub const MEMORY_PEAK: &str = "MemoryPeak";
 pub const MEMORY_UTILIZATION: &str = "MemoryUtilization";
@@ -93,6 +96,24 @@ pub const METRICS: &[MetricDef] = &[
         unit: Unit::Bytes,
         scope: Scope::Image,
         help: "size of the upload",
+    },
+    MetricDef {
+        name: MANIFESTS_WRITTEN,
+        unit: Unit::Count,
+        scope: Scope::Image,
+        help: "manifests written: a new upload, or a newer event for the same bytes",
+    },
+    MetricDef {
+        name: VARIANTS_DELETED,
+        unit: Unit::Count,
+        scope: Scope::Image,
+        help: "variants deleted: replaced by an overwrite, or their upload was deleted",
+    },
+    MetricDef {
+        name: UPLOADS_REMOVED,
+        unit: Unit::Count,
+        scope: Scope::Image,
+        help: "deleted uploads whose manifest and variants were removed",
     },
     MetricDef {
         name: COLD_START,

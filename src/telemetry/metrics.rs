@@ -73,7 +73,14 @@ pub fn records_for(outcome: &Outcome, config: &MetricsConfig) -> Result<Vec<Stri
             image.add_property("reason", reason.code());
             add(&mut image, IMAGES_FAILED, 1.0)?;
         }
-        Outcome::Skipped { .. } => {}
+        Outcome::Removed { .. } => add(&mut image, UPLOADS_REMOVED, 1.0)?,
+        Outcome::Unchanged { .. } | Outcome::Skipped { .. } => {}
+    }
+    if outcome.manifest_written() {
+        add(&mut image, MANIFESTS_WRITTEN, 1.0)?;
+    }
+    if !outcome.deleted().is_empty() {
+        add(&mut image, VARIANTS_DELETED, outcome.deleted().len() as f64)?;
     }
     records.extend(image.take_records());
     Ok(records)
@@ -132,6 +139,7 @@ mod tests {
     #[test]
     fn a_processed_image_gives_one_record_per_variant_and_one_per_image() {
         let variant = |name: &'static str, bytes: usize| WrittenVariant {
+            content_type: "image/png",
             name,
             key: format!("k_{name}"),
             bytes,
@@ -149,6 +157,7 @@ mod tests {
             engine_ms: 12.0,
             processing_ms: 20.0,
             variants: vec![variant("compressed", 300), variant("png", 1500)],
+            replaced: vec!["a/b_png_99999999.png".into()],
         };
         let records = records_for(&outcome, &config()).unwrap();
         assert_eq!(records.len(), 3);
@@ -166,10 +175,34 @@ mod tests {
         assert_eq!(image["ImagesProcessed"], 1.0);
         assert_eq!(image["SourceBytes"], 1000.0);
         assert_eq!(image["outcome"], "processed");
+        assert_eq!(image["ManifestsWritten"], 1.0);
+        assert_eq!(image["VariantsDeleted"], 1.0);
         assert_eq!(
             image["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
             serde_json::json!(["service"])
         );
+    }
+
+    #[test]
+    fn lifecycle_counts() {
+        let removed = Outcome::Removed {
+            key: "a.png".into(),
+            manifest_deleted: true,
+            deleted: vec!["a_x_1.jpg".into(), "a_y_1.png".into()],
+        };
+        let r = parse(&records_for(&removed, &config()).unwrap()[0]);
+        assert_eq!(r["UploadsRemoved"], 1.0);
+        assert_eq!(r["VariantsDeleted"], 2.0);
+        assert!(r.get("ManifestsWritten").is_none());
+        let unchanged = |manifest_written| Outcome::Unchanged {
+            key: "a.png".into(),
+            id: "00000000".into(),
+            manifest_written,
+            deleted: vec![],
+        };
+        let r = records_for(&unchanged(true), &config()).unwrap();
+        assert_eq!(parse(&r[0])["ManifestsWritten"], 1.0);
+        assert!(records_for(&unchanged(false), &config()).unwrap().is_empty());
     }
 
     #[test]

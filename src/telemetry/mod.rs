@@ -54,7 +54,30 @@ pub fn report(outcome: &Outcome, at: &Invocation<'_>, metrics: &MetricsConfig) {
                     quality = v.quality, bytes = v.bytes, encode_ms = v.encode_ms, "variant written");
             }
             info!(request_id, xray_trace_id, cold_start, function_name, key,
-                outcome = "processed", id = %id, source_bytes, engine_ms, processing_ms, "image processed");
+                outcome = "processed", id = %id, source_bytes, engine_ms, processing_ms,
+                replaced = outcome.deleted().len(), "image processed");
+        }
+        Outcome::Unchanged {
+            id,
+            manifest_written,
+            deleted,
+            ..
+        } => {
+            info!(request_id, xray_trace_id, cold_start, function_name, key,
+                outcome = "unchanged", id = %id, manifest_written, deleted = deleted.len(),
+                "same bytes as the manifest's upload: no variant written");
+        }
+        Outcome::Removed {
+            manifest_deleted,
+            deleted,
+            ..
+        } => {
+            for variant in deleted {
+                debug!(request_id, key, output_key = %variant, "variant deleted");
+            }
+            info!(request_id, xray_trace_id, cold_start, function_name, key,
+                outcome = "removed", manifest_deleted, deleted = deleted.len(),
+                "upload deleted: its variants are gone");
         }
         Outcome::Skipped { reason, .. } => {
             info!(

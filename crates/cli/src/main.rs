@@ -347,6 +347,19 @@ fn reprocess(args: ReprocessArgs) -> anyhow::Result<ExitCode> {
                     } => {
                         println!("processed  {key}  ({} variants, id {id})", variants.len())
                     }
+                    Outcome::Unchanged {
+                        key,
+                        id,
+                        manifest_written,
+                        deleted,
+                    } => println!(
+                        "unchanged  {key}  (id {id}; manifest {}; {} leftover variant(s) deleted)",
+                        if *manifest_written { "rewritten" } else { "kept" },
+                        deleted.len()
+                    ),
+                    Outcome::Removed { key, deleted, .. } => {
+                        println!("removed    {key}  ({} variants)", deleted.len())
+                    }
                     Outcome::Skipped { key, reason } => println!("skipped    {key}  ({reason})"),
                     Outcome::Rejected {
                         key,
@@ -365,8 +378,8 @@ fn reprocess(args: ReprocessArgs) -> anyhow::Result<ExitCode> {
         .await;
         bar.finish_and_clear();
         println!(
-            "processed {} · skipped {} · rejected {} · failed {}",
-            summary.processed, summary.skipped, summary.rejected, summary.failed
+            "processed {} · unchanged {} · skipped {} · rejected {} · failed {}",
+            summary.processed, summary.unchanged, summary.skipped, summary.rejected, summary.failed
         );
         Ok(if summary.failed == 0 {
             ExitCode::SUCCESS

@@ -1,11 +1,13 @@
 //! `imgflow reprocess`: the Lambda's code path, run from a laptop or a
-//! runbook to redrive objects after an incident or to backfill a bucket.
+//! runbook to redrive objects after an incident or to backfill a bucket
+//! (uploads processed before manifests existed get theirs).
 
 use futures_util::stream::{self, StreamExt};
 use imgflow_lambda::event::SourceObject;
 use imgflow_lambda::handler::{handle_object, HandlerSettings};
 use imgflow_lambda::outcome::Outcome;
 use imgflow_lambda::store::s3::S3Store;
+use imgflow_lambda::store::ObjectStore;
 use std::time::{Duration, Instant};
 
 /// `s3://bucket/key` → (bucket, key). The key may be empty (`s3://bucket/`).
@@ -24,6 +26,9 @@ pub fn parse_s3_url(url: &str) -> Result<(String, String), String> {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub processed: usize,
+    /// The same bytes as the manifest's upload: nothing written (or only
+    /// the manifest).
+    pub unchanged: usize,
     pub skipped: usize,
     pub rejected: usize,
     pub failed: usize,
@@ -33,6 +38,8 @@ impl Summary {
     pub fn add(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Processed { .. } => self.processed += 1,
+            // (reprocess never removes; counted with the unchanged)
+            Outcome::Unchanged { .. } | Outcome::Removed { .. } => self.unchanged += 1,
             Outcome::Skipped { .. } => self.skipped += 1,
             Outcome::Rejected { .. } => self.rejected += 1,
             Outcome::Failed { .. } => self.failed += 1,
@@ -59,21 +66,23 @@ pub async fn targets(
             key,
             size: None,
             version_id: None,
+            sequencer: None,
         });
     }
     for prefix in prefixes {
         let (bucket, key_prefix) = parse_s3_url(prefix)?;
-        for (key, size) in store
+        for object in store
             .list(&bucket, &key_prefix)
             .await
             .map_err(|e| e.to_string())?
         {
-            if !key.ends_with('/') {
+            if !object.key.ends_with('/') {
                 out.push(SourceObject {
                     bucket: bucket.clone(),
-                    key,
-                    size: Some(size),
+                    key: object.key,
+                    size: Some(object.size),
                     version_id: None,
+                    sequencer: None,
                 });
             }
         }

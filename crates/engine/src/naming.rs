@@ -11,6 +11,31 @@ pub fn content_id(source: &[u8]) -> String {
     digest[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The SHA-256 of the source bytes in hex; [`content_id`] is its first 8
+/// characters.
+pub fn sha256_hex(source: &[u8]) -> String {
+    Sha256::digest(source)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `key` has the shape of a variant of `source_key`
+/// (`<folders>/<stem>_<variant>_<id>.<ext>`, a variant of the table with its
+/// extension): `(variant name, id)`. The shape alone does not prove it
+/// (`cat.jpg` and `cat.png` share a stem); the variant's metadata does.
+pub fn variant_of<'k>(source_key: &str, key: &'k str) -> Option<(&'static str, &'k str)> {
+    let (folders, stem) = split_key(source_key);
+    let rest = key.strip_prefix(folders)?.strip_prefix(stem)?.strip_prefix('_')?;
+    let (name_and_id, extension) = rest.rsplit_once('.')?;
+    let (name, id) = name_and_id.rsplit_once('_')?;
+    let is_id = id.len() == 8 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let spec = crate::VARIANT_TABLE
+        .iter()
+        .find(|v| v.name == name && v.extension == extension)?;
+    is_id.then_some((spec.name, id))
+}
+
 /// Splits a key or path into its folder prefix (with trailing `/`, possibly
 /// empty) and the file name's stem (the name without its last extension).
 ///
@@ -43,6 +68,39 @@ pub fn output_file_name(source_name: &str, variant: &str, id: &str, extension: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variant_keys_are_recognised_by_their_shape() {
+        let id = "0a1b2c3d";
+        for spec in crate::VARIANT_TABLE {
+            for source in ["photos/cat.jpg", "cat", "a b/été.png", ".hidden"] {
+                let key = output_key(source, spec.name, id, spec.extension);
+                assert_eq!(variant_of(source, &key), Some((spec.name, id)), "{key}");
+            }
+        }
+        let thumb = &crate::VARIANT_TABLE[0];
+        let key = |source: &str, id: &str, ext: &str| format!("{source}_{}_{id}.{ext}", thumb.name);
+        let cases = [
+            // another stem, another folder, a bad id, a wrong extension
+            ("photos/cat.jpg", key("photos/cat_x", id, thumb.extension)),
+            ("photos/cat.jpg", key("other/cat", id, thumb.extension)),
+            ("photos/cat.jpg", key("photos/cat", "0A1B2C3D", thumb.extension)),
+            ("photos/cat.jpg", key("photos/cat", "0a1b2c3", thumb.extension)),
+            ("photos/cat.jpg", key("photos/cat", id, "gif")),
+            ("photos/cat.jpg", "photos/cat.jpg.json".to_owned()),
+            ("photos/cat.jpg", format!("photos/cat_nope_{id}.jpg")),
+        ];
+        for (source, key) in cases {
+            assert_eq!(variant_of(source, &key), None, "{source} {key}");
+        }
+    }
+
+    #[test]
+    fn the_full_digest_starts_with_the_id() {
+        let digest = sha256_hex(b"abc");
+        assert_eq!(digest.len(), 64);
+        assert!(digest.starts_with(&content_id(b"abc")));
+    }
 
     #[test]
     fn id_is_sha256_prefix() {

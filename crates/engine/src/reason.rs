@@ -20,7 +20,7 @@ pub enum Verdict {
 /// Every reason an input can be skipped, rejected or failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
-    /// An S3 event other than `ObjectCreated:*`.
+    /// An S3 event other than `ObjectCreated:*` and `ObjectRemoved:*`.
     NotObjectCreated,
     /// An event from the processed bucket: processing it would loop.
     ProcessedBucket,
@@ -28,6 +28,12 @@ pub enum Reason {
     OwnOutput,
     /// The object was deleted after its event.
     Gone,
+    /// A later event of the key is already in place (its manifest, or its
+    /// version): this one changes nothing.
+    Superseded,
+    /// A delete event, but the upload its manifest names is still the
+    /// object under the key: its variants stay.
+    StillCurrent,
     /// 0 bytes.
     Empty,
     /// No known image signature.
@@ -68,11 +74,13 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in declaration order (docs and tests).
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 24] = [
         Reason::NotObjectCreated,
         Reason::ProcessedBucket,
         Reason::OwnOutput,
         Reason::Gone,
+        Reason::Superseded,
+        Reason::StillCurrent,
         Reason::Empty,
         Reason::NotAnImage,
         Reason::UnsupportedFormat,
@@ -101,6 +109,8 @@ impl Reason {
             Reason::ProcessedBucket => "processed_bucket",
             Reason::OwnOutput => "own_output",
             Reason::Gone => "gone",
+            Reason::Superseded => "superseded",
+            Reason::StillCurrent => "still_current",
             Reason::Empty => "empty",
             Reason::NotAnImage => "not_an_image",
             Reason::UnsupportedFormat => "unsupported_format",
@@ -127,7 +137,9 @@ impl Reason {
             Reason::NotObjectCreated
             | Reason::ProcessedBucket
             | Reason::OwnOutput
-            | Reason::Gone => Verdict::Skipped,
+            | Reason::Gone
+            | Reason::Superseded
+            | Reason::StillCurrent => Verdict::Skipped,
             Reason::Empty
             | Reason::NotAnImage
             | Reason::UnsupportedFormat
