@@ -6,8 +6,8 @@ use imgflow_engine::memory::Budget;
 use imgflow_engine::{Reason, Settings};
 use imgflow_lambda::event::S3Event;
 use imgflow_lambda::handler::{handle_event, HandlerSettings};
-use imgflow_lambda::outcome::Outcome;
 use imgflow_lambda::manifest::{self, Manifest};
+use imgflow_lambda::outcome::Outcome;
 use imgflow_lambda::store::{
     Condition, Fetched, Listed, ObjectHead, ObjectStore, PutObject, StoreError, META_VARIANT,
 };
@@ -115,12 +115,19 @@ impl MemoryStore {
     }
 
     /// Checks a conditional request against what is stored now.
-    fn check(&self, bucket: &str, key: &str, condition: Option<&Condition>) -> Result<(), StoreError> {
+    fn check(
+        &self,
+        bucket: &str,
+        key: &str,
+        condition: Option<&Condition>,
+    ) -> Result<(), StoreError> {
         let now = self.object(bucket, key).map(|o| o.etag);
         match (condition, now) {
             (None, _) => Ok(()),
             (Some(Condition::Absent), None) => Ok(()),
-            (Some(Condition::Absent), Some(_)) => Err(StoreError::Conflict(format!("{key} exists"))),
+            (Some(Condition::Absent), Some(_)) => {
+                Err(StoreError::Conflict(format!("{key} exists")))
+            }
             (Some(Condition::Unchanged(_)), None) => Err(StoreError::NotFound(key.into())),
             (Some(Condition::Unchanged(want)), Some(etag)) if *want == etag => Ok(()),
             (Some(Condition::Unchanged(_)), Some(_)) => {
@@ -174,7 +181,12 @@ impl ObjectStore for MemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, bucket: &str, key: &str, if_match: Option<&str>) -> Result<(), StoreError> {
+    async fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), StoreError> {
         let failing = *self.fail_delete_containing.lock().unwrap();
         if failing.is_some_and(|s| key.contains(s)) {
             return Err(StoreError::Transient("503 SlowDown".into()));
@@ -359,7 +371,11 @@ async fn with_the_event_size_there_is_no_head_and_refused_bodies_are_not_read() 
         0,
         "the event's size spares the HEAD"
     );
-    assert_eq!(store.bodies_read.load(Ordering::Relaxed), 1, "no manifest yet: no body");
+    assert_eq!(
+        store.bodies_read.load(Ordering::Relaxed),
+        1,
+        "no manifest yet: no body"
+    );
 
     // One of our outputs copied into the upload bucket: skipped from the
     // GET's headers, its body never read.
@@ -512,10 +528,17 @@ async fn duplicate_events_write_the_same_keys() {
     let out = handle_event(&store, &settings(), &ev, later()).await;
     let labels: Vec<_> = out.iter().map(Outcome::label).collect();
     assert!(labels.contains(&"processed"), "{out:?}");
-    assert!(out.iter().all(|o| o.reason().is_none() || o.reason() == Some(Reason::Superseded)), "{out:?}");
+    assert!(
+        out.iter()
+            .all(|o| o.reason().is_none() || o.reason() == Some(Reason::Superseded)),
+        "{out:?}"
+    );
     let first = store.keys("processed");
     let again = handle_event(&store, &settings(), &ev, later()).await;
-    assert!(again.iter().all(|o| o.label() != "processed"), "nothing encoded again: {again:?}");
+    assert!(
+        again.iter().all(|o| o.label() != "processed"),
+        "nothing encoded again: {again:?}"
+    );
     assert_eq!(store.keys("processed"), first);
     assert_eq!(store.variants().len(), 5);
 }
@@ -568,7 +591,11 @@ async fn images_wait_for_memory_and_one_that_never_fits_is_refused_up_front() {
         message.contains("1200x900") && message.contains("memory size of at least"),
         "{message}"
     );
-    assert_eq!(out[1].label(), "unchanged", "the same bytes again: no encode");
+    assert_eq!(
+        out[1].label(),
+        "unchanged",
+        "the same bytes again: no encode"
+    );
     assert_eq!(
         store.keys("processed").len(),
         before,
@@ -599,4 +626,369 @@ async fn waiting_for_memory_stops_at_the_deadline_for_a_retry() {
     assert_eq!(out[0].label(), "failed", "{out:?}");
     assert_eq!(out[0].reason(), Some(Reason::Deadline));
     assert!(store.keys("processed").is_empty(), "nothing written");
+}
+
+// The lifecycle: manifests, overwrites, deletes and the order of events.
+
+/// One record of `eventName` for `uploads/<key>` with this sequencer.
+fn change(name: &str, key: &str, sequencer: &str) -> S3Event {
+    let mut json = imgflow_testkit::s3_event_of([("uploads", key, None)]);
+    let record = &mut json["Records"][0];
+    record["eventName"] = name.into();
+    record["s3"]["object"]["sequencer"] = sequencer.into();
+    serde_json::from_value(json).unwrap()
+}
+
+fn put(key: &str, sequencer: &str) -> S3Event {
+    change("ObjectCreated:Put", key, sequencer)
+}
+
+fn delete(key: &str, sequencer: &str) -> S3Event {
+    change("ObjectRemoved:Delete", key, sequencer)
+}
+
+fn other_png() -> Vec<u8> {
+    encode_with_image(&DynamicImage::ImageRgb8(gradient(40, 30)), ImageFormat::Png)
+}
+
+async fn one(store: &MemoryStore, event: S3Event) -> Outcome {
+    handle_event(store, &settings(), &event, later())
+        .await
+        .remove(0)
+}
+
+/// The invariant a reader relies on: a manifest names only variants that exist.
+fn assert_complete(store: &MemoryStore, key: &str) {
+    if let Some(m) = store.manifest(key) {
+        for v in &m.variants {
+            assert!(
+                store.object("processed", &v.key).is_some(),
+                "the manifest of {key} names {} which is missing",
+                v.key
+            );
+        }
+    }
+}
+
+fn ids(store: &MemoryStore) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .variants()
+        .iter()
+        .filter_map(|k| k.rsplit('_').next()?.split('.').next().map(str::to_owned))
+        .collect();
+    ids.dedup();
+    ids
+}
+
+#[tokio::test]
+async fn the_manifest_names_every_variant_and_its_source() {
+    let store = MemoryStore::default();
+    let bytes = png();
+    store.insert("uploads", "trips/moon walk/astronaut.png", bytes.clone());
+    let out = one(&store, put("trips/moon walk/astronaut.png", "0A")).await;
+    assert_eq!(out.label(), "processed", "{out:?}");
+    let key = "trips/moon walk/astronaut.png.json";
+    let stored = store.object("processed", key).expect("the manifest");
+    let m = store.manifest("trips/moon walk/astronaut.png").unwrap();
+    assert_eq!(m.source.bucket, "uploads");
+    assert_eq!(m.source.key, "trips/moon walk/astronaut.png");
+    assert_eq!(m.source.sequencer.as_ref().map(|s| s.as_str()), Some("0A"));
+    assert_eq!(m.source.bytes, bytes.len() as u64);
+    assert_eq!(m.source.sha256, imgflow_engine::naming::sha256_hex(&bytes));
+    assert_eq!(
+        (m.source.format.as_str(), m.source.width, m.source.height),
+        ("PNG", 64, 48)
+    );
+    assert_eq!(m.id, imgflow_engine::naming::content_id(&bytes));
+    assert_eq!(m.variants.len(), 5);
+    let thumb = m.variants.iter().find(|v| v.name == "thumbnail").unwrap();
+    assert_eq!(
+        (thumb.content_type.as_str(), thumb.width.max(thumb.height)),
+        ("image/jpeg", 200.min(64))
+    );
+    assert!(
+        m.updated.ends_with('Z') && m.updated.contains('T'),
+        "{}",
+        m.updated
+    );
+    assert!(m.names_exactly(store.variants().iter().map(String::as_str)));
+    assert_eq!(
+        stored
+            .metadata
+            .get("imgflow-source-key")
+            .map(String::as_str),
+        Some("trips/moon%20walk/astronaut.png")
+    );
+    assert!(
+        !stored.metadata.contains_key(META_VARIANT),
+        "a manifest is not a variant"
+    );
+}
+
+#[tokio::test]
+async fn an_overwrite_replaces_and_older_or_repeated_events_change_nothing() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "a.png", png());
+    assert_eq!(one(&store, put("a.png", "10")).await.label(), "processed");
+    let first = ids(&store);
+
+    store.insert("uploads", "a.png", other_png());
+    let out = one(&store, put("a.png", "20")).await;
+    let Outcome::Processed { replaced, id, .. } = &out else {
+        panic!("{out:?}");
+    };
+    assert_eq!(replaced.len(), 5, "the old five are deleted");
+    assert_eq!(
+        ids(&store),
+        [id.clone()],
+        "only the new upload's variants remain"
+    );
+    assert_ne!(first, ids(&store));
+    let after_overwrite = store.keys("processed");
+
+    // The first upload's event again, late: nothing that survives.
+    let out = one(&store, put("a.png", "10")).await;
+    assert_eq!(out.reason(), Some(Reason::Superseded), "{out:?}");
+    assert_eq!(store.keys("processed"), after_overwrite);
+
+    // The overwrite's event again: nothing encoded, nothing written.
+    let writes = store.writes.load(Ordering::Relaxed);
+    let out = one(&store, put("a.png", "20")).await;
+    assert!(
+        matches!(
+            out,
+            Outcome::Unchanged {
+                manifest_written: false,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(store.writes.load(Ordering::Relaxed), writes);
+
+    // The same bytes uploaded again: only the manifest's source changes.
+    let out = one(&store, put("a.png", "0030")).await;
+    assert!(
+        matches!(
+            out,
+            Outcome::Unchanged {
+                manifest_written: true,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        store
+            .manifest("a.png")
+            .unwrap()
+            .source
+            .sequencer
+            .unwrap()
+            .as_str(),
+        "0030"
+    );
+    assert_eq!(
+        store.variants(),
+        after_overwrite
+            .iter()
+            .filter(|k| !k.ends_with(".json"))
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    assert_complete(&store, "a.png");
+}
+
+#[tokio::test]
+async fn a_delete_removes_everything_and_late_events_write_nothing() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "photos/cat.jpg", png());
+    store.insert("uploads", "photos/cat.png", other_png());
+    assert_eq!(
+        one(&store, put("photos/cat.jpg", "10")).await.label(),
+        "processed"
+    );
+    assert_eq!(
+        one(&store, put("photos/cat.png", "11")).await.label(),
+        "processed"
+    );
+    let neighbour = store.manifest("photos/cat.png").unwrap();
+
+    store.remove("uploads", "photos/cat.jpg");
+    let out = one(&store, delete("photos/cat.jpg", "20")).await;
+    let Outcome::Removed {
+        manifest_deleted,
+        deleted,
+        ..
+    } = &out
+    else {
+        panic!("{out:?}");
+    };
+    assert!(manifest_deleted);
+    assert_eq!(deleted.len(), 5);
+    assert!(store.manifest("photos/cat.jpg").is_none());
+    // `cat.png` shares the stem: its variants stay.
+    assert!(store
+        .variants()
+        .iter()
+        .all(|k| neighbour.variants.iter().any(|v| &v.key == k)));
+    assert_eq!(store.variants().len(), 5);
+
+    // The create, late: the upload is gone, nothing is written.
+    let out = one(&store, put("photos/cat.jpg", "10")).await;
+    assert_eq!(out.reason(), Some(Reason::Gone), "{out:?}");
+    // The delete again: nothing left to do.
+    let out = one(&store, delete("photos/cat.jpg", "20")).await;
+    assert!(
+        matches!(&out, Outcome::Removed { manifest_deleted: false, deleted, .. } if deleted.is_empty()),
+        "{out:?}"
+    );
+
+    // Uploaded again; the old delete, replayed, leaves the new upload alone.
+    store.insert("uploads", "photos/cat.jpg", png());
+    assert_eq!(
+        one(&store, put("photos/cat.jpg", "30")).await.label(),
+        "processed"
+    );
+    let out = one(&store, delete("photos/cat.jpg", "20")).await;
+    assert_eq!(out.reason(), Some(Reason::Superseded), "{out:?}");
+    assert_eq!(store.variants().len(), 10);
+    assert_complete(&store, "photos/cat.jpg");
+}
+
+#[tokio::test]
+async fn a_delete_never_removes_the_upload_under_the_key() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "a.png", png());
+    assert_eq!(one(&store, put("a.png", "10")).await.label(), "processed");
+    // A delete with nothing ordering it after the manifest (no sequencer),
+    // while the upload is there: the variants stay.
+    let mut unordered = delete("a.png", "10");
+    unordered.records[0].s3.object.sequencer = None;
+    let out = one(&store, unordered).await;
+    assert_eq!(out.reason(), Some(Reason::StillCurrent), "{out:?}");
+    assert_eq!(store.variants().len(), 5);
+    // Deleted then uploaded again before the delete's event: the old
+    // manifest goes (the new upload's own event makes its variants).
+    let out = one(&store, delete("a.png", "20")).await;
+    assert!(
+        matches!(&out, Outcome::Removed { deleted, .. } if deleted.len() == 5),
+        "{out:?}"
+    );
+    assert_eq!(one(&store, put("a.png", "30")).await.label(), "processed");
+    assert_eq!(store.variants().len(), 5);
+}
+
+#[tokio::test]
+async fn uploads_from_before_manifests_are_found_by_their_metadata() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "old/a.png", png());
+    store.insert("uploads", "old/a.jpg", other_png());
+    assert_eq!(
+        one(&store, put("old/a.png", "10")).await.label(),
+        "processed"
+    );
+    assert_eq!(
+        one(&store, put("old/a.jpg", "11")).await.label(),
+        "processed"
+    );
+    // As an upload processed before manifests existed left it.
+    store.remove("processed", &manifest::key_of("old/a.png"));
+    store.remove("uploads", "old/a.png");
+    let out = one(&store, delete("old/a.png", "20")).await;
+    assert!(
+        matches!(&out, Outcome::Removed { manifest_deleted: false, deleted, .. } if deleted.len() == 5),
+        "{out:?}"
+    );
+    let left = store.manifest("old/a.jpg").unwrap();
+    assert!(
+        left.names_exactly(store.variants().iter().map(String::as_str)),
+        "only a.jpg's remain"
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_replacement_is_finished_by_the_retry() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "a.png", png());
+    assert_eq!(one(&store, put("a.png", "10")).await.label(), "processed");
+    let old_id = ids(&store)[0].clone();
+
+    // The new manifest lands; deleting one old variant fails (a 503).
+    store.insert("uploads", "a.png", other_png());
+    *store.fail_delete_containing.lock().unwrap() = Some("_webp_");
+    let out = one(&store, put("a.png", "20")).await;
+    assert!(
+        matches!(&out, Outcome::Failed { reason: Reason::StoreFailed, message, .. } if message.contains("503")),
+        "{out:?}"
+    );
+    assert_complete(&store, "a.png");
+    assert_ne!(store.manifest("a.png").unwrap().id, old_id);
+    assert!(
+        store.variants().iter().any(|k| k.contains(&old_id)),
+        "one old variant is left"
+    );
+
+    // Lambda's retry: the same event finds its manifest in place and
+    // deletes what is left of the old upload.
+    *store.fail_delete_containing.lock().unwrap() = None;
+    let out = one(&store, put("a.png", "20")).await;
+    assert!(
+        matches!(&out, Outcome::Unchanged { deleted, .. } if deleted.len() == 1),
+        "{out:?}"
+    );
+    assert!(!store.variants().iter().any(|k| k.contains(&old_id)));
+    assert_eq!(store.variants().len(), 5);
+}
+
+#[tokio::test]
+async fn a_failed_manifest_write_fails_the_record_and_names_nothing_missing() {
+    let store = MemoryStore {
+        fail_put_containing: Some(".json"),
+        ..Default::default()
+    };
+    store.insert("uploads", "a.png", png());
+    let out = one(&store, put("a.png", "10")).await;
+    assert!(
+        matches!(&out, Outcome::Failed { reason: Reason::StoreFailed, message, .. } if message.contains("manifest")),
+        "{out:?}"
+    );
+    assert!(store.manifest("a.png").is_none());
+}
+
+#[tokio::test]
+async fn a_failed_delete_leaves_no_manifest_and_the_retry_finishes() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "a.png", png());
+    assert_eq!(one(&store, put("a.png", "10")).await.label(), "processed");
+    store.remove("uploads", "a.png");
+    *store.fail_delete_containing.lock().unwrap() = Some("_png_");
+    let out = one(&store, delete("a.png", "20")).await;
+    assert_eq!(out.label(), "failed", "{out:?}");
+    assert!(store.manifest("a.png").is_none(), "the manifest goes first");
+    *store.fail_delete_containing.lock().unwrap() = None;
+    let out = one(&store, delete("a.png", "20")).await;
+    assert!(
+        matches!(&out, Outcome::Removed { deleted, .. } if deleted.len() == 1),
+        "{out:?}"
+    );
+    assert!(store.keys("processed").is_empty());
+}
+
+#[tokio::test]
+async fn racing_records_of_one_key_keep_the_later_upload() {
+    // The later upload's record and the earlier one's in one batch, side by
+    // side: whatever the interleaving, the later manifest stays, complete.
+    for _ in 0..20 {
+        let store = MemoryStore::default();
+        store.insert("uploads", "a.png", other_png());
+        let mut ev = put("a.png", "20");
+        ev.records.extend(put("a.png", "10").records);
+        let out = handle_event(&store, &settings(), &ev, later()).await;
+        assert!(out.iter().all(|o| o.label() != "failed"), "{out:?}");
+        let m = store.manifest("a.png").unwrap();
+        assert_eq!(m.source.sequencer.unwrap().as_str(), "20");
+        assert_complete(&store, "a.png");
+        assert_eq!(store.variants().len(), 5);
+    }
 }

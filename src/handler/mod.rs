@@ -121,8 +121,7 @@ pub async fn handle_removal<S: ObjectStore>(
     let stop_at = deadline
         .checked_sub(settings.deadline_margin)
         .unwrap_or(deadline);
-    match tokio::time::timeout_at(stop_at.into(), removal::remove(store, settings, &source)).await
-    {
+    match tokio::time::timeout_at(stop_at.into(), removal::remove(store, settings, &source)).await {
         Ok(outcome) => outcome,
         Err(_) => Outcome::stopped(
             source.key,

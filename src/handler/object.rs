@@ -62,11 +62,19 @@ pub(super) async fn process<S: ObjectStore>(
             .as_ref()
             .filter(|m| m.is_newer_than(source.sequencer.as_ref()))
         {
-            let ours = encoded.as_ref().map(|e| e.variant_keys()).unwrap_or_default();
+            let ours = encoded
+                .as_ref()
+                .map(|e| e.variant_keys())
+                .unwrap_or_default();
             return superseded(store, settings, key, newer, &in_place, &ours).await;
         }
         if let Some(current) = in_place.manifest.as_ref().filter(|m| {
-            m.id == upload.id() && m.names_exactly(expected_keys(settings, key, upload.id()).iter().map(String::as_str))
+            m.id == upload.id()
+                && m.names_exactly(
+                    expected_keys(settings, key, upload.id())
+                        .iter()
+                        .map(String::as_str),
+                )
         }) {
             match unchanged(store, settings, &upload, current, &in_place, sequencer).await {
                 Some(outcome) => return outcome,
@@ -77,11 +85,11 @@ pub(super) async fn process<S: ObjectStore>(
             let Some(bytes) = pixels.take() else {
                 break;
             };
-            encoded = match encode_and_write(store, settings, &upload, bytes, &in_place, stop_at).await
-            {
-                Ok(done) => Some(done),
-                Err(outcome) => return outcome,
-            };
+            encoded =
+                match encode_and_write(store, settings, &upload, bytes, &in_place, stop_at).await {
+                    Ok(done) => Some(done),
+                    Err(outcome) => return outcome,
+                };
         }
         let Some(done) = encoded.as_ref() else {
             break;
@@ -192,7 +200,13 @@ impl Encoded {
         }
     }
 
-    fn outcome(&self, key: &str, source_bytes: usize, started: Instant, replaced: Vec<String>) -> Outcome {
+    fn outcome(
+        &self,
+        key: &str,
+        source_bytes: usize,
+        started: Instant,
+        replaced: Vec<String>,
+    ) -> Outcome {
         Outcome::Processed {
             key: key.to_owned(),
             id: self.id.clone(),
@@ -278,7 +292,8 @@ async fn unchanged<S: ObjectStore>(
         && current.source.version_id == upload.version
         && current.source.bucket == upload.source.bucket;
     if repeat {
-        let stale = match leftovers(store, settings, key, &current.id, in_place.last_modified).await {
+        let stale = match leftovers(store, settings, key, &current.id, in_place.last_modified).await
+        {
             Ok(stale) => stale,
             Err(e) => return Some(store_failed(key, "LIST leftover variants", &e)),
         };
@@ -345,7 +360,11 @@ async fn superseded<S: ObjectStore>(
     in_place: &InPlace,
     ours: &[String],
 ) -> Outcome {
-    let orphans: Vec<String> = ours.iter().filter(|k| !in_place.names(k)).cloned().collect();
+    let orphans: Vec<String> = ours
+        .iter()
+        .filter(|k| !in_place.names(k))
+        .cloned()
+        .collect();
     let (_, failure) = manifests::delete_all(store, &settings.processed_bucket, &orphans).await;
     if let Some(e) = failure {
         return store_failed(key, "DELETE variants a newer upload replaced", &e);
@@ -358,7 +377,9 @@ async fn superseded<S: ObjectStore>(
     Outcome::stopped(
         key,
         Reason::Superseded,
-        format!("the manifest in place comes from a later event of this key (sequencer {sequencer})"),
+        format!(
+            "the manifest in place comes from a later event of this key (sequencer {sequencer})"
+        ),
     )
 }
 
@@ -407,7 +428,8 @@ async fn fetch<S: ObjectStore>(
         ),
     };
     let wanted = source.version_id.as_deref();
-    let refuse = |head: &ObjectHead| refuse(key, head, max_bytes).or_else(|| replaced(key, head, wanted));
+    let refuse =
+        |head: &ObjectHead| refuse(key, head, max_bytes).or_else(|| replaced(key, head, wanted));
     if source.size.is_none() {
         let head = store
             .head(&source.bucket, key)

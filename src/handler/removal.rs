@@ -110,7 +110,6 @@ fn still_current(
         (Some(ours), Some(delete)) => ours < delete,
         _ => false,
     };
-    (!delete_is_later).then(|| {
-        "the upload is there and nothing orders this delete after its manifest".to_owned()
-    })
+    (!delete_is_later)
+        .then(|| "the upload is there and nothing orders this delete after its manifest".to_owned())
 }

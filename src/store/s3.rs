@@ -87,7 +87,9 @@ impl ObjectStore for S3Store {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             version_id: out.version_id().map(str::to_owned),
             etag: unquoted(out.e_tag()),
-            last_modified: out.last_modified().and_then(|t| SystemTime::try_from(*t).ok()),
+            last_modified: out
+                .last_modified()
+                .and_then(|t| SystemTime::try_from(*t).ok()),
             metadata: out.metadata().cloned().unwrap_or_default(),
         })
     }
@@ -112,7 +114,9 @@ impl ObjectStore for S3Store {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             version_id: out.version_id().map(str::to_owned),
             etag: unquoted(out.e_tag()),
-            last_modified: out.last_modified().and_then(|t| SystemTime::try_from(*t).ok()),
+            last_modified: out
+                .last_modified()
+                .and_then(|t| SystemTime::try_from(*t).ok()),
             metadata: out.metadata().cloned().unwrap_or_default(),
         };
         if !read_body(&head) {

@@ -202,7 +202,9 @@ mod tests {
         };
         let r = records_for(&unchanged(true), &config()).unwrap();
         assert_eq!(parse(&r[0])["ManifestsWritten"], 1.0);
-        assert!(records_for(&unchanged(false), &config()).unwrap().is_empty());
+        assert!(records_for(&unchanged(false), &config())
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

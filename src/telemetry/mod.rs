@@ -75,9 +75,17 @@ pub fn report(outcome: &Outcome, at: &Invocation<'_>, metrics: &MetricsConfig) {
             for variant in deleted {
                 debug!(request_id, key, output_key = %variant, "variant deleted");
             }
-            info!(request_id, xray_trace_id, cold_start, function_name, key,
-                outcome = "removed", manifest_deleted, deleted = deleted.len(),
-                "upload deleted: its variants are gone");
+            info!(
+                request_id,
+                xray_trace_id,
+                cold_start,
+                function_name,
+                key,
+                outcome = "removed",
+                manifest_deleted,
+                deleted = deleted.len(),
+                "upload deleted: its variants are gone"
+            );
         }
         Outcome::Skipped { reason, .. } => {
             info!(

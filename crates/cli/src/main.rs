@@ -352,11 +352,13 @@ fn reprocess(args: ReprocessArgs) -> anyhow::Result<ExitCode> {
                         id,
                         manifest_written,
                         deleted,
-                    } => println!(
+                    } => {
+                        println!(
                         "unchanged  {key}  (id {id}; manifest {}; {} leftover variant(s) deleted)",
                         if *manifest_written { "rewritten" } else { "kept" },
                         deleted.len()
-                    ),
+                    )
+                    }
                     Outcome::Removed { key, deleted, .. } => {
                         println!("removed    {key}  ({} variants)", deleted.len())
                     }

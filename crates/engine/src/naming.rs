@@ -26,7 +26,10 @@ pub fn sha256_hex(source: &[u8]) -> String {
 /// (`cat.jpg` and `cat.png` share a stem); the variant's metadata does.
 pub fn variant_of<'k>(source_key: &str, key: &'k str) -> Option<(&'static str, &'k str)> {
     let (folders, stem) = split_key(source_key);
-    let rest = key.strip_prefix(folders)?.strip_prefix(stem)?.strip_prefix('_')?;
+    let rest = key
+        .strip_prefix(folders)?
+        .strip_prefix(stem)?
+        .strip_prefix('_')?;
     let (name_and_id, extension) = rest.rsplit_once('.')?;
     let (name, id) = name_and_id.rsplit_once('_')?;
     let is_id = id.len() == 8 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
@@ -84,8 +87,14 @@ mod tests {
             // another stem, another folder, a bad id, a wrong extension
             ("photos/cat.jpg", key("photos/cat_x", id, thumb.extension)),
             ("photos/cat.jpg", key("other/cat", id, thumb.extension)),
-            ("photos/cat.jpg", key("photos/cat", "0A1B2C3D", thumb.extension)),
-            ("photos/cat.jpg", key("photos/cat", "0a1b2c3", thumb.extension)),
+            (
+                "photos/cat.jpg",
+                key("photos/cat", "0A1B2C3D", thumb.extension),
+            ),
+            (
+                "photos/cat.jpg",
+                key("photos/cat", "0a1b2c3", thumb.extension),
+            ),
             ("photos/cat.jpg", key("photos/cat", id, "gif")),
             ("photos/cat.jpg", "photos/cat.jpg.json".to_owned()),
             ("photos/cat.jpg", format!("photos/cat_nope_{id}.jpg")),
