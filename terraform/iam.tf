@@ -36,10 +36,28 @@ data "aws_iam_policy_document" "function" {
 
   statement {
     # Delete: a record never half-lands, so variants already written are taken
-    # back when another variant's put fails (src/handler/object.rs).
+    # back when another variant's put fails; an overwrite deletes the variants
+    # it replaces, and a deleted upload its manifest and variants.
     sid       = "WriteVariants"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.this["processed"].arn}/*"]
+  }
+
+  statement {
+    # The manifest in place (compared with each event), and the metadata of
+    # variants an upload from before manifests left (found when it is
+    # deleted). Conditional deletes by ETag need it too.
+    sid       = "ReadManifests"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.this["processed"].arn}/*"]
+  }
+
+  statement {
+    # Without it a manifest not yet written answers 403, not 404; and the
+    # variants of an upload without a manifest are found by listing its folder.
+    sid       = "ListVariants"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.this["processed"].arn]
   }
 
   statement {

@@ -159,8 +159,9 @@ resource "aws_s3_bucket_notification" "upload" {
 
   lambda_function {
     lambda_function_arn = aws_lambda_function.this.arn
-    events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = var.upload_prefix == "" ? null : var.upload_prefix
+    # Removed: a deleted upload's variants go too (and a delete marker's).
+    events        = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    filter_prefix = var.upload_prefix == "" ? null : var.upload_prefix
   }
 
   # S3 checks that it may invoke the function when the notification is set.

@@ -110,7 +110,7 @@ def test_only_the_upload_bucket_triggers_the_function(stack: Stack):
     config = s3.get_bucket_notification_configuration(Bucket=stack.outputs["upload_bucket_name"])
     (lambda_config,) = config["LambdaFunctionConfigurations"]
     assert lambda_config["LambdaFunctionArn"] == fn_arn
-    assert lambda_config["Events"] == ["s3:ObjectCreated:*"]
+    assert sorted(lambda_config["Events"]) == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
     prefix = stack.variables.get("upload_prefix", "")
     rules = lambda_config.get("Filter", {}).get("Key", {}).get("FilterRules", [])
     if prefix:
@@ -251,6 +251,8 @@ def test_role_has_least_privilege(stack: Stack):
         "ReadUploads": ({"s3:GetObject", "s3:GetObjectVersion"}, [f"{uploads}/*"]),
         "TellMissingUploadsApart": ({"s3:ListBucket"}, [uploads]),
         "WriteVariants": ({"s3:PutObject", "s3:DeleteObject"}, [f"{processed}/*"]),
+        "ReadManifests": ({"s3:GetObject"}, [f"{processed}/*"]),
+        "ListVariants": ({"s3:ListBucket"}, [processed]),
         "SendFailedEvents": ({"sqs:SendMessage"}, [stack.outputs["failed_events_queue_arn"]]),
         "WriteOwnLogs": ({"logs:CreateLogStream", "logs:PutLogEvents"}, [log_group_arn]),
         "SendTraces": ({"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, ["*"]),
