@@ -145,7 +145,7 @@ fn s3_events_end_to_end() {
     assert_eq!(body["records"][0]["outcome"], "processed", "{body}");
     assert_eq!(body["records"][1]["outcome"], "processed");
     let first = moto.keys("processed");
-    assert_eq!(first.len(), 10, "{first:?}");
+    assert_eq!(first.len(), 12, "five variants and a manifest each: {first:?}");
     let id = imgflow_engine::naming::content_id(&photo);
     assert!(
         first.contains(&format!("holiday photos/été 1_webp_{id}.webp")),
@@ -159,10 +159,11 @@ fn s3_events_end_to_end() {
     );
     assert_eq!(head.metadata().unwrap()["imgflow-variant"], "webp");
 
-    // The same event again: same keys, nothing new.
-    let Reported::Response(_) = invoke(&api, event, 60_000) else {
+    // The same event again: same keys, nothing encoded or written.
+    let Reported::Response(body) = invoke(&api, event, 60_000) else {
         panic!("duplicate failed")
     };
+    assert_eq!(body["records"][0]["outcome"], "unchanged", "{body}");
     assert_eq!(moto.keys("processed"), first);
 
     // Permanent problems succeed with nothing written; our own bucket is skipped.
@@ -190,9 +191,10 @@ fn s3_events_end_to_end() {
     emf.iter().for_each(|r| assert_valid_emf(r));
     let count = |metric: &str| emf.iter().filter(|r| r.get(metric).is_some()).count();
     assert_eq!(count("ColdStart"), 1, "once per cold start");
-    assert_eq!(count("ImagesProcessed"), 4);
+    assert_eq!(count("ImagesProcessed"), 2);
+    assert_eq!(count("ManifestsWritten"), 2);
     assert_eq!(count("ImagesRejected"), 3);
-    assert_eq!(count("BytesSaved"), 20, "one record per variant per image");
+    assert_eq!(count("BytesSaved"), 10, "one record per variant per image");
     let logs: Vec<&Value> = lines.iter().filter(|l| l.get("level").is_some()).collect();
     let processed = logs
         .iter()
@@ -215,12 +217,133 @@ fn s3_events_end_to_end() {
         logs.iter()
             .filter(|l| l["message"] == "variant written")
             .count(),
-        20,
+        10,
         "DEBUG: one line per variant"
     );
     assert!(logs.iter().any(|l| l["level"] == "ERROR"
         && l["reason"] == "not_an_image"
         && l["key"] == "notes.txt"));
+}
+
+/// The variants an upload's manifest names, and the manifest itself.
+fn manifest(moto: &S3Emulator, key: &str) -> Option<Value> {
+    let body = moto.get("processed", &format!("{key}.json"))?;
+    Some(serde_json::from_slice(&body).expect("a manifest is JSON"))
+}
+
+fn manifest_variants(m: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = m["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap().to_owned())
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn outcome_of(api: &RuntimeApi, event: Value) -> Value {
+    let Reported::Response(body) = invoke(api, event, 60_000) else {
+        panic!("the invocation failed")
+    };
+    body["records"][0].clone()
+}
+
+#[test]
+fn variants_follow_their_upload() {
+    let moto = S3Emulator::start().unwrap();
+    seed(&moto, &[]);
+    let api = RuntimeApi::start().unwrap();
+    let _function = start_function(&api, &moto.endpoint, &[]);
+    let key = "trips/moon walk/astronaut.png";
+    let first = encode_with_image(&DynamicImage::ImageRgb8(gradient(120, 80)), ImageFormat::Png);
+    let second = jpeg_rgb(&gradient(90, 60), &JpegOptions::default());
+    let put = |seq: &str| imgflow_testkit::s3_change("ObjectCreated:Put", "uploads", key, seq, None);
+
+    // Upload: a manifest naming five variants, all there.
+    moto.put("uploads", key, first.clone());
+    assert_eq!(outcome_of(&api, put("0A01"))["outcome"], "processed");
+    let m = manifest(&moto, key).expect("the manifest");
+    let named = manifest_variants(&m);
+    assert_eq!(named.len(), 5);
+    let mut stored = moto.keys("processed");
+    stored.retain(|k| !k.ends_with(".json"));
+    assert_eq!(stored, named);
+    assert_eq!(m["source"]["sequencer"], "0A01");
+    assert_eq!(m["source"]["format"], "PNG");
+    assert_eq!(m["source"]["key"], key);
+    let head = moto.head("processed", &format!("{key}.json"));
+    assert_eq!(head.content_type(), Some("application/json"));
+    assert_eq!(head.cache_control(), Some("no-cache"));
+
+    // Overwrite: a new manifest, the old variants gone.
+    moto.put("uploads", key, second.clone());
+    let record = outcome_of(&api, put("0A02"));
+    assert_eq!(record["outcome"], "processed", "{record}");
+    let m2 = manifest(&moto, key).unwrap();
+    assert_eq!(m2["source"]["format"], "JPEG");
+    let mut stored = moto.keys("processed");
+    stored.retain(|k| !k.ends_with(".json"));
+    assert_eq!(stored, manifest_variants(&m2), "only the new upload's variants");
+    let after = moto.keys("processed");
+
+    // The first upload's event replayed: no change.
+    let record = outcome_of(&api, put("0A01"));
+    assert_eq!(record["reason"], "superseded", "{record}");
+    assert_eq!(moto.keys("processed"), after);
+    assert_eq!(manifest(&moto, key).unwrap(), m2);
+
+    // Delete: nothing left.
+    moto.delete("uploads", key);
+    let record = outcome_of(
+        &api,
+        imgflow_testkit::s3_change("ObjectRemoved:Delete", "uploads", key, "0A03", None),
+    );
+    assert_eq!(record["outcome"], "removed", "{record}");
+    assert!(moto.keys("processed").is_empty(), "{:?}", moto.keys("processed"));
+
+    // A late create after the delete: nothing written.
+    let record = outcome_of(&api, put("0A02"));
+    assert_eq!(record["reason"], "gone", "{record}");
+    assert!(moto.keys("processed").is_empty());
+}
+
+#[test]
+fn a_delete_marker_removes_the_variants_of_a_versioned_upload() {
+    let moto = S3Emulator::start().unwrap();
+    seed(&moto, &[]);
+    moto.enable_versioning("uploads");
+    let api = RuntimeApi::start().unwrap();
+    let _function = start_function(&api, &moto.endpoint, &[]);
+    let key = "v/photo.jpg";
+    let photo = jpeg_rgb(&gradient(100, 70), &JpegOptions::default());
+    let v1 = moto.put("uploads", key, photo).expect("a version id");
+    let created = |seq: &str| {
+        imgflow_testkit::s3_change("ObjectCreated:Put", "uploads", key, seq, Some(&v1))
+    };
+    assert_eq!(outcome_of(&api, created("10"))["outcome"], "processed");
+    assert_eq!(manifest(&moto, key).unwrap()["source"]["version_id"], v1.as_str());
+    assert_eq!(moto.keys("processed").len(), 6);
+
+    let marker = moto.delete("uploads", key).expect("a delete marker");
+    let record = outcome_of(
+        &api,
+        imgflow_testkit::s3_change(
+            "ObjectRemoved:DeleteMarkerCreated",
+            "uploads",
+            key,
+            "20",
+            Some(&marker),
+        ),
+    );
+    assert_eq!(record["outcome"], "removed", "{record}");
+    assert!(moto.keys("processed").is_empty());
+
+    // The create again, late: its version still exists, but it is not
+    // the current object any more.
+    let record = outcome_of(&api, created("10"));
+    assert_eq!(record["outcome"], "skipped", "{record}");
+    assert!(moto.keys("processed").is_empty());
 }
 
 #[test]

@@ -129,7 +129,13 @@ async fn invoke(f: &Function, event: LambdaEvent<S3Event>) -> Result<serde_json:
     if failed.is_empty() {
         let summary: Vec<_> = outcomes
             .iter()
-            .map(|o| serde_json::json!({"key": o.key(), "outcome": o.label()}))
+            .map(|o| {
+                let mut record = serde_json::json!({"key": o.key(), "outcome": o.label()});
+                if let Some(reason) = o.reason() {
+                    record["reason"] = reason.code().into();
+                }
+                record
+            })
             .collect();
         Ok(serde_json::json!({ "records": summary }))
     } else {

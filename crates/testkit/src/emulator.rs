@@ -57,6 +57,67 @@ impl S3Emulator {
         client_for(&self.endpoint)
     }
 
+    /// Turns versioning on for `bucket`.
+    pub fn enable_versioning(&self, bucket: &str) {
+        use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+        let client = self.client();
+        block_on(async {
+            client
+                .put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(
+                    VersioningConfiguration::builder()
+                        .status(BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("versioning {bucket}: {e:?}"));
+        });
+    }
+
+    /// PUTs one object: its version id, in a versioned bucket.
+    pub fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Option<String> {
+        let client = self.client();
+        block_on(async {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(body.into())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"))
+                .version_id()
+                .map(str::to_owned)
+        })
+    }
+
+    /// DELETEs one object: the delete marker's version id, in a versioned bucket.
+    pub fn delete(&self, bucket: &str, key: &str) -> Option<String> {
+        let client = self.client();
+        block_on(async {
+            client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("delete {bucket}/{key}: {e:?}"))
+                .version_id()
+                .map(str::to_owned)
+        })
+    }
+
+    /// The body of one object, or `None` when there is none.
+    pub fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let client = self.client();
+        block_on(async {
+            let out = client.get_object().bucket(bucket).key(key).send().await.ok()?;
+            Some(out.body.collect().await.ok()?.to_vec())
+        })
+    }
+
     /// Creates `buckets`, then puts each `(bucket, key, body)`.
     pub fn seed(&self, buckets: &[&str], objects: &[(&str, &str, Vec<u8>)]) {
         let client = self.client();

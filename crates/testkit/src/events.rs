@@ -45,6 +45,25 @@ pub fn s3_event_of<'a>(
     serde_json::json!({ "Records": records })
 }
 
+/// One record of any event type (`ObjectRemoved:Delete`, …) with the
+/// sequencer and version id given, as S3 sends it.
+pub fn s3_change(
+    name: &str,
+    bucket: &str,
+    key: &str,
+    sequencer: &str,
+    version_id: Option<&str>,
+) -> Value {
+    let mut event = s3_event_of([(bucket, key, None)]);
+    let record = &mut event["Records"][0];
+    record["eventName"] = name.into();
+    record["s3"]["object"]["sequencer"] = sequencer.into();
+    if let Some(version) = version_id {
+        record["s3"]["object"]["versionId"] = version.into();
+    }
+    event
+}
+
 /// S3's encoding of keys in event notifications: form-style, `+` for space.
 pub fn encode_event_key(key: &str) -> String {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};

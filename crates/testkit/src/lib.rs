@@ -13,7 +13,7 @@ pub mod fixtures;
 pub mod runtime_api;
 
 pub use emulator::S3Emulator;
-pub use events::{encode_event_key, s3_event, s3_event_of};
+pub use events::{encode_event_key, s3_change, s3_event, s3_event_of};
 pub use runtime_api::{
     cpu_ms, memory_kib, trace_header, Invocation, LocalFunction, Reported, RuntimeApi,
 };
