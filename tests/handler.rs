@@ -704,7 +704,7 @@ async fn the_manifest_names_every_variant_and_its_source() {
     let thumb = m.variants.iter().find(|v| v.name == "thumbnail").unwrap();
     assert_eq!(
         (thumb.content_type.as_str(), thumb.width.max(thumb.height)),
-        ("image/jpeg", 200.min(64))
+        ("image/jpeg", 64)
     );
     assert!(
         m.updated.ends_with('Z') && m.updated.contains('T'),
@@ -740,7 +740,7 @@ async fn an_overwrite_replaces_and_older_or_repeated_events_change_nothing() {
     assert_eq!(replaced.len(), 5, "the old five are deleted");
     assert_eq!(
         ids(&store),
-        [id.clone()],
+        std::slice::from_ref(id),
         "only the new upload's variants remain"
     );
     assert_ne!(first, ids(&store));

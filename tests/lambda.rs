@@ -145,7 +145,11 @@ fn s3_events_end_to_end() {
     assert_eq!(body["records"][0]["outcome"], "processed", "{body}");
     assert_eq!(body["records"][1]["outcome"], "processed");
     let first = moto.keys("processed");
-    assert_eq!(first.len(), 12, "five variants and a manifest each: {first:?}");
+    assert_eq!(
+        first.len(),
+        12,
+        "five variants and a manifest each: {first:?}"
+    );
     let id = imgflow_engine::naming::content_id(&photo);
     assert!(
         first.contains(&format!("holiday photos/été 1_webp_{id}.webp")),
@@ -256,9 +260,13 @@ fn variants_follow_their_upload() {
     let api = RuntimeApi::start().unwrap();
     let _function = start_function(&api, &moto.endpoint, &[]);
     let key = "trips/moon walk/astronaut.png";
-    let first = encode_with_image(&DynamicImage::ImageRgb8(gradient(120, 80)), ImageFormat::Png);
+    let first = encode_with_image(
+        &DynamicImage::ImageRgb8(gradient(120, 80)),
+        ImageFormat::Png,
+    );
     let second = jpeg_rgb(&gradient(90, 60), &JpegOptions::default());
-    let put = |seq: &str| imgflow_testkit::s3_change("ObjectCreated:Put", "uploads", key, seq, None);
+    let put =
+        |seq: &str| imgflow_testkit::s3_change("ObjectCreated:Put", "uploads", key, seq, None);
 
     // Upload: a manifest naming five variants, all there.
     moto.put("uploads", key, first.clone());
@@ -284,7 +292,11 @@ fn variants_follow_their_upload() {
     assert_eq!(m2["source"]["format"], "JPEG");
     let mut stored = moto.keys("processed");
     stored.retain(|k| !k.ends_with(".json"));
-    assert_eq!(stored, manifest_variants(&m2), "only the new upload's variants");
+    assert_eq!(
+        stored,
+        manifest_variants(&m2),
+        "only the new upload's variants"
+    );
     let after = moto.keys("processed");
 
     // The first upload's event replayed: no change.
@@ -300,7 +312,11 @@ fn variants_follow_their_upload() {
         imgflow_testkit::s3_change("ObjectRemoved:Delete", "uploads", key, "0A03", None),
     );
     assert_eq!(record["outcome"], "removed", "{record}");
-    assert!(moto.keys("processed").is_empty(), "{:?}", moto.keys("processed"));
+    assert!(
+        moto.keys("processed").is_empty(),
+        "{:?}",
+        moto.keys("processed")
+    );
 
     // A late create after the delete: nothing written.
     let record = outcome_of(&api, put("0A02"));
@@ -318,11 +334,13 @@ fn a_delete_marker_removes_the_variants_of_a_versioned_upload() {
     let key = "v/photo.jpg";
     let photo = jpeg_rgb(&gradient(100, 70), &JpegOptions::default());
     let v1 = moto.put("uploads", key, photo).expect("a version id");
-    let created = |seq: &str| {
-        imgflow_testkit::s3_change("ObjectCreated:Put", "uploads", key, seq, Some(&v1))
-    };
+    let created =
+        |seq: &str| imgflow_testkit::s3_change("ObjectCreated:Put", "uploads", key, seq, Some(&v1));
     assert_eq!(outcome_of(&api, created("10"))["outcome"], "processed");
-    assert_eq!(manifest(&moto, key).unwrap()["source"]["version_id"], v1.as_str());
+    assert_eq!(
+        manifest(&moto, key).unwrap()["source"]["version_id"],
+        v1.as_str()
+    );
     assert_eq!(moto.keys("processed").len(), 6);
 
     let marker = moto.delete("uploads", key).expect("a delete marker");

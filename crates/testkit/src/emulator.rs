@@ -113,7 +113,13 @@ impl S3Emulator {
     pub fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         let client = self.client();
         block_on(async {
-            let out = client.get_object().bucket(bucket).key(key).send().await.ok()?;
+            let out = client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .ok()?;
             Some(out.body.collect().await.ok()?.to_vec())
         })
     }
