@@ -129,6 +129,13 @@ pub fn metadata_value(text: &str) -> String {
     utf8_percent_encode(text, KEEP).to_string()
 }
 
+/// The text a [`metadata_value`] carries.
+pub fn metadata_text(value: &str) -> String {
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +147,8 @@ mod tests {
             "holiday%20photos/%C3%A9t%C3%A9%201.png"
         );
         assert_eq!(metadata_value("plain/key-1_x.jpg"), "plain/key-1_x.jpg");
+        for text in ["holiday photos/été 1.png", "a+b%c.jpg", "plain"] {
+            assert_eq!(metadata_text(&metadata_value(text)), text);
+        }
     }
 }

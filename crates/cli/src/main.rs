@@ -5,6 +5,7 @@ mod batch;
 mod bench;
 mod capacity;
 mod output;
+mod prune;
 mod report;
 mod reprocess;
 mod settings;
@@ -39,6 +40,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run S3 objects through the Lambda's code path (redrive, backfill).
     Reprocess(ReprocessArgs),
+    /// Delete the variants (and manifests) whose upload is gone or no longer current.
+    Prune(PruneArgs),
     /// The largest RGBA PNG and JPEG the function processes at each Lambda memory size.
     Capacity(CapacityArgs),
     /// Internal: one image in this process, for `bench` (peak RSS per image).
@@ -121,6 +124,26 @@ struct ReprocessArgs {
     engine: EngineFlags,
 }
 
+#[derive(Args)]
+struct PruneArgs {
+    /// Where the uploads are
+    #[arg(long, value_name = "BUCKET", env = "UPLOAD_BUCKET")]
+    upload_bucket: String,
+    /// Where the variants are
+    #[arg(long, value_name = "BUCKET", env = config::PROCESSED_BUCKET)]
+    processed_bucket: String,
+    /// Only keys under this folder (e.g. `photos/2024/`)
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    prefix: String,
+    /// Leave objects written less than this many minutes ago (a record may
+    /// be writing them right now)
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    min_age_minutes: u64,
+    /// List what would be deleted; delete nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -128,6 +151,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect(args),
         Command::Bench(args) => bench::run(args),
         Command::Reprocess(args) => reprocess(args),
+        Command::Prune(args) => prune(args),
         Command::Capacity(args) => match args.engine.settings() {
             Ok(settings) => {
                 let env = args
@@ -296,6 +320,61 @@ fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+fn prune(args: PruneArgs) -> anyhow::Result<ExitCode> {
+    let scope = prune::Scope {
+        upload_bucket: args.upload_bucket,
+        processed_bucket: args.processed_bucket,
+        prefix: args.prefix,
+        min_age: std::time::Duration::from_secs(args.min_age_minutes.saturating_mul(60)),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store = imgflow_lambda::store::s3::S3Store::from_env().await;
+        let plan = prune::plan(&store, &scope, std::time::SystemTime::now())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot read s3://{}/{}",
+                    scope.processed_bucket, scope.prefix
+                )
+            })?;
+        let verb = if args.dry_run { "would delete" } else { "delete" };
+        for doomed in plan.manifests.iter().chain(&plan.variants) {
+            println!("{verb}  {}  ({})", doomed.key, doomed.why);
+        }
+        for key in &plan.unreadable {
+            eprintln!("imgflow: {key}: not a manifest this function wrote; left alone");
+        }
+        println!(
+            "{} object(s) examined: {} manifest(s) and {} variant(s) of gone or replaced uploads ({} bytes); \
+             {} variant(s) of uploads without a manifest yet (`imgflow reprocess` writes it); \
+             {} too recent (--min-age-minutes)",
+            plan.examined,
+            plan.manifests.len(),
+            plan.variants.len(),
+            plan.bytes(),
+            plan.without_manifest.len(),
+            plan.too_recent
+        );
+        if args.dry_run {
+            println!("nothing was deleted (--dry-run)");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let (deleted, failure) = prune::apply(&store, &scope.processed_bucket, &plan).await;
+        println!("deleted {deleted} object(s)");
+        match failure {
+            None => Ok(ExitCode::SUCCESS),
+            Some(e) => {
+                eprintln!("imgflow: stopped at the first failed delete: {e}; run prune again");
+                Ok(ExitCode::FAILURE)
+            }
+        }
     })
 }
 

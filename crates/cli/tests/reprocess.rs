@@ -72,11 +72,21 @@ fn reprocess_redrives_a_prefix_and_single_objects() {
     );
     let text = String::from_utf8_lossy(&run.stdout);
     assert!(
-        text.contains("processed 2 · skipped 0 · rejected 1 · failed 0"),
+        text.contains("processed 2 · unchanged 0 · skipped 0 · rejected 1 · failed 0"),
         "{text}"
     );
     assert!(String::from_utf8_lossy(&run.stderr).contains("photos/readme.txt: not_an_image"));
-    assert_eq!(moto.keys("processed").len(), 10);
+    assert_eq!(
+        moto.keys("processed").len(),
+        12,
+        "five variants and a manifest each"
+    );
+    // Again: the same bytes, nothing encoded or written.
+    let again = imgflow(
+        &moto.endpoint,
+        &["reprocess", "--prefix", "s3://uploads/photos/"],
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("processed 0 · unchanged 2"));
 
     // One object; the flags set the engine as they do for `process`.
     let one = imgflow(
@@ -84,7 +94,7 @@ fn reprocess_redrives_a_prefix_and_single_objects() {
         &["reprocess", "s3://uploads/other/c.png", "--variants", "png"],
     );
     assert!(one.status.success());
-    assert_eq!(moto.keys("processed").len(), 11);
+    assert_eq!(moto.keys("processed").len(), 14);
 
     // S3 unreachable: failures are counted, named, and the exit status says so.
     let dead = format!("http://127.0.0.1:{}", free_port());
@@ -109,4 +119,95 @@ fn reprocess_redrives_a_prefix_and_single_objects() {
     );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("PROCESSED_BUCKET=\"Bad_Bucket\""));
+}
+
+#[test]
+fn prune_deletes_what_gone_or_replaced_uploads_left() {
+    let moto = S3Emulator::start().unwrap();
+    let png = |w, h| encode_with_image(&DynamicImage::ImageRgb8(gradient(w, h)), ImageFormat::Png);
+    moto.seed(
+        &["uploads", "processed"],
+        &[
+            ("uploads", "photos/a.png", png(80, 60)),
+            ("uploads", "photos/b.png", png(70, 50)),
+            ("uploads", "legacy/c.png", png(60, 40)),
+            ("uploads", "photos/aa.png", png(50, 30)),
+        ],
+    );
+    let run = imgflow(&moto.endpoint, &["reprocess", "--prefix", "s3://uploads/"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(moto.keys("processed").len(), 24);
+    // An old upload's variant an overwrite left (as before manifests),
+    // b deleted while nothing handled deletes, c from before manifests.
+    moto.put_with_metadata(
+        "processed",
+        "photos/a_png_00000000.png",
+        png(8, 8),
+        &[
+            ("imgflow-variant", "png"),
+            ("imgflow-source-key", "photos/a.png"),
+        ],
+    );
+    moto.delete("uploads", "photos/b.png");
+    moto.delete("processed", "legacy/c.png.json");
+    let before = moto.keys("processed");
+
+    let prune = |extra: &[&str]| {
+        let mut args = vec!["prune", "--upload-bucket", "uploads"];
+        args.extend_from_slice(extra);
+        imgflow(&moto.endpoint, &args)
+    };
+    let dry = prune(&["--min-age-minutes", "0", "--dry-run"]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        text.contains("would delete  photos/b.png.json  (its upload is gone)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("would delete  photos/a_png_00000000.png  (replaced"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 manifest(s) and 6 variant(s)")
+            && text.contains("5 variant(s) of uploads without a manifest"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("aa_"),
+        "a neighbour sharing the prefix stays: {text}"
+    );
+    assert_eq!(moto.keys("processed"), before, "--dry-run deletes nothing");
+
+    // Everything is recent: the default minimum age leaves it all.
+    let young = prune(&[]);
+    assert!(String::from_utf8_lossy(&young.stdout).contains("deleted 0 object(s)"));
+    assert_eq!(moto.keys("processed"), before);
+
+    let real = prune(&["--min-age-minutes", "0"]);
+    assert!(
+        real.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    assert!(String::from_utf8_lossy(&real.stdout).contains("deleted 7 object(s)"));
+    let left = moto.keys("processed");
+    assert_eq!(left.len(), 17, "{left:?}");
+    assert!(!left
+        .iter()
+        .any(|k| k.starts_with("photos/b") || k.contains("00000000")));
+
+    // S3 unreachable: a clear failure.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let failed = imgflow(&dead, &["prune", "--upload-bucket", "uploads"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("cannot read s3://processed/"));
 }

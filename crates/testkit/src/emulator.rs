@@ -78,13 +78,29 @@ impl S3Emulator {
 
     /// PUTs one object: its version id, in a versioned bucket.
     pub fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Option<String> {
+        self.put_with_metadata(bucket, key, body, &[])
+    }
+
+    /// PUTs one object with user metadata: its version id, in a versioned bucket.
+    pub fn put_with_metadata(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        metadata: &[(&str, &str)],
+    ) -> Option<String> {
         let client = self.client();
+        let metadata = metadata
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         block_on(async {
             client
                 .put_object()
                 .bucket(bucket)
                 .key(key)
                 .body(body.into())
+                .set_metadata(Some(metadata))
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"))
