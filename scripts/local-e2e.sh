@@ -143,21 +143,29 @@ eval "$(aws lambda get-function-configuration --function-name "$function" --outp
 for k, v in json.load(sys.stdin)["Environment"]["Variables"].items():
     print(f"export {k}={shlex.quote(v)}")')"
 echo "PROCESSED_BUCKET=$PROCESSED_BUCKET"
-# The notification S3 sends for this upload (key encoded S3's way).
-python3 - "$upload" "$key" "$(wc -c <"$image")" >"$work/event.json" <<'EOF'
+# The notification S3 sends (key encoded S3's way): event name, key, size,
+# sequencer, version id.
+s3_event() {
+  python3 - "$upload" "$@" <<'EOF'
 import json, sys, urllib.parse
-bucket, key, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bucket, name, key, size, sequencer, version = sys.argv[1:7]
+obj = {"key": urllib.parse.quote_plus(key, safe="/"), "sequencer": sequencer}
+if size:
+    obj["size"] = int(size)
+if version:
+    obj["versionId"] = version
 print(json.dumps({"Records": [{
     "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-1",
-    "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+    "eventTime": "2026-01-01T00:00:00.000Z", "eventName": name,
     "userIdentity": {"principalId": "local-e2e"},
     "requestParameters": {"sourceIPAddress": "127.0.0.1"}, "responseElements": {},
     "s3": {"s3SchemaVersion": "1.0", "configurationId": "imgflow",
            "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}",
                       "ownerIdentity": {"principalId": "local-e2e"}},
-           "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": size,
-                      "sequencer": "0000000000000001"}}}]}))
+           "object": obj}}]}))
 EOF
+}
+s3_event ObjectCreated:Put "$key" "$(wc -c <"$image")" 0000000000000001 "" >"$work/event.json"
 invoke_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # Its own process group, so that the function it starts is stopped with it.
 setsid cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
@@ -167,20 +175,44 @@ for _ in $(seq 300); do
   python3 -c "import socket; socket.create_connection(('127.0.0.1', $invoke_port), 1)" 2>/dev/null && break
   sleep 0.2
 done
-cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
-  --data-file "$work/event.json" bootstrap | tee "$work/response.json"
-echo
-kill -- "-$watch_pid" 2>/dev/null || true
-wait "$watch_pid" 2>/dev/null || true
-watch_pid=
+deliver() {
+  cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+    --data-file "$1" bootstrap | tee "$2"
+  echo
+}
+deliver "$work/event.json" "$work/response.json"
 grep -q '"outcome":"processed"' "$work/response.json" \
   || { echo "local-e2e: the invocation did not process the image:"; tail -20 "$work/function.log"; exit 1; }
 
-say "the processed bucket"
+say "the processed bucket: five variants and the upload's manifest"
 aws s3 ls --recursive "s3://$processed/" | tee "$work/processed.txt"
 count=$(grep -c . "$work/processed.txt" || true)
-[ "$count" = 5 ] || { echo "local-e2e: expected 5 variants, found $count" >&2; exit 1; }
+[ "$count" = 6 ] || { echo "local-e2e: expected 5 variants and a manifest, found $count objects" >&2; exit 1; }
+aws s3 cp --only-show-errors "s3://$processed/$key.json" - | tee "$work/manifest.json"
+python3 - "$work/manifest.json" "$work/processed.txt" <<'EOF'
+import json, sys
+manifest = json.load(open(sys.argv[1]))
+listed = open(sys.argv[2]).read()
+assert len(manifest["variants"]) == 5, manifest
+for v in manifest["variants"]:
+    assert v["key"] in listed, f"the manifest names {v['key']}, which is not there"
+EOF
 grep -q '"ImagesProcessed"' "$work/function.log" || { echo "local-e2e: no EMF record in the function's output" >&2; exit 1; }
+
+say "delete the upload: the function removes its manifest and variants"
+# The upload bucket is versioned: the delete leaves a delete marker.
+marker=$(aws s3api delete-object --bucket "$upload" --key "$key" --query VersionId --output text)
+echo "delete marker $marker"
+s3_event ObjectRemoved:DeleteMarkerCreated "$key" "" 0000000000000002 "$marker" >"$work/delete-event.json"
+deliver "$work/delete-event.json" "$work/delete-response.json"
+grep -q '"outcome":"removed"' "$work/delete-response.json" \
+  || { echo "local-e2e: the delete was not handled:"; tail -20 "$work/function.log"; exit 1; }
+left=$(aws s3 ls --recursive "s3://$processed/" | grep -c . || true)
+[ "$left" = 0 ] || { echo "local-e2e: $left object(s) left in the processed bucket" >&2; exit 1; }
+echo "the processed bucket is empty"
+kill -- "-$watch_pid" 2>/dev/null || true
+wait "$watch_pid" 2>/dev/null || true
+watch_pid=
 
 say "destroy"
 # Versioned buckets: force_destroy=true lets Terraform empty them.
