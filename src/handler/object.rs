@@ -39,10 +39,17 @@ pub(super) async fn process<S: ObjectStore>(
 ) -> Outcome {
     let started = Instant::now();
     let key = source.key.as_str();
-    let fetched = match fetch(store, settings, source).await {
+    // The manifest in place is read beside the upload: one round trip.
+    let (fetched, first_read) = futures_util::future::join(
+        fetch(store, settings, source),
+        manifests::read(store, settings, key),
+    )
+    .await;
+    let fetched = match fetched {
         Ok(fetched) => fetched,
         Err(outcome) => return outcome,
     };
+    let mut first_read = Some(first_read);
     let upload = Upload {
         source,
         bytes: fetched.bytes.len(),
@@ -52,7 +59,11 @@ pub(super) async fn process<S: ObjectStore>(
     let mut pixels = Some(fetched.bytes);
     let mut encoded: Option<Encoded> = None;
     for _ in 0..MANIFEST_ATTEMPTS {
-        let in_place = match manifests::read(store, settings, key).await {
+        let read = match first_read.take() {
+            Some(read) => read,
+            None => manifests::read(store, settings, key).await,
+        };
+        let in_place = match read {
             Ok(in_place) => in_place,
             Err(e) => return store_failed(key, "GET the manifest", &e),
         };
