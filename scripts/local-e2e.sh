@@ -214,6 +214,22 @@ kill -- "-$watch_pid" 2>/dev/null || true
 wait "$watch_pid" 2>/dev/null || true
 watch_pid=
 
+say "empty the buckets"
+# moto (5.x) cannot delete a delete marker once a bucket's versioning is
+# suspended, which Terraform does before it empties a bucket with
+# force_destroy: the delete path above leaves markers, so they go first.
+python3 - "$upload" "$processed" <<'EOF'
+import sys, boto3
+s3 = boto3.client("s3")
+for bucket in sys.argv[1:]:
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [{"Key": o["Key"], "VersionId": o["VersionId"]}
+                  for o in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        if doomed:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+    print(f"{bucket}: emptied")
+EOF
+
 say "destroy"
 # Versioned buckets: force_destroy=true lets Terraform empty them.
 terraform -chdir="$work/terraform" destroy -input=false -no-color -auto-approve >"$work/destroy.log" 2>&1 \
