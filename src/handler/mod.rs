@@ -3,9 +3,11 @@
 //! so that Lambda retries and the on-failure destination keeps the event.
 //! Knows nothing of pixels (the engine) or of HTTP (the store).
 
+mod fetch;
 mod manifests;
 mod object;
 mod removal;
+mod variants;
 
 pub use manifests::variants_by_metadata;
 

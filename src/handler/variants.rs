@@ -1,0 +1,188 @@
+//! Encoding the upload (admitted against the memory budget) and writing its
+//! variants, all or none.
+
+use super::fetch::rejected;
+use super::manifests::InPlace;
+use super::HandlerSettings;
+use crate::config;
+use crate::outcome::{Outcome, WrittenVariant};
+use crate::store::{
+    metadata_value, ObjectStore, PutObject, META_SOURCE_KEY, META_SOURCE_VERSION, META_VARIANT,
+};
+use imgflow_engine::memory::{Admission, Budget, NotAdmitted};
+use imgflow_engine::{
+    self as engine, naming, EngineError, Inspection, ProcessedImage, Reason, Schedule,
+};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::{field::Empty, Instrument, Span};
+
+/// Checks the header, waits for the memory the image needs, then decodes
+/// and encodes, on a blocking thread, in the record's trace span.
+pub(super) async fn encode(
+    settings: &HandlerSettings,
+    key: &str,
+    bytes: Vec<u8>,
+    stop_at: Instant,
+) -> Result<(ProcessedImage, Admission), Outcome> {
+    let engine_settings = Arc::clone(&settings.engine);
+    let budget = Arc::clone(&settings.memory);
+    let record_span = Span::current();
+    let result = tokio::task::spawn_blocking(move || {
+        record_span.in_scope(|| {
+            // The engine runs on rayon's global pool: one thread per core.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let inspection = engine::inspect(&bytes, &engine_settings, threads)?;
+            let (admission, schedule) = admit(&budget, &inspection, stop_at)?;
+            let image = engine::process_with(&bytes, &engine_settings, schedule)?;
+            Ok((image, admission))
+        })
+    })
+    .await;
+    match result {
+        Ok(Ok(encoded)) => Ok(encoded),
+        Ok(Err(Refusal::Engine(EngineError::Rejected(rejection)))) => {
+            Err(rejected(key, &rejection))
+        }
+        // An encoder failing on valid pixels is our bug: keep the event for a redrive.
+        Ok(Err(Refusal::Engine(e @ EngineError::Encode { .. }))) => {
+            Err(Outcome::stopped(key, e.reason(), e.to_string()))
+        }
+        Ok(Err(Refusal::NoTime)) => Err(Outcome::stopped(
+            key,
+            Reason::Deadline,
+            "waited for memory until the deadline; Lambda will retry",
+        )),
+        Err(join) => Err(Outcome::stopped(
+            key,
+            Reason::EngineCrashed,
+            format!("engine task failed: {join}"),
+        )),
+    }
+}
+
+/// Why [`encode`] stopped before the engine's result.
+enum Refusal {
+    Engine(EngineError),
+    /// The deadline came while waiting for memory.
+    NoTime,
+}
+
+impl From<EngineError> for Refusal {
+    fn from(e: EngineError) -> Self {
+        Refusal::Engine(e)
+    }
+}
+
+/// Admits an image against the invocation's budget ([`Inspection::admit`]),
+/// waiting for the records ahead of it until the deadline. The variants go
+/// to S3 without a copy: the engine's estimate covers them.
+fn admit(
+    budget: &Arc<Budget>,
+    inspection: &Inspection,
+    stop_at: Instant,
+) -> Result<(Admission, Schedule), Refusal> {
+    inspection
+        .admit(budget, Some(stop_at))
+        .map_err(|why| match why {
+            NotAdmitted::TimedOut => Refusal::NoTime,
+            NotAdmitted::TooLarge => {
+                let too_large = inspection.too_large(budget, |needed_mib| {
+                    format!(
+                        "a memory size of at least {} MB would process it (the stack's memory_size, or {} when set)",
+                        needed_mib + config::PROCESS_RESERVE_MIB,
+                        config::MEMORY_BUDGET_MB
+                    )
+                });
+                Refusal::Engine(too_large.into())
+            }
+        })
+}
+
+/// PUTs every variant side by side. If any PUT fails, the ones that landed
+/// are deleted again (best effort; a retry rewrites the same keys anyway),
+/// except those the manifest in place names.
+pub(super) async fn write<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    key: &str,
+    version: Option<&str>,
+    image: ProcessedImage,
+    in_place: &InPlace,
+) -> Result<Vec<WrittenVariant>, Outcome> {
+    let bucket = settings.processed_bucket.as_str();
+    let id = image.source.id.as_str();
+    let written: Vec<WrittenVariant> = image
+        .variants
+        .iter()
+        .map(|v| WrittenVariant {
+            name: v.spec.name,
+            key: naming::output_key(key, v.spec.name, id, v.spec.extension),
+            content_type: v.spec.content_type,
+            bytes: v.bytes.len(),
+            bytes_saved: v.bytes_saved(image.source.bytes),
+            width: v.width,
+            height: v.height,
+            quality: v.quality,
+            encode_ms: v.encode_ms,
+        })
+        .collect();
+    // The bodies move to the SDK: the variants are not copied on the way out.
+    let puts = image.variants.into_iter().zip(&written).map(|(v, w)| {
+        let mut metadata = vec![
+            (META_SOURCE_KEY, metadata_value(key)),
+            (META_VARIANT, v.spec.name.to_owned()),
+        ];
+        if let Some(version) = version {
+            metadata.push((META_SOURCE_VERSION, metadata_value(version)));
+        }
+        let span = s3_span("PutObject", bucket);
+        span.record("variant", v.spec.name);
+        span.record("bytes", v.bytes.len());
+        store
+            .put(PutObject {
+                bucket,
+                key: &w.key,
+                body: v.bytes,
+                content_type: v.spec.content_type,
+                cache_control: &settings.cache_control,
+                metadata,
+                kms_key_arn: settings.kms_key_arn.as_deref(),
+                condition: None,
+            })
+            .instrument(span)
+    });
+    let results = futures_util::future::join_all(puts).await;
+    if let Some(error) = results.iter().find_map(|r| r.as_ref().err()) {
+        let landed = results.iter().zip(&written).filter(|(r, _)| r.is_ok());
+        for (_, w) in landed.filter(|(_, w)| !in_place.names(&w.key)) {
+            let _ = store.delete(bucket, &w.key, None).await;
+        }
+        return Err(Outcome::stopped(
+            key,
+            Reason::StoreFailed,
+            format!("PUT to s3://{bucket}: {error}"),
+        ));
+    }
+    Ok(written)
+}
+
+/// A trace span for one S3 call, shaped the way X-Ray shows AWS SDK calls
+/// (a client span naming the service and operation).
+pub(super) fn s3_span(operation: &'static str, bucket: &str) -> Span {
+    tracing::info_span!(
+        "S3",
+        otel.name = "S3",
+        otel.kind = "client",
+        rpc.system = "aws-api",
+        rpc.service = "S3",
+        rpc.method = operation,
+        aws.s3.bucket = bucket,
+        variant = Empty,
+        bytes = Empty,
+    )
+}
+
+pub(super) fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
