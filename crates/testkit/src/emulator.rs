@@ -106,6 +106,26 @@ impl S3Emulator {
         keys
     }
 
+    /// The body of one object.
+    pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let client = self.client();
+        block_on(async {
+            let object = client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("get s3://{bucket}/{key}: {e:?}"));
+            object
+                .body
+                .collect()
+                .await
+                .unwrap_or_else(|e| panic!("read s3://{bucket}/{key}: {e:?}"))
+                .to_vec()
+        })
+    }
+
     /// The response of a HEAD of one object.
     pub fn head(
         &self,
