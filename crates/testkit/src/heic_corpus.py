@@ -27,7 +27,8 @@ cases = []
 
 
 def want(name):
-    return not wanted or name in wanted
+    """Every case by default; the memory cases (mem_*) only when named."""
+    return name in wanted or (not wanted and not name.startswith("mem_"))
 
 
 def raw(image):
@@ -106,6 +107,18 @@ if want("large"):
     large = rgb.resize((4032, 3024), Image.BILINEAR)
     save("large", pillow_heif.from_pillow(large), tile_size=512, exif=exif(6),
          quality=50, enc_params={"preset": "ultrafast"})
+# For the memory estimate (crates/cli/tests/memory.rs): 3.8 MP each, one
+# image, a turned 512-tile grid, alpha, 10-bit.
+if any(want(n) for n in ("mem_single", "mem_grid", "mem_alpha", "mem_10bit")):
+    mem = rgb.resize((2400, 1600), Image.BILINEAR)
+    fast = {"quality": 80, "enc_params": {"preset": "ultrafast"}}
+    save("mem_single", pillow_heif.from_pillow(mem), **fast)
+    save("mem_grid", pillow_heif.from_pillow(mem), tile_size=512, exif=exif(6), **fast)
+    mem_rgba = mem.copy()
+    mem_rgba.putalpha(ramp.resize(mem.size))
+    save("mem_alpha", pillow_heif.from_pillow(mem_rgba), **fast)
+    mem16 = bytes(b for v in mem.tobytes() for b in (v, v))
+    save("mem_10bit", pillow_heif.from_bytes("RGB;16", mem.size, mem16), **fast)
 # AVIF, by Pillow's own encoder.
 if want("avif"):
     small.save(os.path.join(out, "avif.avif"), quality=70)
