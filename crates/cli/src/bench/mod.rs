@@ -329,11 +329,19 @@ fn fidelity(
 ) -> anyhow::Result<(PsnrByTool, Option<bool>)> {
     let bytes = std::fs::read(image)?;
     let source = engine::decode::decode(&bytes, &settings.limits, &settings.variants)?;
+    let heic = source.format == engine::sniff::Format::Heic;
     let oriented = Arc::new(source.pixels);
     let eight = pixels::to_eight_bit(&oriented);
     let ours_jpeg = pixels::on_white(&eight);
     let ours_webp = pixels::rgb_or_rgba(&eight);
-    let unrotated = quality::decode_plain(&bytes).context("cannot decode the source")?;
+    // A HEIC's irot/imir are applied by pillow-heif as by imgflow, and no
+    // other decoder is at hand: the references are measured against our
+    // decode (it differs from libheif's only by chroma upsampling).
+    let unrotated = if heic {
+        (*oriented).clone()
+    } else {
+        quality::decode_plain(&bytes).context("cannot decode the source")?
+    };
     let theirs = image::DynamicImage::ImageRgb8(unrotated.to_rgb8());
     let stem = image
         .file_stem()
