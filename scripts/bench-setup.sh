@@ -7,7 +7,8 @@
 #   CORPUS_DIR           where the corpus goes (default $IMGFLOW_BENCH_CACHE/corpus)
 #
 # Needs only the PyPI, npm and Debian registries.  Progress goes to stderr;
-# stdout is exactly three KEY=VALUE lines (PYTHON, SHARP_SCRIPT, CORPUS), e.g.
+# stdout is exactly four KEY=VALUE lines (PYTHON, SHARP_SCRIPT, CORPUS,
+# HEIC_CORPUS: three corpus photos as HEIC, in $IMGFLOW_BENCH_CACHE/corpus-heic), e.g.
 #   eval "$(scripts/bench-setup.sh)"
 # Idempotent: a second run installs nothing and prints only those lines.
 set -euo pipefail
@@ -18,7 +19,7 @@ die() { log "error: $*"; exit 1; }
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$SCRIPT_DIR")
 REF=$REPO_ROOT/crates/cli/bench
-for f in requirements.txt package.json pillow_pipeline.py sharp_pipeline.mjs make_corpus.sh; do
+for f in requirements.txt package.json pillow_pipeline.py sharp_pipeline.mjs make_corpus.sh make_heic.py; do
   [ -f "$REF/$f" ] || die "missing $REF/$f"
 done
 CACHE=${IMGFLOW_BENCH_CACHE:-$HOME/.cache/imgflow-bench}
@@ -133,4 +134,9 @@ if [ "$missing" = 1 ]; then
 fi
 CORPUS=$(cd "$CORPUS" && pwd)
 
-printf 'PYTHON=%s\nSHARP_SCRIPT=%s\nCORPUS=%s\n' "$PYTHON" "$SHARP_SCRIPT" "$CORPUS"
+# HEIC: a few corpus photos saved as phones save them (pillow-heif, from the
+# requirements above); a folder of their own, since sharp cannot read them.
+HEIC_CORPUS=$CACHE/corpus-heic
+"$PYTHON" "$REF/make_heic.py" "$CORPUS" "$HEIC_CORPUS" >&2
+
+printf 'PYTHON=%s\nSHARP_SCRIPT=%s\nCORPUS=%s\nHEIC_CORPUS=%s\n' "$PYTHON" "$SHARP_SCRIPT" "$CORPUS" "$HEIC_CORPUS"

@@ -364,6 +364,73 @@ fn a_delete_marker_removes_the_variants_of_a_versioned_upload() {
     assert!(moto.keys("processed").is_empty());
 }
 
+/// Phone photos: HEIC uploads (made from the committed photo by
+/// pillow-heif) give the five variants, turned and with alpha as libheif
+/// shows them; an AVIF is rejected naming its format.
+#[test]
+fn heic_uploads_give_the_five_variants() {
+    let corpus = imgflow_testkit::heic::make_heic_corpus(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("heic-lambda"),
+        &["orient6", "alpha", "avif"],
+    );
+    let turned = corpus.case("orient6");
+    let alpha = corpus.case("alpha");
+    let uploads = [
+        ("DCIM/IMG_0001.HEIC", turned.bytes()),
+        ("DCIM/IMG_0002.heic", alpha.bytes()),
+        ("DCIM/IMG_0003.avif", corpus.avif()),
+    ];
+    let moto = S3Emulator::start().unwrap();
+    seed(&moto, &uploads);
+    let api = RuntimeApi::start().unwrap();
+    let function = start_function(&api, &moto.endpoint, &[]);
+    let records: Vec<(&str, &str, u64)> = uploads
+        .iter()
+        .map(|(key, body)| ("uploads", *key, body.len() as u64))
+        .collect();
+    let Reported::Response(body) = invoke(&api, s3_event(&records), 60_000) else {
+        panic!("invocation failed")
+    };
+    let outcomes: Vec<&str> = body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["processed", "processed", "rejected"], "{body}");
+    assert_eq!(
+        moto.keys("processed").len(),
+        12,
+        "five variants and a manifest each"
+    );
+
+    let png_of = |stem: &str, source: &[u8]| {
+        let id = imgflow_engine::naming::content_id(source);
+        let png = moto.get("processed", &format!("DCIM/{stem}_png_{id}.png"));
+        image::load_from_memory(&png.expect("the png variant")).unwrap()
+    };
+    for (case, stem) in [(turned, "IMG_0001"), (alpha, "IMG_0002")] {
+        let png = png_of(stem, &case.bytes());
+        let (rgb, luma) = imgflow_testkit::heic::psnr(&png, &case.reference(), 255.0);
+        assert!(luma >= 45.0 && rgb >= 36.0, "{stem}: {rgb:.1}/{luma:.1} dB");
+        assert_eq!(png.color().has_alpha(), case.has_alpha(), "{stem}");
+    }
+    let id = imgflow_engine::naming::content_id(&alpha.bytes());
+    let webp = moto
+        .get("processed", &format!("DCIM/IMG_0002_webp_{id}.webp"))
+        .expect("the webp variant");
+    assert!(image::load_from_memory(&webp).unwrap().color().has_alpha());
+
+    let lines = json_lines(&function);
+    assert!(
+        lines.iter().any(|l| l["level"] == "ERROR"
+            && l["reason"] == "unsupported_format"
+            && l["key"] == "DCIM/IMG_0003.avif"
+            && l.to_string().contains("AVIF")),
+        "{lines:#?}"
+    );
+}
+
 #[test]
 fn info_level_has_one_line_per_image() {
     let moto = S3Emulator::start().unwrap();

@@ -5,7 +5,7 @@ usage: pillow_pipeline.py [--reps N] [--warmup N] [--outdir DIR] IMAGE...
 
 Each image file is read once, outside the timing.  One run of the pipeline:
   decode      Image.open on the bytes; convert('RGB') unless already RGB
-              (then load())
+              (then load()); HEIC through pillow-heif when installed
   compressed  JPEG quality 85, optimize=True
   low         JPEG quality 60, optimize=True
   webp        WebP quality 85
@@ -31,6 +31,16 @@ import time
 _t = time.perf_counter()
 from PIL import Image  # noqa: E402  (timed on purpose)
 IMPORT_MS = (time.perf_counter() - _t) * 1000.0
+
+try:
+    # HEIC through libheif (libde265), one decoding thread as imgflow's
+    # single-threaded run; outside IMPORT_MS, which stays Pillow's alone.
+    import pillow_heif  # noqa: E402
+
+    pillow_heif.options.DECODE_THREADS = 1
+    pillow_heif.register_heif_opener()
+except ImportError:
+    pass
 
 # variant -> (file extension, Image.save keyword arguments)
 ENCODINGS = {

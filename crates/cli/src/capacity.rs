@@ -11,6 +11,7 @@
 use anyhow::{bail, Context};
 use image::{ColorType, DynamicImage, ImageFormat, RgbaImage};
 use imgflow_engine::memory::{estimate, Shape};
+use imgflow_engine::sniff::Format;
 use imgflow_engine::{Inspection, Schedule, Settings};
 use imgflow_lambda::config::PROCESS_RESERVE_MIB;
 use serde::Serialize;
@@ -22,7 +23,7 @@ const MIB: u64 = 1024 * 1024;
 /// An upload kind: its decoded form and a typical compressed size.
 struct Kind {
     name: &'static str,
-    format: ImageFormat,
+    format: Format,
     color: ColorType,
     /// Upload bytes per pixel assumed (the function holds the upload too):
     /// a PNG photo with alpha, a JPEG photo at quality 90 or so.
@@ -32,13 +33,13 @@ struct Kind {
 const KINDS: [Kind; 2] = [
     Kind {
         name: "RGBA PNG",
-        format: ImageFormat::Png,
+        format: Format::Png,
         color: ColorType::Rgba8,
         upload_bytes_per_pixel: 1.0,
     },
     Kind {
         name: "JPEG",
-        format: ImageFormat::Jpeg,
+        format: Format::Jpeg,
         color: ColorType::Rgb8,
         upload_bytes_per_pixel: 0.3,
     },
@@ -95,6 +96,7 @@ fn inspection(kind: &Kind, width: u32, height: u32, settings: &Settings) -> Insp
         color: kind.color,
         progressive: false,
         turned: false,
+        heic: None,
     };
     let pixels = f64::from(width) * f64::from(height);
     let upload = (pixels * kind.upload_bytes_per_pixel).min(settings.limits.max_bytes as f64);
@@ -223,7 +225,7 @@ fn table(rows: &[Largest], settings: &Settings) -> String {
 fn measure(kind: &Kind, row: &Largest, env: &[(String, String)]) -> anyhow::Result<u64> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join(match kind.format {
-        ImageFormat::Png => "capacity.png",
+        Format::Png => "capacity.png",
         _ => "capacity.jpg",
     });
     write_photo(&path, kind, row.width, row.height)?;
@@ -275,8 +277,12 @@ fn write_photo(path: &Path, kind: &Kind, width: u32, height: u32) -> anyhow::Res
         ColorType::Rgba8 => DynamicImage::ImageRgba8(big),
         _ => DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(big).into_rgb8()),
     };
+    let format = match kind.format {
+        Format::Png => ImageFormat::Png,
+        _ => ImageFormat::Jpeg,
+    };
     image
-        .save_with_format(path, kind.format)
+        .save_with_format(path, format)
         .with_context(|| format!("cannot write {}", path.display()))
 }
 

@@ -463,3 +463,72 @@ fn bench_prints_a_table_and_draws_a_plot() {
         "{stderr}"
     );
 }
+
+/// `imgflow process photo.heic`: a turned phone-style HEIC made by
+/// pillow-heif, the same bytes named `.jpg`, a cut one and an AVIF.
+#[test]
+fn heic_photos_are_processed_whatever_their_name() {
+    let corpus = imgflow_testkit::heic::make_heic_corpus(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("heic-cli"),
+        &["orient6", "avif"],
+    );
+    let case = corpus.case("orient6");
+    let heic = case.bytes();
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("photo.heic"), &heic).unwrap();
+    fs::write(dir.path().join("renamed.jpg"), &heic).unwrap();
+    fs::write(dir.path().join("cut.heic"), &heic[..heic.len() / 2]).unwrap();
+    fs::write(dir.path().join("other.avif"), corpus.avif()).unwrap();
+
+    for (name, stem) in [("photo.heic", "photo"), ("renamed.jpg", "renamed")] {
+        let out = dir.path().join(format!("out-{stem}"));
+        let r = imgflow(
+            &["process", name, "--out", out.to_str().unwrap(), "--json"],
+            dir.path(),
+        );
+        assert!(
+            r.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert_eq!(listing(&out), expected_names(stem, &heic), "{name}");
+        let lines: Vec<serde_json::Value> = String::from_utf8(r.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect();
+        assert_eq!(lines.len(), 5);
+        assert!(
+            lines.iter().all(|l| l["source_format"] == "HEIC"),
+            "{lines:?}"
+        );
+        // Turned by its irot: portrait, as the viewer shows it.
+        let png = out.join(format!(
+            "{stem}_png_{}.png",
+            imgflow_engine::naming::content_id(&heic)
+        ));
+        let png = image::open(png).unwrap();
+        let (rgb, luma) = imgflow_testkit::heic::psnr(&png, &case.reference(), 255.0);
+        assert!(luma >= 45.0 && rgb >= 36.0, "{name}: {rgb:.1}/{luma:.1} dB");
+    }
+
+    let r = imgflow(
+        &["process", "cut.heic", "other.avif", "--out", "bad"],
+        dir.path(),
+    );
+    assert_eq!(r.status.code(), Some(1));
+    let stderr = String::from_utf8(r.stderr).unwrap();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("cut.heic") && l.contains("truncated")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.contains("other.avif")
+            && l.contains("unsupported_format")
+            && l.contains("AVIF")),
+        "{stderr}"
+    );
+    assert!(listing(&dir.path().join("bad")).is_empty());
+}

@@ -27,6 +27,11 @@ fn imgflow(args: &[&str]) -> Vec<u8> {
 /// (all resident from the start: `--prefault`): how much of the binary is
 /// resident would otherwise depend on the page cache, not on the image.
 fn measured_kib(path: &Path, schedule: Schedule) -> u64 {
+    measured_kib_with(path, schedule, &[])
+}
+
+/// [`measured_kib`] with more `imgflow` arguments.
+fn measured_kib_with(path: &Path, schedule: Schedule, more: &[&str]) -> u64 {
     let threads = schedule.threads().to_string();
     let mut args = vec![
         "bench-worker",
@@ -42,6 +47,7 @@ fn measured_kib(path: &Path, schedule: Schedule) -> u64 {
     if schedule == Schedule::TwoPasses {
         args.push("--two-passes");
     }
+    args.extend(more);
     let out = imgflow(&args);
     let run: serde_json::Value = serde_json::from_slice(&out).expect("worker JSON");
     let peak = run["maxrss_kb"].as_u64().expect("maxrss_kb");
@@ -69,14 +75,21 @@ impl Schedule {
 
 /// The estimate (KiB) for `schedule`.
 fn estimated_kib(path: &Path, schedule: Schedule) -> u64 {
+    estimated_kib_with(path, schedule, &[])
+}
+
+/// [`estimated_kib`] with more `imgflow` arguments.
+fn estimated_kib_with(path: &Path, schedule: Schedule, more: &[&str]) -> u64 {
     let threads_arg = schedule.threads().to_string();
-    let out = imgflow(&[
+    let mut args = vec![
         "inspect",
         "--json",
         "--threads",
         &threads_arg,
         path.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(more);
+    let out = imgflow(&args);
     let i: serde_json::Value = serde_json::from_slice(&out).expect("inspect JSON");
     let key = match schedule {
         Schedule::OneAtATime => "memory_one_at_a_time_bytes",
@@ -155,6 +168,19 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
         "astronaut.png",
         std::fs::read(sample).expect("the committed sample"),
     ));
+    // HEIC, 3.8 MP: one image, a turned 512-tile grid, 10-bit. (With alpha,
+    // libwebp's content-dependent token buffer decides the peak, as for
+    // the same pixels in a PNG: see heic_decode_peaks_are_covered.)
+    for case in ["mem_single", "mem_grid", "mem_10bit"] {
+        files.push((
+            match case {
+                "mem_single" => "photo.heic",
+                "mem_grid" => "grid-turned.heic",
+                _ => "10bit.heic",
+            },
+            heic_corpus().case(case).bytes(),
+        ));
+    }
     files
         .into_iter()
         .map(|(name, bytes)| {
@@ -163,6 +189,60 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
             path
         })
         .collect()
+}
+
+/// HEIC files for the estimate, made once for this test binary.
+fn heic_corpus() -> &'static imgflow_testkit::heic::HeicCorpus {
+    static CORPUS: std::sync::OnceLock<imgflow_testkit::heic::HeicCorpus> =
+        std::sync::OnceLock::new();
+    CORPUS.get_or_init(|| {
+        imgflow_testkit::heic::make_heic_corpus(
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("heic-memory"),
+            &["mem_single", "mem_grid", "mem_alpha", "mem_10bit", "large"],
+        )
+    })
+}
+
+/// heifer's own peak (its RGBA canvas, HEVC planes, the copies its
+/// transforms make): with only the thumbnail to make, decoding is the
+/// peak, and the estimate must cover it, within half again.
+#[test]
+fn heic_decode_peaks_are_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = dir.path().join("tiny.png");
+    std::fs::write(
+        &tiny,
+        encode_with_image(&DynamicImage::ImageRgb8(gradient(8, 8)), ImageFormat::Png),
+    )
+    .unwrap();
+    let thumbnail = ["--variants", "thumbnail"];
+    let base = measured_kib_with(&tiny, Schedule::OneAtATime, &thumbnail)
+        .saturating_sub(estimated_kib_with(&tiny, Schedule::OneAtATime, &thumbnail));
+    let mut report = Vec::new();
+    let mut ratios = Vec::new();
+    for case in ["mem_single", "mem_grid", "mem_alpha", "mem_10bit", "large"] {
+        let case = heic_corpus().case(case);
+        let measured = measured_kib_with(&case.path(), Schedule::OneAtATime, &thumbnail);
+        let estimated = base + estimated_kib_with(&case.path(), Schedule::OneAtATime, &thumbnail);
+        let ratio = estimated as f64 / measured as f64;
+        let pixels = f64::from(case.width) * f64::from(case.height);
+        report.push(format!(
+            "{:10} {}x{}: decode peak {:6} KiB ({:.1} B/px beyond the process's {base} KiB), estimated {:6} KiB ({ratio:.2}x)",
+            case.name,
+            case.width,
+            case.height,
+            measured,
+            (measured.saturating_sub(base) * 1024) as f64 / pixels,
+            estimated
+        ));
+        ratios.push(ratio);
+    }
+    println!("{}", report.join("\n"));
+    assert!(
+        ratios.iter().all(|r| (1.0..=1.5).contains(r)),
+        "{}",
+        report.join("\n")
+    );
 }
 
 #[test]

@@ -1,19 +1,19 @@
 //! Bytes → oriented pixels: sniff, check limits before allocating, decode
 //! once, apply EXIF orientation, keep the ICC profile, drop everything else.
 
-use super::codecs::jpeg_decode;
+use super::codecs::{heic, jpeg_decode};
 use super::error::RejectReason;
-use super::sniff::{format_name, sniff, Sniffed};
+use super::sniff::{format_name, sniff, Format, Sniffed};
 use super::structure;
 use crate::memory::Shape;
 use crate::settings::{Limits, VariantSettings};
-use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
+use image::{ColorType, DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 use std::io::Cursor;
 
 /// A decoded upload, oriented, with the metadata that survives into variants.
 #[derive(Debug)]
 pub struct SourceImage {
-    pub format: ImageFormat,
+    pub format: Format,
     /// Oriented pixels in the decoder's own colour type (bit depth, alpha kept).
     pub pixels: DynamicImage,
     /// The embedded ICC profile, if any. EXIF, XMP and IPTC are not kept.
@@ -23,7 +23,7 @@ pub struct SourceImage {
 /// What the header says, before any pixel is allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
-    pub format: ImageFormat,
+    pub format: Format,
     pub width: u32,
     pub height: u32,
 }
@@ -35,9 +35,13 @@ pub fn inspect(
     limits: &Limits,
     variants: &[VariantSettings],
 ) -> Result<Shape, RejectReason> {
-    let (format, mut decoder) = open(bytes, limits, variants)?;
+    let format = check_bytes(bytes, limits)?;
+    let Some(image_format) = format.image_format() else {
+        return heic_header(bytes, limits, variants).map(|h| heic_shape(&h));
+    };
+    let mut decoder = open(bytes, (format, image_format), limits, variants)?;
     let (width, height) = decoder.dimensions();
-    let color = if format == ImageFormat::Jpeg && decoder.color_type().has_color() {
+    let color = if format == Format::Jpeg && decoder.color_type().has_color() {
         // CMYK comes out as RGB too.
         image::ColorType::Rgb8
     } else {
@@ -51,9 +55,69 @@ pub fn inspect(
         width,
         height,
         color,
-        progressive: format == ImageFormat::Jpeg && structure::jpeg_is_progressive(bytes),
+        progressive: format == Format::Jpeg && structure::jpeg_is_progressive(bytes),
         turned: turns(orientation),
+        heic: None,
     })
+}
+
+/// A HEIC's header, checked against the limits as every format's is.
+fn heic_header(
+    bytes: &[u8],
+    limits: &Limits,
+    variants: &[VariantSettings],
+) -> Result<heic::HeicHeader, RejectReason> {
+    let header = heic::header(bytes).map_err(heic_rejection)?;
+    // The canvas is decoded before clap crops it: it counts too.
+    let (cw, ch) = header.canvas;
+    let canvas_pixels = u64::from(cw) * u64::from(ch);
+    if canvas_pixels > limits.max_pixels {
+        return Err(RejectReason::TooManyPixels {
+            width: cw,
+            height: ch,
+            pixels: canvas_pixels,
+            limit: limits.max_pixels,
+        });
+    }
+    let shown = Header {
+        format: Format::Heic,
+        width: header.width,
+        height: header.height,
+    };
+    check_dimensions(shown, limits, variants)?;
+    Ok(header)
+}
+
+fn heic_shape(header: &heic::HeicHeader) -> Shape {
+    Shape {
+        format: Format::Heic,
+        width: header.width,
+        height: header.height,
+        color: heic_color(header),
+        progressive: false,
+        // heifer turns the pixels itself (counted in `heic`).
+        turned: false,
+        heic: Some(header.decode),
+    }
+}
+
+/// What [`heic::decode`] returns for this header.
+fn heic_color(header: &heic::HeicHeader) -> ColorType {
+    match (header.bit_depth > 8, header.has_alpha) {
+        (false, false) => ColorType::Rgb8,
+        (false, true) => ColorType::Rgba8,
+        (true, false) => ColorType::Rgb16,
+        (true, true) => ColorType::Rgba16,
+    }
+}
+
+fn heic_rejection(e: heic::HeicError) -> RejectReason {
+    let format = Format::Heic.name().to_owned();
+    match e {
+        heic::HeicError::Truncated => RejectReason::Truncated { format },
+        heic::HeicError::Corrupt(detail) => RejectReason::Corrupt { format, detail },
+        heic::HeicError::Unsupported(what) => RejectReason::UnsupportedFormat { format: what },
+    }
 }
 
 /// Orientations that swap width and height (a second buffer to turn into).
@@ -72,7 +136,19 @@ pub fn decode(
     limits: &Limits,
     variants: &[VariantSettings],
 ) -> Result<SourceImage, RejectReason> {
-    let (format, mut decoder) = open(bytes, limits, variants)?;
+    let format = check_bytes(bytes, limits)?;
+    let Some(image_format) = format.image_format() else {
+        let header = heic_header(bytes, limits, variants)?;
+        // Grid tiles decode side by side on the engine's threads.
+        let pixels =
+            heic::decode(bytes, &header, rayon::current_num_threads()).map_err(heic_rejection)?;
+        return Ok(SourceImage {
+            format,
+            pixels,
+            icc: header.icc,
+        });
+    };
+    let mut decoder = open(bytes, (format, image_format), limits, variants)?;
     let name = format_name(format);
     let (width, height) = decoder.dimensions();
 
@@ -86,7 +162,7 @@ pub fn decode(
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
 
-    let mut pixels = if format == ImageFormat::Jpeg {
+    let mut pixels = if format == Format::Jpeg {
         // The image crate's decoder holds a copy of the input: free it first.
         drop(decoder);
         let decoded = jpeg_decode::decode(bytes).map_err(|detail| {
@@ -100,7 +176,7 @@ pub fn decode(
         match decoded {
             Some(pixels) => pixels,
             // CMYK/YCCK: the image crate converts those to RGB.
-            None => image_crate_decode(bytes, format, limits, (width, height))?,
+            None => image_crate_decode(bytes, (format, image_format), limits, (width, height))?,
         }
     } else {
         DynamicImage::from_decoder(decoder)
@@ -114,15 +190,16 @@ pub fn decode(
     })
 }
 
-/// The checks that need no pixels: size, signature, the header's dimensions
-/// against the limits (before the decoder, which could first call a bomb
-/// "truncated"), completeness; then the decoder, with its header read.
+/// The checks that need no pixels, after [`check_bytes`]: the header's
+/// dimensions against the limits (before the decoder, which could first
+/// call a bomb "truncated"), completeness; then the decoder, with its
+/// header read.
 fn open<'a>(
     bytes: &'a [u8],
+    (format, image_format): (Format, ImageFormat),
     limits: &Limits,
     variants: &[VariantSettings],
-) -> Result<(ImageFormat, impl ImageDecoder + 'a), RejectReason> {
-    let format = check_bytes(bytes, limits)?;
+) -> Result<impl ImageDecoder + 'a, RejectReason> {
     let name = format_name(format);
     let check = |width, height| {
         let header = Header {
@@ -142,11 +219,11 @@ fn open<'a>(
             format: name.to_owned(),
         });
     }
-    let decoder =
-        image_crate_decoder(bytes, format, limits).map_err(|e| classify(e, name, None, limits))?;
+    let decoder = image_crate_decoder(bytes, image_format, limits)
+        .map_err(|e| classify(e, name, None, limits))?;
     let (width, height) = decoder.dimensions();
     check(width, height)?;
-    Ok((format, decoder))
+    Ok(decoder)
 }
 
 fn image_crate_decoder<'a>(
@@ -165,17 +242,17 @@ fn image_crate_decoder<'a>(
 
 fn image_crate_decode(
     bytes: &[u8],
-    format: ImageFormat,
+    (format, image_format): (Format, ImageFormat),
     limits: &Limits,
     dims: (u32, u32),
 ) -> Result<DynamicImage, RejectReason> {
-    image_crate_decoder(bytes, format, limits)
+    image_crate_decoder(bytes, image_format, limits)
         .and_then(DynamicImage::from_decoder)
         .map_err(|e| classify(e, format_name(format), Some(dims), limits))
 }
 
 /// Size and signature checks that need no decoder.
-pub fn check_bytes(bytes: &[u8], limits: &Limits) -> Result<ImageFormat, RejectReason> {
+pub fn check_bytes(bytes: &[u8], limits: &Limits) -> Result<Format, RejectReason> {
     if bytes.is_empty() {
         return Err(RejectReason::Empty);
     }

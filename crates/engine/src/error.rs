@@ -11,7 +11,9 @@ pub enum RejectReason {
     Empty,
     #[error("not an image: the bytes do not start with the signature of any image format")]
     NotAnImage,
-    #[error("{format} images are not supported (supported: JPEG, PNG, WebP, GIF, TIFF, BMP)")]
+    #[error(
+        "{format} images are not supported (supported: JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC)"
+    )]
     UnsupportedFormat { format: String },
     #[error("the {format} data is truncated: it ends before the image is complete")]
     Truncated { format: String },
@@ -102,7 +104,7 @@ mod tests {
             RejectReason::Empty,
             RejectReason::NotAnImage,
             RejectReason::UnsupportedFormat {
-                format: "HEIC".into(),
+                format: "AVIF".into(),
             },
             RejectReason::Truncated {
                 format: "PNG".into(),
@@ -171,12 +173,12 @@ mod tests {
             "{msg}"
         );
         let unsupported = EngineError::from(RejectReason::UnsupportedFormat {
-            format: "HEIC".into(),
+            format: "AVIF".into(),
         });
         assert_eq!(unsupported.reason(), Reason::UnsupportedFormat);
         assert_eq!(
             unsupported.to_string(),
-            "HEIC images are not supported (supported: JPEG, PNG, WebP, GIF, TIFF, BMP)"
+            "AVIF images are not supported (supported: JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC)"
         );
     }
 }

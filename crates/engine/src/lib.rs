@@ -96,7 +96,7 @@ pub struct ProcessedImage {
 /// intermediates are never alive beside another's unless they run side by
 /// side.
 struct Decoded {
-    format: image::ImageFormat,
+    format: sniff::Format,
     pixels: Arc<DynamicImage>,
     icc: Option<Vec<u8>>,
 }

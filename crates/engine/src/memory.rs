@@ -11,15 +11,16 @@
 //! against measured peaks: never below, at most 1.5 times above.
 
 use crate::settings::VariantSettings;
+use crate::sniff::Format;
 use crate::variant::Codec;
-use image::{ColorType, ImageFormat};
+use image::ColorType;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 /// What the header says, enough to budget the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
-    pub format: ImageFormat,
+    pub format: Format,
     pub width: u32,
     pub height: u32,
     /// The decoded colour type (what the source will hold in memory).
@@ -30,7 +31,33 @@ pub struct Shape {
     /// EXIF orientation turns the image by 90°: a second buffer while the
     /// pixels are turned.
     pub turned: bool,
+    /// A HEIC: what its decoder holds beside the pixels it returns.
+    pub heic: Option<HeicDecode>,
 }
+
+/// What heifer holds while it decodes a HEIC, from the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeicDecode {
+    /// Pixels of the image before `clap` and `irot` (`ispe`, or the grid).
+    pub canvas_pixels: u64,
+    /// Pixels of one HEVC picture at most: the image (with its coding
+    /// margin), or one grid tile.
+    pub picture_pixels: u64,
+    /// A grid: its tiles decode into the canvas, one per thread at a time.
+    pub grid: bool,
+    /// `hvcC` chroma format: 0 monochrome, 1 4:2:0, 2 4:2:2, 3 4:4:4.
+    pub chroma_format: u8,
+    /// `clap`, `irot` or `imir`: each makes a new copy of the canvas.
+    pub transformed: bool,
+}
+
+/// heifer's HEVC planes: u16 samples, whatever the bit depth.
+const HEVC_SAMPLE_BYTES: f64 = 2.0;
+/// heifer's per-picture bookkeeping beyond its planes (prediction modes,
+/// deblocking and SAO state), bytes per pixel of the picture: a 12 MP
+/// single-image HEIC peaked at about 7.5 bytes a pixel, 0.5 above its
+/// RGBA output and u16 4:2:0 planes; counted twice.
+const HEVC_STATE: f64 = 1.0;
 
 /// Peak memory of one image, bytes, beyond the process's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +97,44 @@ fn lossy_out(quality: Option<u8>) -> f64 {
     }
 }
 
+/// heifer's peak while it decodes: its RGBA canvas (8 or 16 bits a
+/// sample whatever the output keeps), the HEVC pictures being decoded
+/// (the image and its alpha plane, or grid tiles on `threads`) and the
+/// bitstream it copies out of the input; then a copy of the canvas per
+/// transform, one at a time.
+fn heic_decode(heic: &HeicDecode, color: ColorType, input_bytes: u64, threads: usize) -> f64 {
+    let sample = if color.bytes_per_pixel() / color.channel_count() > 1 {
+        2.0
+    } else {
+        1.0
+    };
+    let canvas = heic.canvas_pixels as f64 * 4.0 * sample;
+    let chroma = match heic.chroma_format {
+        0 => 0.0,
+        1 => 0.5,
+        2 => 1.0,
+        _ => 2.0,
+    };
+    let per_picture_pixel = HEVC_SAMPLE_BYTES * (1.0 + chroma) + HEVC_STATE;
+    let pictures = if heic.grid {
+        threads.max(1) as f64
+    } else {
+        1.0
+    };
+    // An alpha plane is a second picture of the same size.
+    let alpha = if color.has_alpha() { 2.0 } else { 1.0 };
+    let hevc = heic.picture_pixels as f64 * per_picture_pixel * pictures * alpha;
+    // A grid's alpha plane is a grid too, assembled into a canvas of its own.
+    let canvases = if heic.grid && color.has_alpha() {
+        2.0
+    } else {
+        1.0
+    };
+    let decoding = canvas * canvases + hevc + input_bytes as f64;
+    let transform = if heic.transformed { 2.0 * canvas } else { 0.0 };
+    decoding.max(transform)
+}
+
 /// The estimate for `shape` with these variants, holding `input_bytes` of
 /// source data, with up to `threads` variants at a time side by side.
 pub fn estimate(
@@ -97,11 +162,14 @@ pub fn estimate(
     };
     let turned = if shape.turned { source } else { 0.0 };
     let mut decode = source + progressive.max(turned);
-    if shape.format == ImageFormat::Gif {
+    if let Some(heic) = shape.heic {
+        decode = decode.max(heic_decode(&heic, shape.color, input_bytes, threads));
+    }
+    if shape.format == Format::Gif {
         // The GIF decoder draws frames on a canvas of its own.
         decode += source;
     }
-    if shape.format == ImageFormat::Jpeg {
+    if shape.format == Format::Jpeg {
         // The header reader keeps a copy of the input until it is dropped.
         decode += input_bytes as f64;
     }
@@ -365,12 +433,13 @@ mod tests {
 
     fn shape(width: u32, height: u32, color: ColorType) -> Shape {
         Shape {
-            format: ImageFormat::Png,
+            format: Format::Png,
             width,
             height,
             color,
             progressive: false,
             turned: false,
+            heic: None,
         }
     }
 

@@ -2,29 +2,72 @@
 
 use image::ImageFormat;
 
+/// A format the engine decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Jpeg,
+    Png,
+    Gif,
+    WebP,
+    Tiff,
+    Bmp,
+    /// HEVC-coded HEIF (phone photos), decoded by heifer (`codecs::heic`).
+    Heic,
+}
+
+impl Format {
+    /// The display name: `JPEG`, `HEIC`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::Gif => "GIF",
+            Format::WebP => "WebP",
+            Format::Tiff => "TIFF",
+            Format::Bmp => "BMP",
+            Format::Heic => "HEIC",
+        }
+    }
+
+    /// The `image` crate's name for it, for the formats that crate decodes.
+    pub fn image_format(self) -> Option<ImageFormat> {
+        match self {
+            Format::Jpeg => Some(ImageFormat::Jpeg),
+            Format::Png => Some(ImageFormat::Png),
+            Format::Gif => Some(ImageFormat::Gif),
+            Format::WebP => Some(ImageFormat::WebP),
+            Format::Tiff => Some(ImageFormat::Tiff),
+            Format::Bmp => Some(ImageFormat::Bmp),
+            Format::Heic => None,
+        }
+    }
+}
+
 /// What the leading bytes say the data is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sniffed {
     /// A format we decode.
-    Supported(ImageFormat),
+    Supported(Format),
     /// A format we recognise but do not decode; the name is for the message.
     Unsupported(&'static str),
     /// No known signature.
     Unknown,
 }
 
-/// ISO-BMFF brands (`ftyp` box) of formats we recognise but do not decode.
+/// ISO-BMFF brands (`ftyp` box) of HEVC-coded HEIF: images (`heic`, `heix`:
+/// 10/12-bit, `heim`/`heis`: multi-layer and scalable) and sequences
+/// (`hevc`, `hevx`: the primary image is still an image).
+const HEIC_BRANDS: &[&[u8; 4]] = &[b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"];
+
+/// Generic HEIF brands: the codec is said by another brand, if at all.
+const HEIF_BRANDS: &[&[u8; 4]] = &[b"mif1", b"mif2", b"msf1", b"miaf"];
+
+/// ISO-BMFF brands of formats we recognise but do not decode.
 const BMFF_BRANDS: &[(&[u8; 4], &str)] = &[
     (b"avif", "AVIF"),
     (b"avis", "AVIF"),
-    (b"heic", "HEIC"),
-    (b"heix", "HEIC"),
-    (b"heim", "HEIC"),
-    (b"heis", "HEIC"),
-    (b"hevc", "HEIC"),
-    (b"hevx", "HEIC"),
-    (b"mif1", "HEIF"),
-    (b"msf1", "HEIF"),
+    (b"jpeg", "HEIF with JPEG"),
+    (b"j2ki", "HEIF with JPEG 2000"),
     (b"crx ", "Canon CR3 raw"),
     (b"jp2 ", "JPEG 2000"),
 ];
@@ -49,31 +92,28 @@ const BMP_DIB_SIZES: &[u32] = &[12, 16, 40, 52, 56, 64, 108, 124];
 
 pub fn sniff(bytes: &[u8]) -> Sniffed {
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Sniffed::Supported(ImageFormat::Jpeg);
+        return Sniffed::Supported(Format::Jpeg);
     }
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Sniffed::Supported(ImageFormat::Png);
+        return Sniffed::Supported(Format::Png);
     }
     if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        return Sniffed::Supported(ImageFormat::Gif);
+        return Sniffed::Supported(Format::Gif);
     }
     if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        return Sniffed::Supported(ImageFormat::WebP);
+        return Sniffed::Supported(Format::WebP);
     }
     if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
-        return Sniffed::Supported(ImageFormat::Tiff);
+        return Sniffed::Supported(Format::Tiff);
     }
     if bytes.starts_with(b"BM") && bytes.len() >= 18 {
         let dib = u32::from_le_bytes([bytes[14], bytes[15], bytes[16], bytes[17]]);
         if BMP_DIB_SIZES.contains(&dib) {
-            return Sniffed::Supported(ImageFormat::Bmp);
+            return Sniffed::Supported(Format::Bmp);
         }
     }
-    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
-        let brand = &bytes[8..12];
-        if let Some((_, name)) = BMFF_BRANDS.iter().find(|(b, _)| b.as_slice() == brand) {
-            return Sniffed::Unsupported(name);
-        }
+    if let Some(sniffed) = sniff_bmff(bytes) {
+        return sniffed;
     }
     if let Some((_, name)) = OTHER_SIGNATURES
         .iter()
@@ -87,17 +127,44 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
     Sniffed::Unknown
 }
 
-/// The display name of a decodable format.
-pub fn format_name(format: ImageFormat) -> &'static str {
-    match format {
-        ImageFormat::Jpeg => "JPEG",
-        ImageFormat::Png => "PNG",
-        ImageFormat::Gif => "GIF",
-        ImageFormat::WebP => "WebP",
-        ImageFormat::Tiff => "TIFF",
-        ImageFormat::Bmp => "BMP",
-        _ => "image",
+/// An ISO-BMFF file (`ftyp` first): HEIC from its major brand, or from
+/// its compatible brands when the major one is a generic HEIF brand; a
+/// generic HEIF with no codec brand is left to the header (the primary
+/// item's type decides there). `None`: not an `ftyp` we know (an MP4).
+fn sniff_bmff(bytes: &[u8]) -> Option<Sniffed> {
+    if bytes.len() < 12 || &bytes[4..8] != b"ftyp" {
+        return None;
     }
+    let major = &bytes[8..12];
+    let declared = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    // Compatible brands follow the major brand and its minor version.
+    let compatible = bytes
+        .get(16..declared.clamp(16, bytes.len()))
+        .unwrap_or_default()
+        .chunks_exact(4);
+    let known = |brand: &[u8]| BMFF_BRANDS.iter().find(|(b, _)| b.as_slice() == brand);
+    let is_heic = |brand: &[u8]| HEIC_BRANDS.iter().any(|b| b.as_slice() == brand);
+    if is_heic(major) {
+        return Some(Sniffed::Supported(Format::Heic));
+    }
+    if let Some((_, name)) = known(major) {
+        return Some(Sniffed::Unsupported(name));
+    }
+    if !HEIF_BRANDS.iter().any(|b| b.as_slice() == major) {
+        return None;
+    }
+    if compatible.clone().any(is_heic) {
+        return Some(Sniffed::Supported(Format::Heic));
+    }
+    if let Some((_, name)) = compatible.clone().find_map(known) {
+        return Some(Sniffed::Unsupported(name));
+    }
+    Some(Sniffed::Supported(Format::Heic))
+}
+
+/// The display name of a decodable format.
+pub fn format_name(format: Format) -> &'static str {
+    format.name()
 }
 
 fn looks_like_svg(bytes: &[u8]) -> bool {
@@ -120,36 +187,78 @@ mod tests {
         v
     }
 
+    /// An `ftyp` box with a major brand and compatible brands.
+    fn ftyp(major: &[u8; 4], compatible: &[&[u8; 4]]) -> Vec<u8> {
+        let size = 16 + 4 * compatible.len() as u32;
+        let mut v = size.to_be_bytes().to_vec();
+        v.extend_from_slice(b"ftyp");
+        v.extend_from_slice(major);
+        v.extend_from_slice(&[0; 4]);
+        for b in compatible {
+            v.extend_from_slice(*b);
+        }
+        // What follows the box is not a brand.
+        v.extend_from_slice(b"\0\0\0\x08avif");
+        v
+    }
+
     #[test]
     fn supported_signatures() {
         assert_eq!(
             sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
-            Sniffed::Supported(ImageFormat::Jpeg)
+            Sniffed::Supported(Format::Jpeg)
         );
         assert_eq!(
             sniff(b"\x89PNG\r\n\x1a\n...."),
-            Sniffed::Supported(ImageFormat::Png)
+            Sniffed::Supported(Format::Png)
         );
-        assert_eq!(sniff(b"GIF89a.."), Sniffed::Supported(ImageFormat::Gif));
+        assert_eq!(sniff(b"GIF89a.."), Sniffed::Supported(Format::Gif));
         assert_eq!(
             sniff(b"RIFF\0\0\0\0WEBPVP8 "),
-            Sniffed::Supported(ImageFormat::WebP)
+            Sniffed::Supported(Format::WebP)
         );
-        assert_eq!(
-            sniff(b"II*\0\x08\0\0\0"),
-            Sniffed::Supported(ImageFormat::Tiff)
-        );
+        assert_eq!(sniff(b"II*\0\x08\0\0\0"), Sniffed::Supported(Format::Tiff));
         let mut bmp = b"BM".to_vec();
         bmp.extend_from_slice(&[0; 12]);
         bmp.extend_from_slice(&40u32.to_le_bytes());
-        assert_eq!(sniff(&bmp), Sniffed::Supported(ImageFormat::Bmp));
+        assert_eq!(sniff(&bmp), Sniffed::Supported(Format::Bmp));
     }
 
     #[test]
-    fn heic_and_avif_are_named() {
-        assert_eq!(sniff(&bmff(b"heic")), Sniffed::Unsupported("HEIC"));
-        assert_eq!(sniff(&bmff(b"mif1")), Sniffed::Unsupported("HEIF"));
+    fn heic_from_its_brands() {
+        let heic = Sniffed::Supported(Format::Heic);
+        for brand in [b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"] {
+            assert_eq!(sniff(&bmff(brand)), heic, "{brand:?}");
+        }
+        // What libheif writes (pillow-heif, phones): heic, then mif1 heic.
+        assert_eq!(sniff(&ftyp(b"heic", &[b"mif1", b"heic"])), heic);
+        // A generic major brand: the compatible brands say the codec.
+        assert_eq!(sniff(&ftyp(b"mif1", &[b"mif1", b"heic"])), heic);
+        assert_eq!(sniff(&ftyp(b"msf1", &[b"msf1", b"hevc"])), heic);
+        // None says it: the header's primary item decides.
+        assert_eq!(sniff(&ftyp(b"mif1", &[b"mif1", b"miaf"])), heic);
+        assert_eq!(sniff(&bmff(b"mif1")), heic);
+    }
+
+    #[test]
+    fn avif_and_other_bmff_images_are_named() {
         assert_eq!(sniff(&bmff(b"avif")), Sniffed::Unsupported("AVIF"));
+        assert_eq!(sniff(&bmff(b"avis")), Sniffed::Unsupported("AVIF"));
+        // What Pillow and libavif write.
+        assert_eq!(
+            sniff(&ftyp(b"avif", &[b"avif", b"mif1", b"miaf"])),
+            Sniffed::Unsupported("AVIF")
+        );
+        assert_eq!(
+            sniff(&ftyp(b"mif1", &[b"mif1", b"avif", b"miaf"])),
+            Sniffed::Unsupported("AVIF")
+        );
+        // A brand past the end of the box is not one of its brands.
+        assert_eq!(
+            sniff(&ftyp(b"mif1", &[b"mif1"])),
+            Sniffed::Supported(Format::Heic)
+        );
+        assert_eq!(sniff(&bmff(b"crx ")), Sniffed::Unsupported("Canon CR3 raw"));
         assert_eq!(sniff(b"%PDF-1.7"), Sniffed::Unsupported("PDF"));
         assert_eq!(
             sniff(b"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),

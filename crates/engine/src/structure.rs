@@ -1,13 +1,13 @@
 //! Structural completeness checks for formats whose decoders are lenient
 //! about missing data (they fill the rest with gray rather than fail).
 
-use image::ImageFormat;
+use crate::sniff::Format;
 
 /// Whether the data visibly ends before the image does.
-pub fn is_truncated(format: ImageFormat, bytes: &[u8]) -> bool {
+pub fn is_truncated(format: Format, bytes: &[u8]) -> bool {
     match format {
-        ImageFormat::Jpeg => !jpeg_reaches_eoi(bytes),
-        ImageFormat::WebP => riff_is_short(bytes),
+        Format::Jpeg => !jpeg_reaches_eoi(bytes),
+        Format::WebP => riff_is_short(bytes),
         _ => false,
     }
 }
@@ -120,12 +120,12 @@ mod tests {
 
     #[test]
     fn jpeg_needs_its_own_eoi() {
-        assert!(!is_truncated(ImageFormat::Jpeg, &minimal_jpeg(true)));
+        assert!(!is_truncated(Format::Jpeg, &minimal_jpeg(true)));
         assert!(
-            is_truncated(ImageFormat::Jpeg, &minimal_jpeg(false)),
+            is_truncated(Format::Jpeg, &minimal_jpeg(false)),
             "the thumbnail's EOI is not the image's"
         );
-        assert!(is_truncated(ImageFormat::Jpeg, &[0xFF, 0xD8, 0xFF]));
+        assert!(is_truncated(Format::Jpeg, &[0xFF, 0xD8, 0xFF]));
     }
 
     #[test]
@@ -133,8 +133,8 @@ mod tests {
         let mut w = b"RIFF".to_vec();
         w.extend_from_slice(&8u32.to_le_bytes());
         w.extend_from_slice(b"WEBPVP8 ");
-        assert!(!is_truncated(ImageFormat::WebP, &w));
-        assert!(is_truncated(ImageFormat::WebP, &w[..14]));
-        assert!(!is_truncated(ImageFormat::Png, b"anything"));
+        assert!(!is_truncated(Format::WebP, &w));
+        assert!(is_truncated(Format::WebP, &w[..14]));
+        assert!(!is_truncated(Format::Png, b"anything"));
     }
 }

@@ -568,7 +568,7 @@ fn every_bad_input_gets_its_reason() {
             b"hello, this is a text file\n".to_vec(),
             Reason::NotAnImage,
         ),
-        ("heic", heic, Reason::UnsupportedFormat),
+        ("heic ftyp only", heic, Reason::Corrupt),
         ("avif", avif, Reason::UnsupportedFormat),
         (
             "svg",

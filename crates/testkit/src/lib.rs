@@ -5,11 +5,14 @@
 //! - [`emulator`]: moto server as S3, and a client for it;
 //! - [`events`]: S3 event notifications as S3 sends them;
 //! - [`fixtures`]: images of every kind the engine reads, made with real
-//!   encoders, plus hand-made metadata (EXIF, ICC).
+//!   encoders, plus hand-made metadata (EXIF, ICC);
+//! - [`heic`]: HEIC files made from a real photo by pillow-heif, with
+//!   libheif's decode of each.
 
 pub mod emulator;
 pub mod events;
 pub mod fixtures;
+pub mod heic;
 pub mod runtime_api;
 
 pub use emulator::S3Emulator;

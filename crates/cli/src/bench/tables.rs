@@ -59,6 +59,9 @@ pub fn render(results: &[ImageResult], args: &BenchArgs, cores: usize) -> String
     }
     let _ = writeln!(o);
     let mut total = [0.0f64; 4];
+    // sharp has no HEVC decoder (its libvips reads HEIF only for AVIF):
+    // no sharp run on a HEIC, and no sharp total unless every image has one.
+    let all_sharp = results.iter().all(|r| r.sharp.is_some());
     for r in results {
         let multi = r.multi.as_ref().map(|m| m.median_ms);
         let _ = write!(
@@ -73,16 +76,16 @@ pub fn render(results: &[ImageResult], args: &BenchArgs, cores: usize) -> String
         total[1] += multi.unwrap_or(0.0);
         if compare {
             let p = r.pillow.as_ref().map_or(0.0, |p| p.median_ms);
-            let s = r.sharp.as_ref().map_or(0.0, |s| s.median_ms);
+            let s = r.sharp.as_ref().map(|s| s.median_ms);
             total[2] += p;
-            total[3] += s;
+            total[3] += s.unwrap_or(0.0);
             let _ = write!(
                 o,
                 " {:>9} {:>9} {:>10} {:>10}",
                 secs(p),
-                secs(s),
+                opt(s, secs),
                 ratio(p, r.single.median_ms),
-                ratio(s, r.single.median_ms)
+                opt(s, |s| ratio(s, r.single.median_ms))
             );
         }
         let _ = writeln!(o);
@@ -97,13 +100,14 @@ pub fn render(results: &[ImageResult], args: &BenchArgs, cores: usize) -> String
         secs(total[1])
     );
     if compare {
+        let sharp_total = all_sharp.then_some(total[3]);
         let _ = write!(
             o,
             " {:>9} {:>9} {:>10} {:>10}",
             secs(total[2]),
-            secs(total[3]),
+            opt(sharp_total, secs),
             ratio(total[2], total[0]),
-            ratio(total[3], total[0])
+            opt(sharp_total, |s| ratio(s, total[0]))
         );
     }
     let _ = writeln!(o, "\n");
@@ -209,7 +213,7 @@ pub fn render(results: &[ImageResult], args: &BenchArgs, cores: usize) -> String
             "  time: imgflow {} s; Pillow/imgflow {} (target >= 5.0x); sharp/imgflow {} (target >= 2.0x)",
             secs(total[0]),
             ratio(total[2], total[0]),
-            ratio(total[3], total[0])
+            opt(all_sharp.then_some(total[3]), |s| ratio(s, total[0]))
         );
         for n in ["compressed", "low", "webp", "png"] {
             let ours = variant_totals(results, "imgflow", n).1.unwrap_or(0);

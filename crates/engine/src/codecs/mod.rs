@@ -2,19 +2,21 @@
 //! takes pixels it can store as they are, plus the ICC profile to embed when
 //! it fits those pixels.
 
+pub mod heic;
 pub mod jpeg;
 pub mod jpeg_decode;
 pub mod png;
 pub mod webp;
 
-/// libjpeg reports fatal errors by unwinding with the message as payload
-/// (mozjpeg's error manager); turn that payload back into the message.
-pub(crate) fn libjpeg_message(payload: Box<dyn std::any::Any + Send>) -> String {
+/// The message a panic carries: libjpeg reports fatal errors by unwinding
+/// with the message as payload (mozjpeg's error manager), and a Rust panic
+/// (heifer's, on a hostile file) has its own.
+pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
         .downcast_ref::<String>()
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_else(|| "libjpeg error".to_owned())
+        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// The colour model a profile describes (ICC header, bytes 16..20).
