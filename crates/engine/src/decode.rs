@@ -116,7 +116,8 @@ pub fn decode(
 
 /// The checks that need no pixels: size, signature, the header's dimensions
 /// against the limits (before the decoder, which could first call a bomb
-/// "truncated"), completeness; then the decoder, with its header read.
+/// "truncated"), completeness, consistency; then the decoder, with its
+/// header read.
 fn open<'a>(
     bytes: &'a [u8],
     limits: &Limits,
@@ -140,6 +141,12 @@ fn open<'a>(
     if structure::is_truncated(format, bytes) {
         return Err(RejectReason::Truncated {
             format: name.to_owned(),
+        });
+    }
+    if let Some(detail) = structure::contradiction(format, bytes) {
+        return Err(RejectReason::Corrupt {
+            format: name.to_owned(),
+            detail,
         });
     }
     let decoder =

@@ -1,5 +1,7 @@
-//! Structural completeness checks for formats whose decoders are lenient
-//! about missing data (they fill the rest with gray rather than fail).
+//! Structural checks that need no decoder: completeness, for formats whose
+//! decoders are lenient about missing data (they fill the rest with gray
+//! rather than fail), and the claims a decoder would allocate for before
+//! it finds out they are false.
 
 use image::ImageFormat;
 
@@ -8,8 +10,124 @@ pub fn is_truncated(format: ImageFormat, bytes: &[u8]) -> bool {
     match format {
         ImageFormat::Jpeg => !jpeg_reaches_eoi(bytes),
         ImageFormat::WebP => riff_is_short(bytes),
+        ImageFormat::Tiff => tiff_values_are_missing(bytes),
         _ => false,
     }
+}
+
+/// Why the data contradicts its own header, if it does, where a decoder
+/// would allocate for the larger claim before finding out.
+pub fn contradiction(format: ImageFormat, bytes: &[u8]) -> Option<String> {
+    match format {
+        ImageFormat::WebP => webp_frame_differs_from_canvas(bytes),
+        _ => None,
+    }
+}
+
+/// An extended WebP declares its canvas in VP8X, and each frame declares
+/// its size again; the decoder allocates for a still image's frame (up to
+/// 16383x16383) before comparing it with the canvas, which the limits
+/// checked.
+fn webp_frame_differs_from_canvas(b: &[u8]) -> Option<String> {
+    const ANIMATED: u8 = 0x02;
+    let mut chunks = riff_chunks(b);
+    let (b"VP8X", vp8x) = chunks.next()? else {
+        return None;
+    };
+    if vp8x.len() < 10 || vp8x[0] & ANIMATED != 0 {
+        return None;
+    }
+    let u24 = |x: &[u8]| u32::from_le_bytes([x[0], x[1], x[2], 0]) + 1;
+    let canvas = (u24(&vp8x[4..7]), u24(&vp8x[7..10]));
+    chunks.find_map(|(fourcc, data)| {
+        let (kind, frame) = match fourcc {
+            // Key frame: 3 bytes of tag, the start code, 14-bit sizes.
+            b"VP8 " if data.len() >= 10 && data[3..6] == [0x9D, 0x01, 0x2A] => {
+                let side = |x: &[u8]| u32::from(u16::from_le_bytes([x[0], x[1]]) & 0x3FFF);
+                ("VP8", (side(&data[6..8]), side(&data[8..10])))
+            }
+            // Lossless: a signature byte, then width-1 and height-1 in 14 bits each.
+            b"VP8L" if data.len() >= 5 && data[0] == 0x2F => {
+                let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
+                ("VP8L", ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
+            }
+            _ => return None,
+        };
+        (frame != canvas).then(|| {
+            format!(
+                "its {kind} frame is {}x{}, its canvas {}x{}",
+                frame.0, frame.1, canvas.0, canvas.1
+            )
+        })
+    })
+}
+
+/// The chunks of a RIFF file after the form type, each as (FourCC, data),
+/// until one runs past the end.
+fn riff_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], &[u8])> {
+    let mut i = 12;
+    std::iter::from_fn(move || {
+        let fourcc: &[u8; 4] = b.get(i..i + 4)?.try_into().ok()?;
+        let size = b.get(i + 4..i + 8)?;
+        let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
+        let start = i + 8;
+        let data = b.get(start..start.checked_add(size)?)?;
+        // Chunks are padded to an even length.
+        i = start + size + (size & 1);
+        Some((fourcc, data))
+    })
+}
+
+/// Whether an entry of a TIFF's first IFD (the one the decoder reads
+/// first) has its values past the end of the data: a cut file, or a count
+/// that the decoder would reserve memory for (up to 256 MiB) before
+/// reading a byte of it.
+fn tiff_values_are_missing(b: &[u8]) -> bool {
+    let big_endian = b.starts_with(b"MM");
+    let u16_at = |i: usize| {
+        b.get(i..i + 2).map(|x| {
+            let x = [x[0], x[1]];
+            if big_endian {
+                u16::from_be_bytes(x)
+            } else {
+                u16::from_le_bytes(x)
+            }
+        })
+    };
+    let u32_at = |i: usize| {
+        b.get(i..i + 4).map(|x| {
+            let x = [x[0], x[1], x[2], x[3]];
+            if big_endian {
+                u32::from_be_bytes(x)
+            } else {
+                u32::from_le_bytes(x)
+            }
+        })
+    };
+    let Some(ifd) = u32_at(4).map(|o| o as usize) else {
+        return true;
+    };
+    let Some(entries) = u16_at(ifd) else {
+        return true;
+    };
+    (0..usize::from(entries)).any(|n| {
+        let entry = ifd + 2 + 12 * n;
+        let (Some(kind), Some(count), Some(offset)) =
+            (u16_at(entry + 2), u32_at(entry + 4), u32_at(entry + 8))
+        else {
+            return true;
+        };
+        let size = match kind {
+            1 | 2 | 6 | 7 => 1,              // BYTE, ASCII, SBYTE, UNDEFINED
+            3 | 8 => 2,                      // SHORT, SSHORT
+            4 | 9 | 11 | 13 => 4,            // LONG, SLONG, FLOAT, IFD
+            5 | 10 | 12 | 16 | 17 | 18 => 8, // RATIONAL, SRATIONAL, DOUBLE, 64-bit
+            _ => return false,               // unknown: the decoder skips it
+        };
+        let bytes = u64::from(count) * size;
+        // Up to four bytes are held in the entry itself.
+        bytes > 4 && u64::from(offset) + bytes > b.len() as u64
+    })
 }
 
 /// Whether a JPEG's frame is progressive (SOF2, SOF6, SOF10, SOF14): its
@@ -136,5 +254,109 @@ mod tests {
         assert!(!is_truncated(ImageFormat::WebP, &w));
         assert!(is_truncated(ImageFormat::WebP, &w[..14]));
         assert!(!is_truncated(ImageFormat::Png, b"anything"));
+    }
+
+    /// RIFF/WEBP around `chunks` ((FourCC, data), padded as RIFF says).
+    fn webp(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+        let mut body = b"WEBP".to_vec();
+        for (fourcc, data) in chunks {
+            body.extend_from_slice(*fourcc);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                body.push(0);
+            }
+        }
+        [
+            b"RIFF".as_slice(),
+            &(body.len() as u32).to_le_bytes(),
+            &body,
+        ]
+        .concat()
+    }
+
+    fn vp8x(flags: u8, (w, h): (u32, u32)) -> Vec<u8> {
+        let mut d = vec![flags, 0, 0, 0];
+        d.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+        d.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+        d
+    }
+
+    fn vp8l((w, h): (u32, u32)) -> Vec<u8> {
+        let bits = (w - 1) | ((h - 1) << 14);
+        [[0x2F].as_slice(), &bits.to_le_bytes(), &[0; 3]].concat()
+    }
+
+    fn vp8((w, h): (u16, u16)) -> Vec<u8> {
+        let mut d = vec![0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A];
+        d.extend_from_slice(&w.to_le_bytes());
+        d.extend_from_slice(&h.to_le_bytes());
+        d.extend_from_slice(&[0; 5]);
+        d
+    }
+
+    #[test]
+    fn webp_frames_must_match_the_canvas() {
+        let c = |chunks: &[(&[u8; 4], Vec<u8>)]| contradiction(ImageFormat::WebP, &webp(chunks));
+        assert_eq!(
+            c(&[(b"VP8X", vp8x(0x20, (24, 24))), (b"VP8 ", vp8((24, 24)))]),
+            None
+        );
+        assert_eq!(
+            c(&[
+                (b"VP8X", vp8x(0x20, (24, 24))),
+                (b"ICCP", vec![1; 5]),
+                (b"VP8 ", vp8((24, 9000)))
+            ]),
+            Some("its VP8 frame is 24x9000, its canvas 24x24".into()),
+            "found past other chunks"
+        );
+        assert_eq!(
+            c(&[(b"VP8X", vp8x(0x10, (3, 2))), (b"VP8L", vp8l((300, 2)))]),
+            Some("its VP8L frame is 300x2, its canvas 3x2".into())
+        );
+        assert_eq!(
+            c(&[(b"VP8X", vp8x(0x10, (3, 2))), (b"VP8L", vp8l((3, 2)))]),
+            None
+        );
+        // Animations have frames of their own sizes; simple files no canvas.
+        assert_eq!(
+            c(&[(b"VP8X", vp8x(0x02, (3, 2))), (b"VP8L", vp8l((300, 2)))]),
+            None
+        );
+        assert_eq!(c(&[(b"VP8L", vp8l((300, 2)))]), None);
+    }
+
+    /// A little-endian TIFF whose one IFD entry has `count` values of `kind`
+    /// at `offset`, in `len` bytes.
+    fn tiff(kind: u16, count: u32, offset: u32, len: usize) -> Vec<u8> {
+        let mut t = b"II*\0".to_vec();
+        t.extend_from_slice(&8u32.to_le_bytes());
+        t.extend_from_slice(&1u16.to_le_bytes());
+        t.extend_from_slice(&0x0111u16.to_le_bytes()); // StripOffsets
+        t.extend_from_slice(&kind.to_le_bytes());
+        t.extend_from_slice(&count.to_le_bytes());
+        t.extend_from_slice(&offset.to_le_bytes());
+        t.extend_from_slice(&0u32.to_le_bytes());
+        t.resize(len, 0);
+        t
+    }
+
+    #[test]
+    fn tiff_values_must_be_in_the_data() {
+        let cut = |t: Vec<u8>| is_truncated(ImageFormat::Tiff, &t);
+        assert!(!cut(tiff(4, 1, 0xFFFF_FFFF, 64)), "one LONG: in the entry");
+        assert!(
+            !cut(tiff(3, 2, 0xFFFF_FFFF, 64)),
+            "two SHORTs: in the entry"
+        );
+        assert!(!cut(tiff(4, 8, 32, 64)), "eight LONGs at 32..64");
+        assert!(cut(tiff(4, 9, 32, 64)), "nine LONGs at 32..68");
+        assert!(cut(tiff(4, 5_570_613, 32, 64)));
+        assert!(
+            !cut(tiff(99, 5_570_613, 32, 64)),
+            "unknown types are skipped"
+        );
+        assert!(cut(tiff(4, 1, 0, 20)), "the IFD itself is cut");
     }
 }
