@@ -62,8 +62,9 @@ fn webp_frame_differs_from_canvas(b: &[u8]) -> Option<String> {
     })
 }
 
-/// The chunks of a RIFF file after the form type, each as (FourCC, data),
-/// until one runs past the end.
+/// The chunks of a RIFF file after the form type, each as (FourCC, data);
+/// a chunk that runs past the end is the last, with the data there is (a
+/// decoder reads its header all the same).
 fn riff_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], &[u8])> {
     let mut i = 12;
     std::iter::from_fn(move || {
@@ -71,10 +72,17 @@ fn riff_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], &[u8])> {
         let size = b.get(i + 4..i + 8)?;
         let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
         let start = i + 8;
-        let data = b.get(start..start.checked_add(size)?)?;
-        // Chunks are padded to an even length.
-        i = start + size + (size & 1);
-        Some((fourcc, data))
+        match start.checked_add(size).filter(|&end| end <= b.len()) {
+            Some(end) => {
+                // Chunks are padded to an even length.
+                i = end + (size & 1);
+                Some((fourcc, &b[start..end]))
+            }
+            None => {
+                i = b.len();
+                Some((fourcc, &b[start..]))
+            }
+        }
     })
 }
 
@@ -325,6 +333,14 @@ mod tests {
             None
         );
         assert_eq!(c(&[(b"VP8L", vp8l((300, 2)))]), None);
+        // A frame chunk that claims more bytes than there are is read all the same.
+        let mut long = webp(&[(b"VP8X", vp8x(0x20, (24, 24))), (b"VP8 ", vp8((24, 9000)))]);
+        let size_at = long.len() - vp8((24, 9000)).len() - 1 - 4;
+        long[size_at..size_at + 4].copy_from_slice(&5000u32.to_le_bytes());
+        assert_eq!(
+            contradiction(ImageFormat::WebP, &long),
+            Some("its VP8 frame is 24x9000, its canvas 24x24".into())
+        );
     }
 
     /// A little-endian TIFF whose one IFD entry has `count` values of `kind`

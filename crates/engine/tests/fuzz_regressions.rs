@@ -86,3 +86,14 @@ fn tiff_values_past_the_end() {
         "the TIFF data is truncated",
     );
 }
+
+/// The same, with the VP8 chunk claiming more bytes than the file has: the
+/// decoder still read the frame header and allocated 154 MB for it.
+#[test]
+fn webp_frame_in_a_chunk_past_the_end() {
+    refused(
+        "webp-frame-chunk-past-the-end.webp",
+        Reason::Corrupt,
+        "its VP8 frame is 11876x12917, its canvas 24x24",
+    );
+}
