@@ -23,7 +23,7 @@ cargo_fuzz_version=0.13.2
 # -malloc_limit_mb needs a sanitizer); the C codecs' mallocs show in RSS.
 libfuzzer_flags=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
 read -r -a extra_flags <<<"${FUZZ_FLAGS:-}"
-libfuzzer_flags+=("${extra_flags[@]}")
+libfuzzer_flags+=(${extra_flags[@]+"${extra_flags[@]}"})
 
 if ! cargo fuzz --version 2>/dev/null | grep -q "$cargo_fuzz_version"; then
   cargo install cargo-fuzz --locked --version "$cargo_fuzz_version"
@@ -56,8 +56,8 @@ run() {
   local target=$1 log=fuzz/target/logs/$1.log status=0
   mkdir -p "fuzz/corpus/$target"
   cargo fuzz run -s none "$target" -- "${libfuzzer_flags[@]}" >"$log" 2>&1 || status=$?
-  # libFuzzer's last status line: "#N DONE cov: C ft: F corp: U/S ..."
-  # ("#N: cov: ..." in fork mode), and crashes kept in fork mode.
+  # libFuzzer's last status line: "#N DONE cov: C ft: F corp: U/S ..."; in
+  # fork mode "#N: cov: C ft: F corp: U ... oom/timeout/crash: O/T/C".
   local done_line
   done_line=$(grep -E '^#[0-9]+(:|[[:space:]]+DONE)' "$log" | tail -1 || true)
   if [ "$status" = 0 ]; then
@@ -75,20 +75,18 @@ run() {
   return 1
 }
 
-failed=0
-pids=()
-names=()
+rm -f fuzz/target/logs/*.failed
 for target in "${targets[@]}"; do
   if [ "$parallel" -le 1 ]; then
-    run "$target" || failed=1
+    run "$target" || touch "fuzz/target/logs/$target.failed"
   else
-    run "$target" &
-    pids+=("$!")
-    names+=("$target")
+    { run "$target" || touch "fuzz/target/logs/$target.failed"; } &
     while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do sleep 1; done
   fi
 done
-for i in "${!pids[@]}"; do
-  wait "${pids[$i]}" || { failed=1; echo "${names[$i]} failed"; }
+wait
+failed=''
+for marker in fuzz/target/logs/*.failed; do
+  if [ -f "$marker" ]; then failed="$failed $(basename "$marker" .failed)"; fi
 done
-exit "$failed"
+[ -z "$failed" ] || { echo "failed:$failed"; exit 1; }
