@@ -65,8 +65,9 @@ fn refused(file: &str, reason: Reason, says: &str) {
     );
 }
 
-/// An extended WebP with a 24x24 canvas whose VP8 frame claims 16152x16383:
-/// the decoder allocated 400 MB for the frame before comparing the two.
+/// An extended WebP with a 24x24 canvas whose VP8 frame claims 16152x16383
+/// (the first input found, cut to its chunks): the decoder allocated 400 MB
+/// for the frame before comparing the two.
 #[test]
 fn webp_frame_larger_than_its_canvas() {
     refused(
@@ -93,7 +94,18 @@ fn tiff_values_past_the_end() {
 fn webp_frame_in_a_chunk_past_the_end() {
     refused(
         "webp-frame-chunk-past-the-end.webp",
-        Reason::Corrupt,
-        "its VP8 frame is 11876x12917, its canvas 24x24",
+        Reason::Truncated,
+        "the WebP data is truncated",
+    );
+}
+
+/// A 918-byte WebP whose ICCP chunk claims 1.5 GB: the decoder reserved it
+/// all before reading, and the image was then processed without a profile.
+#[test]
+fn webp_metadata_chunk_past_the_end() {
+    refused(
+        "webp-iccp-chunk-past-the-end.webp",
+        Reason::Truncated,
+        "the WebP data is truncated",
     );
 }
