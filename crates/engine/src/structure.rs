@@ -73,10 +73,10 @@ fn riff_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], Option<&[u8]>)> {
         b.get(i..i + 4)
             .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
     };
-    let mut end = u32_at(4) + 8;
+    let mut end = u32_at(4).saturating_add(8);
     if b.get(12..16) == Some(b"VP8X") {
         let first = u32_at(16);
-        end += first + (first & 1);
+        end = end.saturating_add(first + (first & 1));
     }
     let end = end.min(b.len());
     let mut i = 12;
@@ -178,9 +178,14 @@ pub fn jpeg_is_progressive(b: &[u8]) -> bool {
 
 /// A RIFF container declares its length, and each chunk its own; fewer
 /// bytes means a cut file. (The WebP decoder reserves a metadata chunk's
-/// declared size before reading it: up to 4 GiB.)
+/// declared size before reading it: up to 4 GiB. Chunks it does not know
+/// it skips, wherever they claim to end.)
 fn riff_is_short(b: &[u8]) -> bool {
-    riff_is_shorter_than_declared(b) || riff_chunks(b).any(|(_, data)| data.is_none())
+    const WEBP_CHUNKS: [&[u8; 4]; 9] = [
+        b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP", b"EXIF", b"XMP ",
+    ];
+    riff_is_shorter_than_declared(b)
+        || riff_chunks(b).any(|(fourcc, data)| data.is_none() && WEBP_CHUNKS.contains(&fourcc))
 }
 
 fn riff_is_shorter_than_declared(b: &[u8]) -> bool {
@@ -306,6 +311,10 @@ mod tests {
         trailing.extend_from_slice(&[0; 16]);
         trailing.extend_from_slice(b"ICCP\xff\xff\xff\x7f");
         assert!(!is_truncated(ImageFormat::WebP, &trailing));
+        // Nor are chunks the decoder skips, wherever they claim to end.
+        let mut unknown = iccp(6);
+        unknown.extend_from_slice(b"junk\xff\xff\xff\x7f");
+        assert!(!is_truncated(ImageFormat::WebP, &unknown));
     }
 
     /// RIFF/WEBP around `chunks` ((FourCC, data), padded as RIFF says).
