@@ -6,7 +6,12 @@
 use imgflow_engine::{EngineError, Schedule};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|bytes: &[u8]| {
+fuzz_target!(
+    // libfuzzer-sys aborts on any panic, even one the engine catches (it
+    // keeps a decoder's assertion inside, as a corrupt file); an uncaught
+    // panic still aborts, where it leaves the target.
+    init: drop(std::panic::take_hook()),
+    |bytes: &[u8]| {
     let settings = imgflow_fuzz::settings();
     match imgflow_engine::process_with(bytes, &settings, Schedule::OneAtATime) {
         Ok(image) => {
@@ -20,4 +25,5 @@ fuzz_target!(|bytes: &[u8]| {
         Err(EngineError::Rejected(_)) => {}
         Err(e @ EngineError::Encode { .. }) => panic!("decoded, then failed to encode: {e}"),
     }
-});
+}
+);

@@ -1,7 +1,7 @@
 //! Bytes → oriented pixels: sniff, check limits before allocating, decode
 //! once, apply EXIF orientation, keep the ICC profile, drop everything else.
 
-use super::codecs::jpeg_decode;
+use super::codecs::{jpeg_decode, panic_message};
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Sniffed};
 use super::structure;
@@ -9,6 +9,7 @@ use crate::memory::Shape;
 use crate::settings::{Limits, VariantSettings};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A decoded upload, oriented, with the metadata that survives into variants.
 #[derive(Debug)]
@@ -99,8 +100,18 @@ pub fn decode(
         })?;
         match decoded {
             Some(pixels) => pixels,
-            // CMYK/YCCK: the image crate converts those to RGB.
-            None => image_crate_decode(bytes, format, limits, (width, height))?,
+            // CMYK/YCCK: the image crate converts those to RGB. Its JPEG
+            // decoder (zune-jpeg 0.5) asserts on some damaged files rather
+            // than fail (found by fuzzing): keep that inside, as corruption.
+            None => catch_unwind(AssertUnwindSafe(|| {
+                image_crate_decode(bytes, format, limits, (width, height))
+            }))
+            .unwrap_or_else(|panic| {
+                Err(RejectReason::Corrupt {
+                    format: name.to_owned(),
+                    detail: format!("the CMYK decoder failed: {}", panic_message(panic)),
+                })
+            })?,
         }
     } else {
         DynamicImage::from_decoder(decoder)

@@ -109,3 +109,30 @@ fn webp_metadata_chunk_past_the_end() {
         "the WebP data is truncated",
     );
 }
+
+/// A 328-byte progressive YCCK JPEG (Adobe APP14), whose header passes:
+/// the image crate's JPEG decoder, which takes CMYK/YCCK, asserted in its
+/// AVX2 upsampler and panicked. (Other upsamplers may decode it; it must
+/// never panic.)
+#[test]
+fn jpeg_ycck_that_made_the_decoder_assert() {
+    let path = format!(
+        "{}/tests/fuzz/jpeg-cmyk-upsampler-assert.jpg",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let result = process_with(&bytes, &Settings::default(), Schedule::OneAtATime);
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx2 = false;
+    if avx2 {
+        let e = result.expect_err("process refuses it");
+        assert_eq!(e.reason(), Reason::Corrupt, "{e}");
+        assert!(
+            e.to_string()
+                .contains("the CMYK decoder failed: assertion failed"),
+            "{e}"
+        );
+    }
+}

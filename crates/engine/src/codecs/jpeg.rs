@@ -63,7 +63,7 @@ pub fn encode(rows: &OpaqueRows, quality: u8, icc: Option<&[u8]>) -> Result<Vec<
         rows.for_each_strip(|strip| started.write_scanlines(strip))?;
         started.finish()
     }))
-    .map_err(super::libjpeg_message)?
+    .map_err(super::panic_message)?
     .map_err(|e| e.to_string())
 }
 

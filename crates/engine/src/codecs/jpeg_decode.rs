@@ -35,6 +35,6 @@ pub fn decode(bytes: &[u8]) -> Result<Option<DynamicImage>, String> {
             })
         },
     ))
-    .map_err(super::libjpeg_message)?
+    .map_err(super::panic_message)?
     .map_err(|e| e.to_string())
 }

@@ -7,9 +7,10 @@ pub mod jpeg_decode;
 pub mod png;
 pub mod webp;
 
-/// libjpeg reports fatal errors by unwinding with the message as payload
-/// (mozjpeg's error manager); turn that payload back into the message.
-pub(crate) fn libjpeg_message(payload: Box<dyn std::any::Any + Send>) -> String {
+/// The message of a panic caught around a decoder: libjpeg reports fatal
+/// errors by unwinding with the message as payload (mozjpeg's error
+/// manager), and zune-jpeg asserts.
+pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
         .downcast_ref::<String>()
         .cloned()
