@@ -1,6 +1,7 @@
-//! Inputs the fuzzers (fuzz/) found, each refused with its reason before a
-//! decoder allocates for what the header does not deliver. One file each in
-//! tests/fuzz/ (scripts/fuzz.sh seeds the fuzzers with them too).
+//! Inputs the fuzzers (fuzz/) found, each refused with its reason, never a
+//! panic, and (all but the JPEG) before a decoder allocates for what the
+//! header does not deliver. One file each in tests/fuzz/ (scripts/fuzz.sh
+//! seeds the fuzzers with them too).
 
 use imgflow_engine::{inspect, process_with, Reason, Schedule, Settings};
 use std::alloc::{GlobalAlloc, Layout, System};
