@@ -5,21 +5,23 @@
 # the end-to-end run adds cargo-lambda), then format, lint, the workspace's
 # unit + integration tests (the Lambda binary against moto, the Lambda
 # benchmark's smoke run), SIMD check, a CLI smoke run, the slow memory
-# tests (100 MP uploads), the Terraform stack applied to moto (three
-# configurations) + checkov, and the local end-to-end run. The Terraform
-# tests mostly wait on the emulator, so they run beside the Rust build, and
-# the slow tests beside the end-to-end run; their logs are printed when
-# they are done.
+# tests (100 MP uploads), the fuzz targets (30 s each; cargo-fuzz and a C++
+# compiler installed when missing), the Terraform stack applied to moto
+# (three configurations) + checkov, and the local end-to-end run. The
+# Terraform tests mostly wait on the emulator, so they run beside the Rust
+# build, and the slow tests and the fuzzers beside the end-to-end run; their
+# logs are printed when they are done.
 # Usage: scripts/test.sh        (CI runs exactly this through .ci/run)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 started=$(date +%s)
 say() { printf '\n== %s  [%ds]\n' "$*" "$(( $(date +%s) - started ))"; }
-terraform_pid='' slow_pid='' out=''
+terraform_pid='' slow_pid='' fuzz_pid='' out=''
 cleanup() {
   [ -z "$terraform_pid" ] || kill -- "-$terraform_pid" 2>/dev/null || true
   [ -z "$slow_pid" ] || kill -- "-$slow_pid" 2>/dev/null || true
+  [ -z "$fuzz_pid" ] || kill -- "-$fuzz_pid" 2>/dev/null || true
   [ -z "$out" ] || rm -rf "$out"
 }
 trap cleanup EXIT
@@ -28,9 +30,13 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 say "tools"
 # nasm: mozjpeg's SIMD (without it the engine's build stops: the JPEG
 # encoder would run 2-3x slower).
-if ! command -v nasm >/dev/null; then
+# A C++ compiler: libFuzzer, which the fuzz targets link, is C++.
+packages=()
+command -v nasm >/dev/null || packages+=(nasm)
+command -v c++ >/dev/null || packages+=(g++)
+if [ "${#packages[@]}" -gt 0 ]; then
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 # moto server (the S3 API the Lambda's integration tests run against: each
 # test starts its own on a free loopback port and stops it), boto3, pytest,
@@ -88,6 +94,13 @@ setsid sh -c 'while read -r test; do "$test" --ignored --nocapture || exit 1; do
   >target/slow.log 2>&1 &
 slow_pid=$!
 
+say "fuzz targets: started in the background, 30 s each (log: target/fuzz.log)"
+# Seeds from the fixture builders (the example built above), then their own
+# instrumented build in fuzz/target (its own lock: the end-to-end run's
+# builds do not wait for it), then each target in turn. Its own process group.
+setsid scripts/fuzz.sh 30 >target/fuzz.log 2>&1 &
+fuzz_pid=$!
+
 say "C codecs were built with SIMD"
 # (nm output goes to a file: `nm | grep -q` would die of SIGPIPE under pipefail)
 symbols() { for lib in "$@"; do nm "$lib" 2>/dev/null; done > target/symbols.txt; }
@@ -114,6 +127,13 @@ slow_pid=
 grep -E 'MiB|^test ' target/slow.log || true
 [ "$slow_status" = 0 ] || { cat target/slow.log; echo "the slow tests failed (exit $slow_status)"; exit 1; }
 cat target/slow.log >>target/test.log
+
+say "fuzz targets: 30 s each, no crash"
+fuzz_status=0
+wait "$fuzz_pid" || fuzz_status=$?
+fuzz_pid=
+cat target/fuzz.log
+[ "$fuzz_status" = 0 ] || { echo "the fuzz targets failed (exit $fuzz_status)"; exit 1; }
 
 say "terraform tests: fmt, validate, apply to moto (default, examples/*.tfvars), checkov"
 terraform_status=0

@@ -1,7 +1,7 @@
 //! Bytes → oriented pixels: sniff, check limits before allocating, decode
 //! once, apply EXIF orientation, keep the ICC profile, drop everything else.
 
-use super::codecs::{heic, jpeg_decode};
+use super::codecs::{heic, jpeg_decode, panic_message};
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Format, Sniffed};
 use super::structure;
@@ -9,6 +9,7 @@ use crate::memory::Shape;
 use crate::settings::{Limits, VariantSettings};
 use image::{ColorType, DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A decoded upload, oriented, with the metadata that survives into variants.
 #[derive(Debug)]
@@ -175,8 +176,18 @@ pub fn decode(
         })?;
         match decoded {
             Some(pixels) => pixels,
-            // CMYK/YCCK: the image crate converts those to RGB.
-            None => image_crate_decode(bytes, (format, image_format), limits, (width, height))?,
+            // CMYK/YCCK: the image crate converts those to RGB. Its JPEG
+            // decoder (zune-jpeg 0.5) asserts on some damaged files rather
+            // than fail (found by fuzzing): keep that inside, as corruption.
+            None => catch_unwind(AssertUnwindSafe(|| {
+                image_crate_decode(bytes, (format, image_format), limits, (width, height))
+            }))
+            .unwrap_or_else(|panic| {
+                Err(RejectReason::Corrupt {
+                    format: name.to_owned(),
+                    detail: format!("the CMYK decoder failed: {}", panic_message(panic)),
+                })
+            })?,
         }
     } else {
         DynamicImage::from_decoder(decoder)
@@ -192,7 +203,7 @@ pub fn decode(
 
 /// The checks that need no pixels, after [`check_bytes`]: the header's
 /// dimensions against the limits (before the decoder, which could first
-/// call a bomb "truncated"), completeness; then the decoder, with its
+/// call a bomb "truncated"), completeness, consistency; then the decoder, with its
 /// header read.
 fn open<'a>(
     bytes: &'a [u8],
@@ -217,6 +228,12 @@ fn open<'a>(
     if structure::is_truncated(format, bytes) {
         return Err(RejectReason::Truncated {
             format: name.to_owned(),
+        });
+    }
+    if let Some(detail) = structure::contradiction(format, bytes) {
+        return Err(RejectReason::Corrupt {
+            format: name.to_owned(),
+            detail,
         });
     }
     let decoder = image_crate_decoder(bytes, image_format, limits)

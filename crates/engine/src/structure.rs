@@ -1,5 +1,7 @@
-//! Structural completeness checks for formats whose decoders are lenient
-//! about missing data (they fill the rest with gray rather than fail).
+//! Structural checks that need no decoder: completeness, for formats whose
+//! decoders are lenient about missing data (they fill the rest with gray
+//! rather than fail), and the claims a decoder would allocate for before
+//! it finds out they are false.
 
 use crate::sniff::Format;
 
@@ -8,8 +10,148 @@ pub fn is_truncated(format: Format, bytes: &[u8]) -> bool {
     match format {
         Format::Jpeg => !jpeg_reaches_eoi(bytes),
         Format::WebP => riff_is_short(bytes),
+        Format::Tiff => tiff_values_are_missing(bytes),
         _ => false,
     }
+}
+
+/// Why the data contradicts its own header, if it does, where a decoder
+/// would allocate for the larger claim before finding out.
+pub fn contradiction(format: Format, bytes: &[u8]) -> Option<String> {
+    match format {
+        Format::WebP => webp_frame_differs_from_canvas(bytes),
+        _ => None,
+    }
+}
+
+/// An extended WebP declares its canvas in VP8X, and each frame declares
+/// its size again; the decoder allocates for a still image's frame (up to
+/// 16383x16383) before comparing it with the canvas, which the limits
+/// checked.
+fn webp_frame_differs_from_canvas(b: &[u8]) -> Option<String> {
+    const ANIMATED: u8 = 0x02;
+    let mut chunks = riff_chunks(b);
+    let (b"VP8X", Some(vp8x)) = chunks.next()? else {
+        return None;
+    };
+    if vp8x.len() < 10 || vp8x[0] & ANIMATED != 0 {
+        return None;
+    }
+    let u24 = |x: &[u8]| u32::from_le_bytes([x[0], x[1], x[2], 0]) + 1;
+    let canvas = (u24(&vp8x[4..7]), u24(&vp8x[7..10]));
+    chunks.find_map(|(fourcc, data)| {
+        let data = data?;
+        let (kind, frame) = match fourcc {
+            // Key frame: 3 bytes of tag, the start code, 14-bit sizes.
+            b"VP8 " if data.len() >= 10 && data[3..6] == [0x9D, 0x01, 0x2A] => {
+                let side = |x: &[u8]| u32::from(u16::from_le_bytes([x[0], x[1]]) & 0x3FFF);
+                ("VP8", (side(&data[6..8]), side(&data[8..10])))
+            }
+            // Lossless: a signature byte, then width-1 and height-1 in 14 bits each.
+            b"VP8L" if data.len() >= 5 && data[0] == 0x2F => {
+                let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
+                ("VP8L", ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
+            }
+            _ => return None,
+        };
+        (frame != canvas).then(|| {
+            format!(
+                "its {kind} frame is {}x{}, its canvas {}x{}",
+                frame.0, frame.1, canvas.0, canvas.1
+            )
+        })
+    })
+}
+
+/// The chunks of a RIFF file after the form type, each as (FourCC, data),
+/// as far as the WebP decoder looks for them: the RIFF's declared length
+/// counted from the end of the first chunk when that is VP8X (so a few bytes
+/// past the RIFF's end; image-webp 0.2), else from the file's start. A chunk
+/// that runs past the end of the bytes comes with `None` and is the last.
+fn riff_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], Option<&[u8]>)> {
+    let u32_at = |i: usize| {
+        b.get(i..i + 4)
+            .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+    };
+    let mut end = u32_at(4).saturating_add(8);
+    if b.get(12..16) == Some(b"VP8X") {
+        let first = u32_at(16);
+        end = end.saturating_add(first + (first & 1));
+    }
+    let end = end.min(b.len());
+    let mut i = 12;
+    std::iter::from_fn(move || {
+        if i >= end {
+            return None;
+        }
+        let header = b.get(i..i + 8)?;
+        let fourcc: &[u8; 4] = header[..4].try_into().ok()?;
+        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let start = i + 8;
+        match start.checked_add(size).filter(|&stop| stop <= b.len()) {
+            Some(stop) => {
+                // Chunks are padded to an even length.
+                i = stop + (size & 1);
+                Some((fourcc, Some(&b[start..stop])))
+            }
+            None => {
+                i = end;
+                Some((fourcc, None))
+            }
+        }
+    })
+}
+
+/// Whether an entry of a TIFF's first IFD (the one the decoder reads
+/// first) has its values past the end of the data: a cut file, or a count
+/// that the decoder would reserve memory for (up to 256 MiB) before
+/// reading a byte of it.
+fn tiff_values_are_missing(b: &[u8]) -> bool {
+    let big_endian = b.starts_with(b"MM");
+    let u16_at = |i: usize| {
+        b.get(i..i + 2).map(|x| {
+            let x = [x[0], x[1]];
+            if big_endian {
+                u16::from_be_bytes(x)
+            } else {
+                u16::from_le_bytes(x)
+            }
+        })
+    };
+    let u32_at = |i: usize| {
+        b.get(i..i + 4).map(|x| {
+            let x = [x[0], x[1], x[2], x[3]];
+            if big_endian {
+                u32::from_be_bytes(x)
+            } else {
+                u32::from_le_bytes(x)
+            }
+        })
+    };
+    let Some(ifd) = u32_at(4).map(|o| o as usize) else {
+        return true;
+    };
+    let Some(entries) = u16_at(ifd) else {
+        return true;
+    };
+    (0..usize::from(entries)).any(|n| {
+        let entry = ifd + 2 + 12 * n;
+        let (Some(kind), Some(count), Some(offset)) =
+            (u16_at(entry + 2), u32_at(entry + 4), u32_at(entry + 8))
+        else {
+            return true;
+        };
+        let size = match kind {
+            1 | 2 | 6 | 7 => 1,              // BYTE, ASCII, SBYTE, UNDEFINED
+            3 | 8 => 2,                      // SHORT, SSHORT
+            4 | 9 | 11 | 13 => 4,            // LONG, SLONG, FLOAT, IFD
+            5 | 10 | 12 | 16 | 17 | 18 => 8, // RATIONAL, SRATIONAL, DOUBLE, 64-bit
+            _ => return false,               // unknown: the decoder skips it
+        };
+        let bytes = u64::from(count) * size;
+        // Up to four bytes are held in the entry itself.
+        bytes > 4 && u64::from(offset) + bytes > b.len() as u64
+    })
 }
 
 /// Whether a JPEG's frame is progressive (SOF2, SOF6, SOF10, SOF14): its
@@ -34,8 +176,19 @@ pub fn jpeg_is_progressive(b: &[u8]) -> bool {
     false
 }
 
-/// A RIFF container declares its length; fewer bytes means a cut file.
+/// A RIFF container declares its length, and each chunk its own; fewer
+/// bytes means a cut file. (The WebP decoder reserves a metadata chunk's
+/// declared size before reading it: up to 4 GiB. Chunks it does not know
+/// it skips, wherever they claim to end.)
 fn riff_is_short(b: &[u8]) -> bool {
+    const WEBP_CHUNKS: [&[u8; 4]; 9] = [
+        b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP", b"EXIF", b"XMP ",
+    ];
+    riff_is_shorter_than_declared(b)
+        || riff_chunks(b).any(|(fourcc, data)| data.is_none() && WEBP_CHUNKS.contains(&fourcc))
+}
+
+fn riff_is_shorter_than_declared(b: &[u8]) -> bool {
     match b.get(4..8) {
         Some(size) => {
             let declared = u32::from_le_bytes([size[0], size[1], size[2], size[3]]) as usize;
@@ -136,5 +289,135 @@ mod tests {
         assert!(!is_truncated(Format::WebP, &w));
         assert!(is_truncated(Format::WebP, &w[..14]));
         assert!(!is_truncated(Format::Png, b"anything"));
+    }
+
+    #[test]
+    fn riff_chunks_must_fit_in_the_data() {
+        let iccp = |size: u32| {
+            let mut w = webp(&[(b"VP8X", vp8x(0x20, (2, 2))), (b"ICCP", vec![7; 6])]);
+            let at = w.len() - 6 - 4;
+            w[at..at + 4].copy_from_slice(&size.to_le_bytes());
+            w
+        };
+        assert!(!is_truncated(Format::WebP, &iccp(6)));
+        assert!(is_truncated(Format::WebP, &iccp(7)));
+        assert!(is_truncated(Format::WebP, &iccp(0xFFFF_FFF0)));
+        // Bytes after the RIFF's declared end are not its chunks, except
+        // within the VP8X chunk's length of it, where the decoder looks too.
+        let mut trailing = iccp(6);
+        trailing.extend_from_slice(b"ICCP\xff\xff\xff\x7f");
+        assert!(is_truncated(Format::WebP, &trailing));
+        let mut trailing = iccp(6);
+        trailing.extend_from_slice(&[0; 16]);
+        trailing.extend_from_slice(b"ICCP\xff\xff\xff\x7f");
+        assert!(!is_truncated(Format::WebP, &trailing));
+        // Nor are chunks the decoder skips, wherever they claim to end.
+        let mut unknown = iccp(6);
+        unknown.extend_from_slice(b"junk\xff\xff\xff\x7f");
+        assert!(!is_truncated(Format::WebP, &unknown));
+    }
+
+    /// RIFF/WEBP around `chunks` ((FourCC, data), padded as RIFF says).
+    fn webp(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+        let mut body = b"WEBP".to_vec();
+        for (fourcc, data) in chunks {
+            body.extend_from_slice(*fourcc);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                body.push(0);
+            }
+        }
+        [
+            b"RIFF".as_slice(),
+            &(body.len() as u32).to_le_bytes(),
+            &body,
+        ]
+        .concat()
+    }
+
+    fn vp8x(flags: u8, (w, h): (u32, u32)) -> Vec<u8> {
+        let mut d = vec![flags, 0, 0, 0];
+        d.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+        d.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+        d
+    }
+
+    fn vp8l((w, h): (u32, u32)) -> Vec<u8> {
+        let bits = (w - 1) | ((h - 1) << 14);
+        [[0x2F].as_slice(), &bits.to_le_bytes(), &[0; 3]].concat()
+    }
+
+    fn vp8((w, h): (u16, u16)) -> Vec<u8> {
+        let mut d = vec![0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A];
+        d.extend_from_slice(&w.to_le_bytes());
+        d.extend_from_slice(&h.to_le_bytes());
+        d.extend_from_slice(&[0; 5]);
+        d
+    }
+
+    #[test]
+    fn webp_frames_must_match_the_canvas() {
+        let c = |chunks: &[(&[u8; 4], Vec<u8>)]| contradiction(Format::WebP, &webp(chunks));
+        assert_eq!(
+            c(&[(b"VP8X", vp8x(0x20, (24, 24))), (b"VP8 ", vp8((24, 24)))]),
+            None
+        );
+        assert_eq!(
+            c(&[
+                (b"VP8X", vp8x(0x20, (24, 24))),
+                (b"ICCP", vec![1; 5]),
+                (b"VP8 ", vp8((24, 9000)))
+            ]),
+            Some("its VP8 frame is 24x9000, its canvas 24x24".into()),
+            "found past other chunks"
+        );
+        assert_eq!(
+            c(&[(b"VP8X", vp8x(0x10, (3, 2))), (b"VP8L", vp8l((300, 2)))]),
+            Some("its VP8L frame is 300x2, its canvas 3x2".into())
+        );
+        assert_eq!(
+            c(&[(b"VP8X", vp8x(0x10, (3, 2))), (b"VP8L", vp8l((3, 2)))]),
+            None
+        );
+        // Animations have frames of their own sizes; simple files no canvas.
+        assert_eq!(
+            c(&[(b"VP8X", vp8x(0x02, (3, 2))), (b"VP8L", vp8l((300, 2)))]),
+            None
+        );
+        assert_eq!(c(&[(b"VP8L", vp8l((300, 2)))]), None);
+    }
+
+    /// A little-endian TIFF whose one IFD entry has `count` values of `kind`
+    /// at `offset`, in `len` bytes.
+    fn tiff(kind: u16, count: u32, offset: u32, len: usize) -> Vec<u8> {
+        let mut t = b"II*\0".to_vec();
+        t.extend_from_slice(&8u32.to_le_bytes());
+        t.extend_from_slice(&1u16.to_le_bytes());
+        t.extend_from_slice(&0x0111u16.to_le_bytes()); // StripOffsets
+        t.extend_from_slice(&kind.to_le_bytes());
+        t.extend_from_slice(&count.to_le_bytes());
+        t.extend_from_slice(&offset.to_le_bytes());
+        t.extend_from_slice(&0u32.to_le_bytes());
+        t.resize(len, 0);
+        t
+    }
+
+    #[test]
+    fn tiff_values_must_be_in_the_data() {
+        let cut = |t: Vec<u8>| is_truncated(Format::Tiff, &t);
+        assert!(!cut(tiff(4, 1, 0xFFFF_FFFF, 64)), "one LONG: in the entry");
+        assert!(
+            !cut(tiff(3, 2, 0xFFFF_FFFF, 64)),
+            "two SHORTs: in the entry"
+        );
+        assert!(!cut(tiff(4, 8, 32, 64)), "eight LONGs at 32..64");
+        assert!(cut(tiff(4, 9, 32, 64)), "nine LONGs at 32..68");
+        assert!(cut(tiff(4, 5_570_613, 32, 64)));
+        assert!(
+            !cut(tiff(99, 5_570_613, 32, 64)),
+            "unknown types are skipped"
+        );
+        assert!(cut(tiff(4, 1, 0, 20)), "the IFD itself is cut");
     }
 }

@@ -8,9 +8,9 @@ pub mod jpeg_decode;
 pub mod png;
 pub mod webp;
 
-/// The message a panic carries: libjpeg reports fatal errors by unwinding
-/// with the message as payload (mozjpeg's error manager), and a Rust panic
-/// (heifer's, on a hostile file) has its own.
+/// The message of a panic caught around a decoder: libjpeg reports fatal
+/// errors by unwinding with the message as payload (mozjpeg's error
+/// manager); zune-jpeg asserts, and heifer panics on some hostile files.
 pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
         .downcast_ref::<String>()
