@@ -138,8 +138,10 @@ fn sniff_bmff(bytes: &[u8]) -> Option<Sniffed> {
     let major = &bytes[8..12];
     let declared = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
     // Compatible brands follow the major brand and its minor version.
+    // (`min`, not `clamp`: a file shorter than 16 bytes has none, and
+    // `clamp` panics when its bounds cross.)
     let compatible = bytes
-        .get(16..declared.clamp(16, bytes.len()))
+        .get(16..declared.min(bytes.len()))
         .unwrap_or_default()
         .chunks_exact(4);
     let known = |brand: &[u8]| BMFF_BRANDS.iter().find(|(b, _)| b.as_slice() == brand);

@@ -137,3 +137,25 @@ fn jpeg_ycck_that_made_the_decoder_assert() {
         );
     }
 }
+
+/// A 14-byte file: an `ftyp` box declaring 28 bytes, brand `hei\0`, cut
+/// before its compatible brands (found by a HEIC-seeded `process` run): the
+/// sniffer panicked computing the brands' range. Not an image we know.
+#[test]
+fn heic_ftyp_shorter_than_its_brands() {
+    let path = format!(
+        "{}/tests/fuzz/heic-ftyp-shorter-than-its-brands.heic",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.len(), 14);
+    let settings = Settings::default();
+    let e = process_with(&bytes, &settings, Schedule::OneAtATime).expect_err("refused");
+    assert_eq!(e.reason(), Reason::NotAnImage, "{e}");
+    // Every length of a HEIC ftyp, cut anywhere: refused, never a panic.
+    let mut heic = b"\0\0\0\x1cftypheic\0\0\0\0mif1heic".to_vec();
+    heic.extend_from_slice(&[0; 8]);
+    for end in 0..heic.len() {
+        let _ = inspect(&heic[..end], &settings, 1);
+    }
+}
