@@ -742,7 +742,11 @@ mod large_uploads {
         for record in body["records"].as_array().unwrap() {
             assert_eq!(record["outcome"], "processed", "{body}");
         }
-        assert_eq!(moto.keys("processed").len(), 10);
+        assert_eq!(
+            moto.keys("processed").len(),
+            12,
+            "five variants and a manifest each"
+        );
         println!("2048 MB, two 100 MP RGBA PNGs: peak {} MiB", peak / MIB);
         assert!(
             peak < 2048 * MIB * 9 / 10,
@@ -776,7 +780,11 @@ mod large_uploads {
             );
             if fits {
                 assert_eq!(record["outcome"], "processed", "{body}");
-                assert_eq!(moto.keys("processed").len(), 5);
+                assert_eq!(
+                    moto.keys("processed").len(),
+                    6,
+                    "five variants and a manifest"
+                );
                 assert!(peak < 1024 * MIB, "peak {} MiB", peak / MIB);
             } else {
                 assert_eq!(record["outcome"], "rejected", "{body}");
