@@ -992,3 +992,29 @@ async fn racing_records_of_one_key_keep_the_later_upload() {
         assert_eq!(store.variants().len(), 5);
     }
 }
+
+#[tokio::test]
+async fn an_unreadable_manifest_is_replaced_and_its_variants_found_by_metadata() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "a.png", png());
+    assert_eq!(one(&store, put("a.png", "10")).await.label(), "processed");
+    let old_id = ids(&store)[0].clone();
+    // Damaged in place (not one this function would write).
+    store.insert(
+        "processed",
+        &manifest::key_of("a.png"),
+        b"{not json".to_vec(),
+    );
+    store.insert("uploads", "a.png", other_png());
+    let out = one(&store, put("a.png", "20")).await;
+    assert!(
+        matches!(&out, Outcome::Processed { replaced, .. } if replaced.len() == 5),
+        "{out:?}"
+    );
+    assert!(
+        store.manifest("a.png").is_some(),
+        "a readable manifest again"
+    );
+    assert!(!store.variants().iter().any(|k| k.contains(&old_id)));
+    assert_complete(&store, "a.png");
+}

@@ -17,6 +17,7 @@ use crate::store::ObjectStore;
 use futures_util::stream::{self, StreamExt};
 use imgflow_engine::memory::Budget;
 use imgflow_engine::{Reason, Settings};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tracing::{field::Empty, Instrument, Span};
@@ -94,22 +95,9 @@ pub async fn handle_object<S: ObjectStore>(
     source: SourceObject,
     deadline: Instant,
 ) -> Outcome {
-    let stop_at = deadline
-        .checked_sub(settings.deadline_margin)
-        .unwrap_or(deadline);
-    match tokio::time::timeout_at(
-        stop_at.into(),
-        object::process(store, settings, &source, stop_at),
-    )
-    .await
-    {
-        Ok(outcome) => outcome,
-        Err(_) => Outcome::stopped(
-            source.key,
-            Reason::Deadline,
-            "stopped before the invocation deadline; Lambda will retry",
-        ),
-    }
+    let stop_at = stop_at(settings, deadline);
+    let work = object::process(store, settings, &source, stop_at);
+    before(stop_at, &source.key, work).await
 }
 
 /// Removes a deleted upload's manifest and variants, stopping
@@ -120,17 +108,33 @@ pub async fn handle_removal<S: ObjectStore>(
     source: SourceObject,
     deadline: Instant,
 ) -> Outcome {
-    let stop_at = deadline
+    let stop_at = stop_at(settings, deadline);
+    before(
+        stop_at,
+        &source.key,
+        removal::remove(store, settings, &source),
+    )
+    .await
+}
+
+/// `deadline_margin` before the invocation's deadline.
+fn stop_at(settings: &HandlerSettings, deadline: Instant) -> Instant {
+    deadline
         .checked_sub(settings.deadline_margin)
-        .unwrap_or(deadline);
-    match tokio::time::timeout_at(stop_at.into(), removal::remove(store, settings, &source)).await {
-        Ok(outcome) => outcome,
-        Err(_) => Outcome::stopped(
-            source.key,
-            Reason::Deadline,
-            "stopped before the invocation deadline; Lambda will retry",
-        ),
-    }
+        .unwrap_or(deadline)
+}
+
+/// A record's work, or `deadline` (for a retry) when it is not done by `stop_at`.
+async fn before(stop_at: Instant, key: &str, work: impl Future<Output = Outcome>) -> Outcome {
+    tokio::time::timeout_at(stop_at.into(), work)
+        .await
+        .unwrap_or_else(|_| {
+            Outcome::stopped(
+                key,
+                Reason::Deadline,
+                "stopped before the invocation deadline; Lambda will retry",
+            )
+        })
 }
 
 #[cfg(test)]

@@ -381,7 +381,7 @@ async fn superseded<S: ObjectStore>(
     )
 }
 
-fn store_failed(key: &str, what: &str, e: &StoreError) -> Outcome {
+pub(super) fn store_failed(key: &str, what: &str, e: &StoreError) -> Outcome {
     Outcome::stopped(key, Reason::StoreFailed, format!("{what}: {e}"))
 }
 

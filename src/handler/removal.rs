@@ -3,7 +3,7 @@
 //! variants. An older delete never touches a newer upload's variants.
 
 use super::manifests;
-use super::object::MANIFEST_ATTEMPTS;
+use super::object::{store_failed, MANIFEST_ATTEMPTS};
 use super::HandlerSettings;
 use crate::event::SourceObject;
 use crate::outcome::Outcome;
@@ -16,9 +16,7 @@ pub(super) async fn remove<S: ObjectStore>(
     source: &SourceObject,
 ) -> Outcome {
     let key = source.key.as_str();
-    let failed = |what: &str, e: StoreError| {
-        Outcome::stopped(key, Reason::StoreFailed, format!("{what}: {e}"))
-    };
+    let failed = |what: &str, e: StoreError| store_failed(key, what, &e);
     for _ in 0..MANIFEST_ATTEMPTS {
         let in_place = match manifests::read(store, settings, key).await {
             Ok(in_place) => in_place,
