@@ -234,10 +234,15 @@ fn measure(kind: &Kind, row: &Largest, env: &[(String, String)]) -> anyhow::Resu
     cmd.envs(env.iter().map(|(k, v)| (k, v)))
         .arg("bench-worker")
         .arg(&path)
-        .args(["--threads", "1", "--reps", "1", "--warmup", "0"]);
-    if row.schedule == Schedule::TwoPasses {
-        cmd.arg("--two-passes");
-    }
+        .args(["--threads", "1", "--reps", "1", "--warmup", "0"])
+        .args([
+            "--schedule",
+            match row.schedule {
+                Schedule::TwoPasses => "two-passes",
+                Schedule::OneAtATime => "one-at-a-time",
+                Schedule::SideBySide => "side-by-side",
+            },
+        ]);
     let output = cmd.output().context("cannot start the bench worker")?;
     if !output.status.success() {
         bail!(

@@ -125,7 +125,13 @@ fn images() -> io::Result<Vec<(String, Vec<u8>)>> {
     ];
     // Lossy WebP, with and without alpha and ICC, from the engine's encoder.
     let webp = |img: &DynamicImage, icc| {
-        imgflow_engine::codecs::webp::encode(img, 40, icc).map_err(io::Error::other)
+        imgflow_engine::codecs::webp::encode(
+            img,
+            40,
+            icc,
+            imgflow_engine::codecs::webp::Tokens::Buffered,
+        )
+        .map_err(io::Error::other)
     };
     seeds.push((
         "lossy.webp",

@@ -22,6 +22,7 @@ pub mod sniff;
 pub mod structure;
 pub mod variant;
 
+use codecs::webp::Tokens;
 pub use decode::SourceImage;
 pub use error::{EngineError, RejectReason};
 use image::DynamicImage;
@@ -116,7 +117,7 @@ impl Decoded {
         Ok(ProcessedVariant::new(v, (width, height), bytes, started))
     }
 
-    fn encode(&self, v: &VariantSettings) -> Result<ProcessedVariant, EngineError> {
+    fn encode(&self, v: &VariantSettings, tokens: Tokens) -> Result<ProcessedVariant, EngineError> {
         let started = Instant::now();
         let fail = encode_failed(v);
         let icc = self.icc.as_deref();
@@ -144,7 +145,13 @@ impl Decoded {
                     }
                     None => pixels::for_webp(&self.pixels),
                 };
-                let bytes = codecs::webp::encode(&pixels, quality, icc).map_err(fail)?;
+                // A fitted WebP is small: its tokens always fit.
+                let tokens = if v.fit.is_some() {
+                    Tokens::Buffered
+                } else {
+                    tokens
+                };
+                let bytes = codecs::webp::encode(&pixels, quality, icc, tokens).map_err(fail)?;
                 (bytes, pixels.width(), pixels.height())
             }
             Codec::Png => {
@@ -244,6 +251,13 @@ impl Inspection {
 }
 
 /// How the variants of one image share the machine.
+///
+/// The lean schedules ([`OneAtATime`](Schedule::OneAtATime),
+/// [`TwoPasses`](Schedule::TwoPasses)) also encode the full-size WebP
+/// without libwebp's token buffer ([`Tokens::Streamed`]): that buffer
+/// grows with what the image holds (up to ~25 bytes a pixel for noise),
+/// which no header can predict; without it the WebP takes 50–80% longer
+/// and its size moves by a few tenths of a percent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schedule {
     /// One variant after another, the PNG last so that it can filter the
@@ -251,7 +265,8 @@ pub enum Schedule {
     OneAtATime,
     /// All variants at once on the current rayon pool: the fastest when
     /// there are cores and memory to spare. On a pool of one thread this is
-    /// [`Schedule::OneAtATime`].
+    /// [`Schedule::OneAtATime`]'s order at full speed (with the WebP's
+    /// token buffer).
     SideBySide,
     /// The full-size WebP alone first, then the source decoded again for
     /// the rest, one at a time: an extra decode (its time is not in
@@ -269,7 +284,8 @@ pub fn process(bytes: &[u8], settings: &Settings) -> Result<ProcessedImage, Engi
 
 /// Decodes `bytes` (twice for [`Schedule::TwoPasses`]) and encodes every
 /// enabled variant as `schedule` says; the variants come back in table
-/// order whatever the schedule, with the same bytes.
+/// order whatever the schedule, with the same bytes but for the full-size
+/// WebP's (see [`Schedule`]).
 ///
 /// Traced as a `decode` span (one per pass) and one `encode` span per
 /// variant (annotated with `variant`), children of the caller's current
@@ -296,7 +312,7 @@ pub fn process_with(
     let mut variants = match schedule {
         Schedule::SideBySide if rayon::current_num_threads() > 1 => all
             .par_iter()
-            .map(|v| traced(&parent, v, || decoded.encode(v)))
+            .map(|v| traced(&parent, v, || decoded.encode(v, Tokens::Buffered)))
             .collect::<Result<Vec<_>, EngineError>>()?,
         Schedule::TwoPasses => {
             let (first, second): (Vec<_>, Vec<_>) = all
@@ -304,14 +320,21 @@ pub fn process_with(
                 .partition(|v| v.spec.codec == Codec::WebP && v.fit.is_none());
             let imported = import_for_webp(&decoded, &first)?;
             drop(decoded);
-            let mut done = encode_imported(&parent, imported, &info)?;
+            let mut done = encode_imported(&parent, imported, &info, Tokens::Streamed)?;
             if !second.is_empty() {
                 let decoded = decode_traced(bytes, settings)?;
-                done.extend(one_at_a_time(&parent, decoded, second, &info)?);
+                done.extend(one_at_a_time(
+                    &parent,
+                    decoded,
+                    second,
+                    &info,
+                    Tokens::Streamed,
+                )?);
             }
             done
         }
-        _ => one_at_a_time(&parent, decoded, all, &info)?,
+        Schedule::SideBySide => one_at_a_time(&parent, decoded, all, &info, Tokens::Buffered)?,
+        Schedule::OneAtATime => one_at_a_time(&parent, decoded, all, &info, Tokens::Streamed)?,
     };
     let order = |p: &ProcessedVariant| {
         settings
@@ -359,6 +382,7 @@ fn one_at_a_time(
     decoded: Decoded,
     variants: Vec<&VariantSettings>,
     info: &SourceInfo,
+    tokens: Tokens,
 ) -> Result<Vec<ProcessedVariant>, EngineError> {
     let alpha = decoded.pixels.color().has_alpha();
     fn full_webp(v: &VariantSettings) -> bool {
@@ -376,19 +400,19 @@ fn one_at_a_time(
     };
     let mut done = Vec::new();
     for v in others {
-        done.push(traced(parent, v, || decoded.encode(v))?);
+        done.push(traced(parent, v, || decoded.encode(v, tokens))?);
     }
     let imported = import_for_webp(&decoded, &late_webp)?;
     // The last PNG (the table has one) takes the pixels over.
     if let Some((last, rest)) = png.split_last() {
         for v in rest {
-            done.push(traced(parent, v, || decoded.encode(v))?);
+            done.push(traced(parent, v, || decoded.encode(v, tokens))?);
         }
         done.push(traced(parent, last, || decoded.encode_png_in_place(last))?);
     } else {
         drop(decoded);
     }
-    done.extend(encode_imported(parent, imported, info)?);
+    done.extend(encode_imported(parent, imported, info, tokens)?);
     Ok(done)
 }
 
@@ -425,6 +449,7 @@ fn encode_imported(
     parent: &tracing::Span,
     imported: Vec<ImportedWebp<'_>>,
     info: &SourceInfo,
+    tokens: Tokens,
 ) -> Result<Vec<ProcessedVariant>, EngineError> {
     imported
         .into_iter()
@@ -436,6 +461,7 @@ fn encode_imported(
                     i.pixels,
                     v.quality.unwrap_or(100),
                     i.icc.as_deref(),
+                    tokens,
                 )
                 .map_err(encode_failed(v))?;
                 Ok(ProcessedVariant::new(

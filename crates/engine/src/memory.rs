@@ -6,8 +6,9 @@
 //! being run needs for itself, and the outputs made so far. The per-pixel
 //! costs of the encoders are measured (mozjpeg keeps the quantised and the
 //! unquantised coefficients of the whole image, ~6 bytes per pixel;
-//! libwebp's lossless alpha coder ~13 and up to 10 MiB of tables), and a
-//! test checks the estimate
+//! libwebp's lossless alpha coder ~13 and up to 10 MiB of tables; its
+//! token buffer, side by side only, at its worst), and a test checks the
+//! estimate
 //! against measured peaks: never below, at most 1.5 times above.
 
 use crate::settings::VariantSettings;
@@ -94,6 +95,20 @@ fn lossy_out(quality: Option<u8>) -> f64 {
         2.0
     } else {
         1.0
+    }
+}
+
+/// libwebp's token buffer (side by side only: the lean schedules encode
+/// without it), bytes per pixel, upper bounds by quality: it records every
+/// coefficient decision of the image before writing any, so it follows
+/// content, not size. Measured on 9 MP: RGB noise 11.6 (q60), 15.6 (q85),
+/// 20.6 (q95), 24.2 (q100); text-like edges 14.7 (q85); photos 1.1–2.8
+/// (q85), 5.4–8.4 (q95–100).
+fn webp_tokens(quality: Option<u8>) -> f64 {
+    match quality.unwrap_or(100) {
+        0..=85 => 17.5,
+        86..=95 => 23.0,
+        _ => 27.0,
     }
 }
 
@@ -195,6 +210,8 @@ pub fn estimate(
         codec: Codec,
         full: bool,
         work: f64,
+        /// A full-size WebP's token buffer, when it has one.
+        tokens: f64,
         out: f64,
     }
     let costs: Vec<Cost> = variants
@@ -236,10 +253,16 @@ pub fn estimate(
                 // needs a byte per row (counted in the schedule below).
                 (Codec::Png, _) => (source + rows, source * 1.001 + 1024.0),
             };
+            let tokens = if v.spec.codec == Codec::WebP && full {
+                pixels * webp_tokens(v.quality)
+            } else {
+                0.0
+            };
             Cost {
                 codec: v.spec.codec,
                 full,
                 work,
+                tokens,
                 out,
             }
         })
@@ -251,9 +274,11 @@ pub fn estimate(
     // One at a time, in the engine's order: with alpha the full-size WebP,
     // then JPEGs and fitted variants; without alpha, the full-size WebP's
     // import, the PNG over the source, then the WebP's encode;
-    // `outputs` are what earlier passes made. Returns the peak and the
-    // outputs made by the end.
-    let in_order = |costs: &[&Cost], mut outputs: f64| -> (f64, f64) {
+    // `outputs` are what earlier passes made; `buffered`: the full-size
+    // WebP keeps its token buffer. Returns the peak and the outputs made
+    // by the end.
+    let in_order = |costs: &[&Cost], mut outputs: f64, buffered: bool| -> (f64, f64) {
+        let tokens = |c: &Cost| if buffered { c.tokens } else { 0.0 };
         let has_png = costs.iter().any(|c| c.codec == Codec::Png);
         let full_webp = |c: &Cost| c.codec == Codec::WebP && c.full;
         let late_webp = |c: &Cost| full_webp(c) && has_png && !alpha;
@@ -265,7 +290,7 @@ pub fn estimate(
             .collect();
         early.sort_by_key(|c| !full_webp(c));
         for c in early {
-            peak = peak.max(source + c.work + outputs);
+            peak = peak.max(source + c.work + tokens(c) + outputs);
             outputs += c.out;
         }
         // Converting makes a copy for sources that are not 8-bit RGB(A),
@@ -281,13 +306,13 @@ pub fn estimate(
             outputs += c.out;
         }
         for c in late {
-            peak = peak.max(imported + alpha_coder + outputs + c.out);
+            peak = peak.max(imported + alpha_coder + tokens(c) + outputs + c.out);
             outputs += c.out;
         }
         (peak, outputs)
     };
     let all: Vec<&Cost> = costs.iter().collect();
-    let one_at_a_time = in_order(&all, 0.0).0;
+    let one_at_a_time = in_order(&all, 0.0, false).0;
 
     // Two passes: the full-size WebPs from their imported pixels with
     // nothing else alive, then the rest from a second decode.
@@ -310,16 +335,19 @@ pub fn estimate(
         if second.is_empty() {
             peak
         } else {
-            peak.max(in_order(&second, outputs).0)
+            peak.max(in_order(&second, outputs, false).0)
         }
     };
 
     // Side by side: the source, the `threads` largest working sets at
-    // once, and every output.
-    let mut works: Vec<f64> = costs.iter().map(|c| c.work).collect();
+    // once, and every output; on one thread, one at a time with the token
+    // buffer.
+    let mut works: Vec<f64> = costs.iter().map(|c| c.work + c.tokens).collect();
     works.sort_by(|a, b| b.total_cmp(a));
     let busy: f64 = works.iter().take(threads.max(1)).sum();
-    let side_by_side = decode.max(source + busy + all_outputs).max(one_at_a_time);
+    let side_by_side = decode
+        .max(source + busy + all_outputs)
+        .max(in_order(&all, 0.0, true).0);
 
     let total = |model: f64| ((input + model) * (1.0 + SLACK_FRACTION) + SLACK_BYTES) as u64;
     Estimate {

@@ -222,6 +222,19 @@ pub fn photo_like(w: u32, h: u32) -> RgbaImage {
     })
 }
 
+/// Uniform RGB noise: the least compressible picture, the worst case of
+/// every content-dependent buffer (libwebp's tokens above all).
+pub fn noise(w: u32, h: u32) -> RgbImage {
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed as u8
+    };
+    RgbImage::from_fn(w, h, |_, _| image::Rgb([next(), next(), next()]))
+}
+
 /// A very large image as phones and cameras upload them: a photo-like
 /// picture upscaled (so that a 100 MP PNG stays tens of MB, like a real
 /// photo, instead of the hundreds pure noise would take), with an alpha

@@ -80,12 +80,32 @@ pub struct WorkerArgs {
     /// cache and moves the peak by megabytes)
     #[arg(long)]
     pub prefault: bool,
-    /// Encode in two passes (the full-size WebP first, then the rest from a
-    /// second decode), as the memory budget does when nothing else fits
-    #[arg(long)]
-    pub two_passes: bool,
+    /// How the variants share the machine: side by side on --threads (the
+    /// fast path), or a lean schedule the memory budget falls back to: one
+    /// at a time, or two passes (the full-size WebP first, then the rest
+    /// from a second decode)
+    #[arg(long, value_enum, default_value_t = WorkerSchedule::SideBySide)]
+    pub schedule: WorkerSchedule,
     #[command(flatten)]
     pub engine: EngineFlags,
+}
+
+/// [`engine::Schedule`] as the worker's `--schedule` spells it.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerSchedule {
+    SideBySide,
+    OneAtATime,
+    TwoPasses,
+}
+
+impl From<WorkerSchedule> for engine::Schedule {
+    fn from(s: WorkerSchedule) -> Self {
+        match s {
+            WorkerSchedule::SideBySide => engine::Schedule::SideBySide,
+            WorkerSchedule::OneAtATime => engine::Schedule::OneAtATime,
+            WorkerSchedule::TwoPasses => engine::Schedule::TwoPasses,
+        }
+    }
 }
 
 /// What one worker process measured on one image.
@@ -179,11 +199,7 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.image)
         .with_context(|| format!("cannot read {}", args.image.display()))?;
     let pool = thread_pool(Some(args.threads))?;
-    let schedule = if args.two_passes {
-        engine::Schedule::TwoPasses
-    } else {
-        engine::Schedule::SideBySide
-    };
+    let schedule = args.schedule.into();
     let mut walls = Vec::new();
     let mut decodes = Vec::new();
     let mut encodes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
