@@ -290,7 +290,8 @@ pub fn estimate(
             .collect();
         early.sort_by_key(|c| !full_webp(c));
         for c in early {
-            peak = peak.max(source + c.work + tokens(c) + outputs);
+            // Its output grows while its working set is alive.
+            peak = peak.max(source + c.work + tokens(c) + outputs + c.out);
             outputs += c.out;
         }
         // Converting makes a copy for sources that are not 8-bit RGB(A),
