@@ -129,7 +129,7 @@ fn images() -> io::Result<Vec<(String, Vec<u8>)>> {
             img,
             40,
             icc,
-            imgflow_engine::codecs::webp::Tokens::Buffered,
+            imgflow_engine::codecs::webp::Footprint::Fast,
         )
         .map_err(io::Error::other)
     };

@@ -142,7 +142,7 @@ impl Inspection {
     /// an extra decode, a few percent of the time, for hundreds of MiB).
     pub fn leanest(&self) -> (u64, Schedule) {
         let m = &self.memory;
-        if m.two_passes < m.one_at_a_time {
+        if m.two_passes + memory::TWO_PASSES_MIN_SAVING < m.one_at_a_time {
             (m.two_passes, Schedule::TwoPasses)
         } else {
             (m.one_at_a_time, Schedule::OneAtATime)

@@ -1,7 +1,7 @@
 //! How the variants of one image are encoded from one decode: the
 //! [`Schedule`]s, and the order that keeps each one's peak of memory low.
 
-use crate::codecs::webp::Tokens;
+use crate::codecs::webp::Footprint;
 use crate::rows::OpaqueRows;
 use crate::{
     codecs, decode, ms_since, naming, pixels, resize, sniff, Codec, EngineError, ProcessedImage,
@@ -38,7 +38,11 @@ impl Decoded {
         Ok(ProcessedVariant::new(v, (width, height), bytes, started))
     }
 
-    fn encode(&self, v: &VariantSettings, tokens: Tokens) -> Result<ProcessedVariant, EngineError> {
+    fn encode(
+        &self,
+        v: &VariantSettings,
+        footprint: Footprint,
+    ) -> Result<ProcessedVariant, EngineError> {
         let started = Instant::now();
         let fail = encode_failed(v);
         let icc = self.icc.as_deref();
@@ -66,13 +70,13 @@ impl Decoded {
                     }
                     None => pixels::for_webp(&self.pixels),
                 };
-                // A fitted WebP is small: its tokens always fit.
-                let tokens = if v.fit.is_some() {
-                    Tokens::Buffered
+                // A fitted WebP is small: fast costs little there.
+                let footprint = if v.fit.is_some() {
+                    Footprint::Fast
                 } else {
-                    tokens
+                    footprint
                 };
-                let bytes = codecs::webp::encode(&pixels, quality, icc, tokens).map_err(fail)?;
+                let bytes = codecs::webp::encode(&pixels, quality, icc, footprint).map_err(fail)?;
                 (bytes, pixels.width(), pixels.height())
             }
             Codec::Png => {
@@ -96,10 +100,12 @@ fn encode_failed(v: &VariantSettings) -> impl Fn(String) -> EngineError + Copy +
 ///
 /// The lean schedules ([`OneAtATime`](Schedule::OneAtATime),
 /// [`TwoPasses`](Schedule::TwoPasses)) also encode the full-size WebP
-/// without libwebp's token buffer ([`Tokens::Streamed`]): that buffer
-/// grows with what the image holds (up to ~25 bytes a pixel for noise),
-/// which no header can predict; without it the WebP takes 50–80% longer
-/// and its size moves by a few tenths of a percent.
+/// with [`Footprint::Lean`]: without libwebp's token buffer, which grows
+/// with what the image holds (up to ~25 bytes a pixel for noise) and
+/// cannot be predicted from a header, and with the alpha plane coded apart
+/// (about 4 bytes a pixel instead of libwebp's 13). The WebP then takes
+/// 50–80% longer, its lossy part moves by a few tenths of a percent and
+/// its alpha takes more bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schedule {
     /// One variant after another, the PNG last so that it can filter the
@@ -113,8 +119,8 @@ pub enum Schedule {
     /// The full-size WebP alone first, then the source decoded again for
     /// the rest, one at a time: an extra decode (its time is not in
     /// `decode_ms`, only in its span) for a lower peak, chosen when the
-    /// estimate says so: large images with alpha, whose WebP's alpha coder
-    /// (about 13 bytes a pixel) then never runs beside the decoded source.
+    /// estimate says so: large images with alpha, whose WebP then never
+    /// runs beside the decoded source.
     TwoPasses,
 }
 
@@ -154,7 +160,7 @@ pub fn process_with(
     let mut variants = match schedule {
         Schedule::SideBySide if rayon::current_num_threads() > 1 => all
             .par_iter()
-            .map(|v| traced(&parent, v, || decoded.encode(v, Tokens::Buffered)))
+            .map(|v| traced(&parent, v, || decoded.encode(v, Footprint::Fast)))
             .collect::<Result<Vec<_>, EngineError>>()?,
         Schedule::TwoPasses => {
             let (first, second): (Vec<_>, Vec<_>) = all
@@ -162,7 +168,7 @@ pub fn process_with(
                 .partition(|v| v.spec.codec == Codec::WebP && v.fit.is_none());
             let imported = import_for_webp(&decoded, &first)?;
             drop(decoded);
-            let mut done = encode_imported(&parent, imported, &info, Tokens::Streamed)?;
+            let mut done = encode_imported(&parent, imported, &info, Footprint::Lean)?;
             if !second.is_empty() {
                 let decoded = decode_traced(bytes, settings)?;
                 done.extend(one_at_a_time(
@@ -170,13 +176,13 @@ pub fn process_with(
                     decoded,
                     second,
                     &info,
-                    Tokens::Streamed,
+                    Footprint::Lean,
                 )?);
             }
             done
         }
-        Schedule::SideBySide => one_at_a_time(&parent, decoded, all, &info, Tokens::Buffered)?,
-        Schedule::OneAtATime => one_at_a_time(&parent, decoded, all, &info, Tokens::Streamed)?,
+        Schedule::SideBySide => one_at_a_time(&parent, decoded, all, &info, Footprint::Fast)?,
+        Schedule::OneAtATime => one_at_a_time(&parent, decoded, all, &info, Footprint::Lean)?,
     };
     let order = |p: &ProcessedVariant| {
         settings
@@ -224,7 +230,7 @@ fn one_at_a_time(
     decoded: Decoded,
     variants: Vec<&VariantSettings>,
     info: &SourceInfo,
-    tokens: Tokens,
+    footprint: Footprint,
 ) -> Result<Vec<ProcessedVariant>, EngineError> {
     let alpha = decoded.pixels.color().has_alpha();
     fn full_webp(v: &VariantSettings) -> bool {
@@ -242,19 +248,19 @@ fn one_at_a_time(
     };
     let mut done = Vec::new();
     for v in others {
-        done.push(traced(parent, v, || decoded.encode(v, tokens))?);
+        done.push(traced(parent, v, || decoded.encode(v, footprint))?);
     }
     let imported = import_for_webp(&decoded, &late_webp)?;
     // The last PNG (the table has one) takes the pixels over.
     if let Some((last, rest)) = png.split_last() {
         for v in rest {
-            done.push(traced(parent, v, || decoded.encode(v, tokens))?);
+            done.push(traced(parent, v, || decoded.encode(v, footprint))?);
         }
         done.push(traced(parent, last, || decoded.encode_png_in_place(last))?);
     } else {
         drop(decoded);
     }
-    done.extend(encode_imported(parent, imported, info, tokens)?);
+    done.extend(encode_imported(parent, imported, info, footprint)?);
     Ok(done)
 }
 
@@ -291,7 +297,7 @@ fn encode_imported(
     parent: &tracing::Span,
     imported: Vec<ImportedWebp<'_>>,
     info: &SourceInfo,
-    tokens: Tokens,
+    footprint: Footprint,
 ) -> Result<Vec<ProcessedVariant>, EngineError> {
     imported
         .into_iter()
@@ -303,7 +309,7 @@ fn encode_imported(
                     i.pixels,
                     v.quality.unwrap_or(100),
                     i.icc.as_deref(),
-                    tokens,
+                    footprint,
                 )
                 .map_err(encode_failed(v))?;
                 Ok(ProcessedVariant::new(

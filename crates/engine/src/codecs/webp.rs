@@ -1,5 +1,8 @@
 //! Lossy WebP with libwebp (the same encoder and defaults as Pillow's), alpha
 //! kept, and the ICC profile in an ICCP chunk of an extended (VP8X) container.
+//!
+//! Two footprints: [`Footprint::Fast`] is libwebp as Pillow runs it;
+//! [`Footprint::Lean`] is for when memory is tight (see `memory`).
 
 use image::DynamicImage;
 use libwebp_sys as sys;
@@ -11,23 +14,26 @@ pub fn encode(
     image: &DynamicImage,
     quality: u8,
     icc: Option<&[u8]>,
-    tokens: Tokens,
+    footprint: Footprint,
 ) -> Result<Vec<u8>, String> {
-    encode_imported(import(image)?, quality, icc, tokens)
+    encode_imported(import(image)?, quality, icc, footprint)
 }
 
-/// Whether libwebp records the whole image's tokens before it writes them.
-///
-/// With a token buffer (libwebp's default at method 4) the coefficient
-/// probabilities come from the image's exact statistics: a few tenths of a
-/// percent fewer bytes, but the buffer grows with what the image holds,
-/// from about 4 bytes a pixel for photos to about 18 for noise. Without
-/// (`low_memory`), probabilities come from a first analysis pass and the
-/// encoder holds a macroblock row.
+/// How much memory the encoder may hold beyond its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tokens {
-    Buffered,
-    Streamed,
+pub enum Footprint {
+    /// libwebp's defaults. It records the whole image's tokens before
+    /// writing them, so that coefficient probabilities come from exact
+    /// statistics: a buffer that follows the content (1–3 bytes a pixel
+    /// for photos, up to 25 for noise). Its lossless alpha coder takes
+    /// about 13 bytes a pixel.
+    Fast,
+    /// No token buffer (`low_memory`: probabilities from a first analysis
+    /// pass; 50–80% slower, a few tenths of a percent more or fewer
+    /// bytes), and the alpha plane coded apart by image-webp's lossless
+    /// encoder (about 4 bytes a pixel; a simpler coder, so a larger alpha
+    /// chunk).
+    Lean,
 }
 
 /// Pixels converted to the encoder's own form (YUV 4:2:0, plus alpha when
@@ -81,18 +87,23 @@ pub fn encode_imported(
     mut imported: Imported,
     quality: u8,
     icc: Option<&[u8]>,
-    tokens: Tokens,
+    footprint: Footprint,
 ) -> Result<Vec<u8>, String> {
     let mut config =
         sys::WebPConfig::new_with_preset(sys::WebPPreset::WEBP_PRESET_DEFAULT, f32::from(quality))
             .map_err(|_| "libwebp version mismatch".to_owned())?;
     config.method = 4;
     config.thread_level = 0;
-    config.low_memory = c_int::from(tokens == Tokens::Streamed);
+    config.low_memory = c_int::from(footprint == Footprint::Lean);
     // SAFETY: config is initialised above.
     if unsafe { sys::WebPValidateConfig(&config) } == 0 {
         return Err("invalid WebP configuration".to_owned());
     }
+    let (width, height) = (imported.picture.width, imported.picture.height);
+    let alpha = match footprint {
+        Footprint::Lean => take_alpha(&mut imported)?,
+        Footprint::Fast => None,
+    };
     let mut writer = std::mem::MaybeUninit::<sys::WebPMemoryWriter>::uninit();
     // SAFETY: the writer is initialised before use and cleared on every
     // path; the picture is freed when `imported` drops.
@@ -114,10 +125,108 @@ pub fn encode_imported(
         sys::WebPMemoryWriterClear(&mut writer);
         result
     }?;
+    let bitstream = match alpha {
+        Some(alph) => with_alpha(&bitstream, &alph, width as u32, height as u32)?,
+        None => bitstream,
+    };
     match super::profile_for(icc, false) {
         Some(profile) => with_icc(&bitstream, profile),
         None => Ok(bitstream),
     }
+}
+
+/// Codes the alpha plane of `imported` as an ALPH chunk's payload (VP8L,
+/// lossless) and detaches it, so that libwebp codes the picture as opaque;
+/// `None` when every pixel is opaque (libwebp leaves alpha out then too).
+fn take_alpha(imported: &mut Imported) -> Result<Option<Vec<u8>>, String> {
+    let picture = &mut imported.picture;
+    // SAFETY: the picture was filled by an import: `a` is null or holds
+    // `height` rows of `a_stride` bytes, `width` of them used, inside the
+    // picture's own allocation (which WebPPictureFree frees whole, so
+    // nulling `a` leaks nothing).
+    unsafe {
+        if picture.a.is_null() || sys::WebPPictureHasTransparency(picture) == 0 {
+            return Ok(None);
+        }
+        // What WebPEncode does with alpha: flatten the colour of fully
+        // transparent blocks, which then cost next to nothing.
+        sys::WebPCleanupTransparentArea(picture);
+        let (width, height) = (picture.width as usize, picture.height as usize);
+        let stride = picture.a_stride as usize;
+        let rows = std::slice::from_raw_parts(picture.a, stride * (height - 1) + width);
+        let plane: std::borrow::Cow<[u8]> = if stride == width {
+            rows.into()
+        } else {
+            rows.chunks(stride)
+                .flat_map(|row| &row[..width])
+                .copied()
+                .collect::<Vec<u8>>()
+                .into()
+        };
+        let mut file = Vec::new();
+        image_webp::WebPEncoder::new(&mut file)
+            .encode(
+                &plane,
+                width as u32,
+                height as u32,
+                image_webp::ColorType::L8,
+            )
+            .map_err(|e| format!("coding the alpha plane: {e}"))?;
+        picture.a = std::ptr::null_mut();
+        picture.a_stride = 0;
+        picture.colorspace = sys::WebPEncCSP::WEBP_YUV420;
+        // The ALPH payload: a header byte (no preprocessing, no filter,
+        // lossless), then the VP8L image stream without its 5-byte header
+        // (signature, dimensions, version: the canvas gives them).
+        let frame = chunk(&file, b"VP8L").ok_or("image-webp wrote no VP8L chunk")?;
+        let stream = frame
+            .get(5..)
+            .ok_or("image-webp wrote a truncated VP8L chunk")?;
+        let mut alph = Vec::with_capacity(1 + stream.len());
+        alph.push(1);
+        alph.extend_from_slice(stream);
+        Ok(Some(alph))
+    }
+}
+
+/// The payload of the first `fourcc` chunk of a RIFF WebP file.
+fn chunk<'a>(file: &'a [u8], fourcc: &[u8; 4]) -> Option<&'a [u8]> {
+    let mut at = 12;
+    while at + 8 <= file.len() {
+        let size = u32::from_le_bytes(file[at + 4..at + 8].try_into().ok()?) as usize;
+        let payload = file.get(at + 8..at + 8 + size)?;
+        if &file[at..at + 4] == fourcc {
+            return Some(payload);
+        }
+        at += 8 + size + size % 2;
+    }
+    None
+}
+
+/// An extended-format (VP8X) file: the opaque simple-format `bitstream`'s
+/// VP8 chunk behind an ALPH chunk carrying `alph`.
+fn with_alpha(bitstream: &[u8], alph: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
+    let vp8 = chunk(bitstream, b"VP8 ").ok_or("libwebp wrote no VP8 chunk")?;
+    let mut vp8x = [0u8; 10];
+    vp8x[0] = 0x10; // alpha
+    vp8x[4..7].copy_from_slice(&(width - 1).to_le_bytes()[..3]);
+    vp8x[7..10].copy_from_slice(&(height - 1).to_le_bytes()[..3]);
+    let chunks: [(&[u8; 4], &[u8]); 3] = [(b"VP8X", &vp8x), (b"ALPH", alph), (b"VP8 ", vp8)];
+    let body: usize = chunks.iter().map(|(_, d)| 8 + d.len() + d.len() % 2).sum();
+    let riff_size = u32::try_from(4 + body).map_err(|_| "WebP over 4 GiB")?;
+    let mut out = Vec::with_capacity(8 + 4 + body);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&riff_size.to_le_bytes());
+    out.extend_from_slice(b"WEBP");
+    for (fourcc, data) in chunks {
+        out.extend_from_slice(fourcc);
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(0);
+        }
+    }
+    Ok(out)
 }
 
 /// Re-wraps a simple-format WebP as extended format with an ICCP chunk.

@@ -6,9 +6,9 @@
 //! being run needs for itself, and the outputs made so far. The per-pixel
 //! costs of the encoders are measured (mozjpeg keeps the quantised and the
 //! unquantised coefficients of the whole image, ~6 bytes per pixel;
-//! libwebp's lossless alpha coder ~13 and up to 10 MiB of tables; its
-//! token buffer, side by side only, at its worst), and a test checks the
-//! estimate
+//! libwebp's lossless alpha coder ~13 and up to 10 MiB of tables, the lean
+//! one ~5; the token buffer, side by side only, at its worst), and a test
+//! checks the estimate
 //! against measured peaks: never below, at most 1.5 times above.
 
 use crate::settings::VariantSettings;
@@ -73,6 +73,12 @@ pub struct Estimate {
     pub side_by_side: u64,
 }
 
+/// What two passes must save to be chosen over one at a time: below it,
+/// an extra decode buys too little, and glibc serves the allocations from
+/// its heap (up to 32 MiB each), where what one pass freed stays resident
+/// for the next and the saving may not happen.
+pub const TWO_PASSES_MIN_SAVING: u64 = 32 << 20;
+
 /// The allocator's slack and the converted strips, on top of the model.
 const SLACK_FRACTION: f64 = 0.05;
 const SLACK_BYTES: f64 = 1.5 * 1024.0 * 1024.0;
@@ -87,6 +93,10 @@ const WEBP_ALPHA_CODER: f64 = 13.2;
 /// whole coder at 1, 3.8 and 25 MP).
 const WEBP_ALPHA_TABLES_PER_PIXEL: f64 = 10.0;
 const WEBP_ALPHA_TABLES_MAX: f64 = 10.0 * 1024.0 * 1024.0;
+/// The lean alpha coder (image-webp's lossless encoder): the plane
+/// widened to 4 bytes a pixel, plus its output, at most about a byte a
+/// pixel (noise), held twice while it is copied out.
+const WEBP_LEAN_ALPHA_CODER: f64 = 5.2;
 /// Output size per pixel, upper bounds by codec: random noise (the least
 /// compressible input) measured 0.70 (JPEG q85), 0.42 (q60) and 0.75 (WebP
 /// q85) bytes per pixel; above quality 90 the bound doubles. PNG's is its
@@ -198,11 +208,14 @@ pub fn estimate(
     } else {
         pixels * if alpha { 4.0 } else { 3.0 }
     };
-    let alpha_coder = if alpha {
-        pixels * WEBP_ALPHA_CODER
-            + (pixels * WEBP_ALPHA_TABLES_PER_PIXEL).min(WEBP_ALPHA_TABLES_MAX)
+    let (alpha_coder, lean_alpha_coder) = if alpha {
+        (
+            pixels * WEBP_ALPHA_CODER
+                + (pixels * WEBP_ALPHA_TABLES_PER_PIXEL).min(WEBP_ALPHA_TABLES_MAX),
+            pixels * WEBP_LEAN_ALPHA_CODER,
+        )
     } else {
-        0.0
+        (0.0, 0.0)
     };
 
     // One entry per variant: what it holds while it runs (beyond the
@@ -211,8 +224,10 @@ pub fn estimate(
         codec: Codec,
         full: bool,
         work: f64,
-        /// A full-size WebP's token buffer, when it has one.
-        tokens: f64,
+        /// A full-size WebP's coders, fast (the token buffer and libwebp's
+        /// alpha coder) and lean (the lean alpha coder).
+        fast: f64,
+        lean: f64,
         out: f64,
     }
     let costs: Vec<Cost> = variants
@@ -243,7 +258,7 @@ pub fn estimate(
                     fit_pixels * lossy_out(v.quality),
                 ),
                 (Codec::WebP, true) => (
-                    webp_copy + yuv + alpha_coder,
+                    webp_copy + yuv,
                     pixels * (lossy_out(v.quality) + if alpha { 1.0 } else { 0.0 }),
                 ),
                 (Codec::WebP, false) => (
@@ -254,16 +269,20 @@ pub fn estimate(
                 // needs a byte per row (counted in the schedule below).
                 (Codec::Png, _) => (source + rows, source * 1.001 + 1024.0),
             };
-            let tokens = if v.spec.codec == Codec::WebP && full {
-                pixels * webp_tokens(v.quality)
+            let (fast, lean) = if v.spec.codec == Codec::WebP && full {
+                (
+                    alpha_coder + pixels * webp_tokens(v.quality),
+                    lean_alpha_coder,
+                )
             } else {
-                0.0
+                (0.0, 0.0)
             };
             Cost {
                 codec: v.spec.codec,
                 full,
                 work,
-                tokens,
+                fast,
+                lean,
                 out,
             }
         })
@@ -275,11 +294,11 @@ pub fn estimate(
     // One at a time, in the engine's order: with alpha the full-size WebP,
     // then JPEGs and fitted variants; without alpha, the full-size WebP's
     // import, the PNG over the source, then the WebP's encode;
-    // `outputs` are what earlier passes made; `buffered`: the full-size
-    // WebP keeps its token buffer. Returns the peak and the outputs made
-    // by the end.
-    let in_order = |costs: &[&Cost], mut outputs: f64, buffered: bool| -> (f64, f64) {
-        let tokens = |c: &Cost| if buffered { c.tokens } else { 0.0 };
+    // `outputs` are what earlier passes made; `fast`: the full-size WebP
+    // with libwebp's defaults (else lean). Returns the peak and the outputs
+    // made by the end.
+    let in_order = |costs: &[&Cost], mut outputs: f64, fast: bool| -> (f64, f64) {
+        let coder = |c: &Cost| if fast { c.fast } else { c.lean };
         let has_png = costs.iter().any(|c| c.codec == Codec::Png);
         let full_webp = |c: &Cost| c.codec == Codec::WebP && c.full;
         let late_webp = |c: &Cost| full_webp(c) && has_png && !alpha;
@@ -292,7 +311,7 @@ pub fn estimate(
         early.sort_by_key(|c| !full_webp(c));
         for c in early {
             // Its output grows while its working set is alive.
-            peak = peak.max(source + c.work + tokens(c) + outputs + c.out);
+            peak = peak.max(source + c.work + coder(c) + outputs + c.out);
             outputs += c.out;
         }
         // Converting makes a copy for sources that are not 8-bit RGB(A),
@@ -308,7 +327,7 @@ pub fn estimate(
             outputs += c.out;
         }
         for c in late {
-            peak = peak.max(imported + alpha_coder + tokens(c) + outputs + c.out);
+            peak = peak.max(imported + coder(c) + outputs + c.out);
             outputs += c.out;
         }
         (peak, outputs)
@@ -331,7 +350,7 @@ pub fn estimate(
         let heap = source.min(32.0 * 1024.0 * 1024.0);
         let mut outputs = 0.0;
         for c in &first {
-            peak = peak.max(imported + alpha_coder + heap + outputs + c.out);
+            peak = peak.max(imported + c.lean + heap + outputs + c.out);
             outputs += c.out;
         }
         if second.is_empty() {
@@ -344,7 +363,7 @@ pub fn estimate(
     // Side by side: the source, the `threads` largest working sets at
     // once, and every output; on one thread, one at a time with the token
     // buffer.
-    let mut works: Vec<f64> = costs.iter().map(|c| c.work + c.tokens).collect();
+    let mut works: Vec<f64> = costs.iter().map(|c| c.work + c.fast).collect();
     works.sort_by(|a, b| b.total_cmp(a));
     let busy: f64 = works.iter().take(threads.max(1)).sum();
     let side_by_side = decode
@@ -398,11 +417,25 @@ mod tests {
     }
 
     #[test]
-    fn two_passes_pay_off_for_large_images_with_alpha_only() {
+    fn lean_webp_takes_less_than_half_of_the_fast_path() {
         let v = Settings::default().variants;
         let rgba = estimate(&shape(10_000, 9_999, ColorType::Rgba8), 0, &v, 1);
+        // On one thread, side by side is one at a time with libwebp's
+        // token buffer and alpha coder.
+        assert!(2 * rgba.one_at_a_time < rgba.side_by_side);
+    }
+
+    #[test]
+    fn two_passes_pay_off_for_large_images_with_alpha_only() {
+        // Without a full-size JPEG (mozjpeg's coefficients beside the
+        // source), the WebP beside the source is the peak of one at a time.
+        let v = Settings::default()
+            .only(&["webp", "png", "thumbnail"])
+            .variants;
+        let rgba = estimate(&shape(10_000, 9_999, ColorType::Rgba8), 0, &v, 1);
         assert!(rgba.two_passes + (150 << 20) < rgba.one_at_a_time);
-        let rgb = estimate(&shape(10_000, 9_999, ColorType::Rgb8), 0, &v, 1);
+        let all = Settings::default().variants;
+        let rgb = estimate(&shape(10_000, 9_999, ColorType::Rgb8), 0, &all, 1);
         assert!(rgb.two_passes >= rgb.one_at_a_time);
         let small = estimate(&shape(1000, 800, ColorType::Rgba8), 0, &v, 1);
         assert!(small.two_passes >= small.one_at_a_time);
