@@ -556,10 +556,7 @@ async fn images_wait_for_memory_and_one_that_never_fits_is_refused_up_front() {
         ..settings()
     };
     let inspect = |bytes: &[u8]| imgflow_engine::inspect(bytes, &Settings::default(), 1).unwrap();
-    let needs = |bytes: &[u8]| {
-        let m = inspect(bytes).memory;
-        m.one_at_a_time.min(m.two_passes)
-    };
+    let needs = |bytes: &[u8]| inspect(bytes).leanest().0;
     store.insert("uploads", "small-1.png", small.clone());
     store.insert("uploads", "small-2.png", small.clone());
     store.insert("uploads", "large.png", large.clone());

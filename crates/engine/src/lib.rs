@@ -138,8 +138,12 @@ impl Inspection {
     }
 
     /// The schedule with the smaller peak, and its estimate: one variant at
-    /// a time, or two passes when they need less (large images with alpha:
-    /// an extra decode, a few percent of the time, for hundreds of MiB).
+    /// a time, or two passes when they need at least
+    /// [`memory::TWO_PASSES_MIN_SAVING`] less (large images with alpha: an
+    /// extra decode, a few percent of the time, for hundreds of MiB). Below
+    /// that saving the two-pass estimate is not trusted (glibc's heap keeps
+    /// what the first pass freed), so an image that fits only by it is
+    /// refused rather than risked.
     pub fn leanest(&self) -> (u64, Schedule) {
         let m = &self.memory;
         if m.two_passes + memory::TWO_PASSES_MIN_SAVING < m.one_at_a_time {

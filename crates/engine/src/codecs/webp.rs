@@ -126,7 +126,12 @@ pub fn encode_imported(
         result
     }?;
     let bitstream = match alpha {
-        Some(alph) => with_alpha(&bitstream, &alph, width as u32, height as u32)?,
+        Some(alph) => {
+            let wrapped = with_alpha(&bitstream, &alph, width as u32, height as u32)?;
+            // Not beside the ICC step's copies.
+            drop((bitstream, alph));
+            wrapped
+        }
         None => bitstream,
     };
     match super::profile_for(icc, false) {
