@@ -305,7 +305,7 @@ mod tests {
         };
         let (png_1g, jpeg_1g) = at(1024);
         let (png_2g, _) = at(2048);
-        assert!(png_2g.megapixels > png_1g.megapixels * 1.8);
+        assert!(png_2g.memory_megapixels > png_1g.megapixels * 1.8);
         assert!(jpeg_1g.megapixels > png_1g.megapixels);
         // The next size up does not fit.
         let next = inspection(&KINDS[0], png_1g.width + 4, png_1g.height + 3, &settings);

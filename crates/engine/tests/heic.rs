@@ -188,6 +188,8 @@ fn ten_bit_gives_a_16_bit_png() {
     assert_eq!(png.color(), image::ColorType::Rgb16);
 }
 
+/// The same bytes whatever the schedule, but for the full-size WebP, which
+/// the lean schedules make with less memory (see the engine's tests).
 #[test]
 fn every_schedule_gives_the_same_bytes() {
     for name in ["alpha", "orient6"] {
@@ -196,6 +198,14 @@ fn every_schedule_gives_the_same_bytes() {
         for schedule in [Schedule::OneAtATime, Schedule::TwoPasses] {
             let lean = process_with(&bytes, &Settings::default(), schedule).unwrap();
             for (a, b) in side.variants.iter().zip(&lean.variants) {
+                assert_eq!(a.spec.name, b.spec.name);
+                if a.spec.name == "webp" {
+                    let decode = |b: &[u8]| image::load_from_memory(b).unwrap();
+                    let (fast, lean) = (decode(&a.bytes), decode(&b.bytes));
+                    assert_eq!(fast.dimensions(), lean.dimensions(), "{name}");
+                    assert_eq!(fast.color(), lean.color(), "{name}");
+                    continue;
+                }
                 assert!(a.bytes == b.bytes, "{name} {}: {schedule:?}", a.spec.name);
             }
         }
