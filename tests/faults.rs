@@ -7,6 +7,7 @@
 //! which finishes it; a manifest never names a missing variant. (Faults
 //! where S3 did not act are in tests/handler.rs, against memory.)
 
+mod support;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::error::ErrorMetadata;
 use aws_sdk_s3::operation::delete_object::DeleteObjectError;
@@ -15,31 +16,18 @@ use aws_sdk_s3::operation::put_object::PutObjectError;
 use aws_sdk_s3::Client;
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
 use image::{DynamicImage, ImageFormat};
-use imgflow_engine::memory::Budget;
-use imgflow_engine::{Reason, Settings};
+use imgflow_engine::Reason;
 use imgflow_lambda::event::S3Event;
-use imgflow_lambda::handler::{handle_event, HandlerSettings};
+use imgflow_lambda::handler::handle_event;
 use imgflow_lambda::outcome::Outcome;
 use imgflow_lambda::store::s3::S3Store;
 use imgflow_testkit::fixtures::*;
 use imgflow_testkit::{s3_change, S3Emulator};
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::settings;
 
 const KEY: &str = "albums/a.png";
-
-fn settings() -> HandlerSettings {
-    HandlerSettings {
-        processed_bucket: "processed".into(),
-        cache_control: "public, max-age=31536000, immutable".into(),
-        kms_key_arn: None,
-        engine: Arc::new(Settings::default()),
-        record_concurrency: 4,
-        deadline_margin: Duration::from_millis(500),
-        memory: Budget::new(u64::MAX),
-    }
-}
 
 /// S3 through moto, with `rules` answering the requests they match.
 fn store_with(moto: &S3Emulator, rules: &[&Rule]) -> S3Store {

@@ -1,6 +1,7 @@
 //! The handler's failure model, against an in-memory object store (the S3
 //! implementation is tested against a real S3 API in the integration tests).
 
+mod support;
 use image::{DynamicImage, ImageFormat};
 use imgflow_engine::memory::Budget;
 use imgflow_engine::{Reason, Settings};
@@ -16,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+use support::settings;
 
 /// One stored object: its body, user metadata, ETag (a write counter) and
 /// when it was written.
@@ -210,18 +212,6 @@ impl ObjectStore for MemoryStore {
             .collect();
         listed.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(listed)
-    }
-}
-
-fn settings() -> HandlerSettings {
-    HandlerSettings {
-        processed_bucket: "processed".into(),
-        cache_control: "public, max-age=31536000, immutable".into(),
-        kms_key_arn: None,
-        engine: Arc::new(Settings::default()),
-        record_concurrency: 4,
-        deadline_margin: Duration::from_millis(500),
-        memory: Budget::new(u64::MAX),
     }
 }
 

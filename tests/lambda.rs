@@ -180,12 +180,7 @@ fn s3_events_end_to_end() {
     let Reported::Response(body) = invoke(&api, event, 60_000) else {
         panic!("rejections must not fail")
     };
-    let outcomes: Vec<&str> = body["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["outcome"].as_str().unwrap())
-        .collect();
+    let outcomes = outcomes(&body);
     assert_eq!(outcomes, ["rejected", "rejected", "rejected", "skipped"]);
     assert_eq!(moto.keys("processed"), first);
 
@@ -244,6 +239,16 @@ fn manifest_variants(m: &Value) -> Vec<String> {
         .collect();
     keys.sort();
     keys
+}
+
+/// Each record's outcome in an invocation's response.
+fn outcomes(body: &Value) -> Vec<&str> {
+    body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["outcome"].as_str().expect("an outcome"))
+        .collect()
 }
 
 fn outcome_of(api: &RuntimeApi, event: Value) -> Value {
@@ -391,12 +396,7 @@ fn heic_uploads_give_the_five_variants() {
     let Reported::Response(body) = invoke(&api, s3_event(&records), 60_000) else {
         panic!("invocation failed")
     };
-    let outcomes: Vec<&str> = body["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["outcome"].as_str().unwrap())
-        .collect();
+    let outcomes = outcomes(&body);
     assert_eq!(outcomes, ["processed", "processed", "rejected"], "{body}");
     assert_eq!(
         moto.keys("processed").len(),

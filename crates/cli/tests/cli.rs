@@ -16,6 +16,14 @@ fn imgflow(args: &[&str], dir: &Path) -> Output {
         .expect("imgflow runs")
 }
 
+/// `--json` output: one JSON value a line.
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .map(|rd| {
@@ -115,11 +123,7 @@ fn table_and_json_output() {
 
     let r = imgflow(&["process", "a.png", "--out", "out", "--json"], dir.path());
     assert!(r.status.success());
-    let lines: Vec<serde_json::Value> = String::from_utf8(r.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect();
+    let lines = json_lines(&r.stdout);
     assert_eq!(lines.len(), 5);
     let names: Vec<_> = lines
         .iter()
@@ -492,11 +496,7 @@ fn heic_photos_are_processed_whatever_their_name() {
             String::from_utf8_lossy(&r.stderr)
         );
         assert_eq!(listing(&out), expected_names(stem, &heic), "{name}");
-        let lines: Vec<serde_json::Value> = String::from_utf8(r.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-            .collect();
+        let lines = json_lines(&r.stdout);
         assert_eq!(lines.len(), 5);
         assert!(
             lines.iter().all(|l| l["source_format"] == "HEIC"),

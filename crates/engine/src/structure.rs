@@ -319,28 +319,12 @@ mod tests {
 
     /// RIFF/WEBP around `chunks` ((FourCC, data), padded as RIFF says).
     fn webp(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
-        let mut body = b"WEBP".to_vec();
-        for (fourcc, data) in chunks {
-            body.extend_from_slice(*fourcc);
-            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            body.extend_from_slice(data);
-            if data.len() % 2 == 1 {
-                body.push(0);
-            }
-        }
-        [
-            b"RIFF".as_slice(),
-            &(body.len() as u32).to_le_bytes(),
-            &body,
-        ]
-        .concat()
+        let chunks: Vec<(&[u8; 4], &[u8])> = chunks.iter().map(|(f, d)| (*f, &d[..])).collect();
+        crate::codecs::webp::riff(&chunks).unwrap()
     }
 
     fn vp8x(flags: u8, (w, h): (u32, u32)) -> Vec<u8> {
-        let mut d = vec![flags, 0, 0, 0];
-        d.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
-        d.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
-        d
+        crate::codecs::webp::vp8x(flags, w, h).to_vec()
     }
 
     fn vp8l((w, h): (u32, u32)) -> Vec<u8> {

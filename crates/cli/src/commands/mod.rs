@@ -6,3 +6,12 @@ pub mod inspect;
 pub mod process;
 pub mod prune;
 pub mod reprocess;
+
+/// The async runtime for the subcommands that talk to S3.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

@@ -13,10 +13,7 @@ pub fn run(args: PruneArgs) -> anyhow::Result<ExitCode> {
         prefix: args.prefix,
         min_age: std::time::Duration::from_secs(args.min_age_minutes.saturating_mul(60)),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let store = imgflow_lambda::store::s3::S3Store::from_env().await;
         let plan = prune::plan(&store, &scope, std::time::SystemTime::now())

@@ -4,7 +4,6 @@
 
 use crate::args::ReprocessArgs;
 use crate::{progress_bar, reprocess, usage_error};
-use anyhow::Context as _;
 use imgflow_lambda::config;
 use imgflow_lambda::outcome::Outcome;
 use std::process::ExitCode;
@@ -20,10 +19,7 @@ pub fn run(args: ReprocessArgs) -> anyhow::Result<ExitCode> {
         Ok(h) => h,
         Err(e) => return Ok(usage_error(e)),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let store = imgflow_lambda::store::s3::S3Store::from_env().await;
         let objects = reprocess::targets(&store, &args.objects, &args.prefix)

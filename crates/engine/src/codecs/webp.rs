@@ -212,11 +212,25 @@ fn chunk<'a>(file: &'a [u8], fourcc: &[u8; 4]) -> Option<&'a [u8]> {
 /// VP8 chunk behind an ALPH chunk carrying `alph`.
 fn with_alpha(bitstream: &[u8], alph: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
     let vp8 = chunk(bitstream, b"VP8 ").ok_or("libwebp wrote no VP8 chunk")?;
-    let mut vp8x = [0u8; 10];
-    vp8x[0] = 0x10; // alpha
-    vp8x[4..7].copy_from_slice(&(width - 1).to_le_bytes()[..3]);
-    vp8x[7..10].copy_from_slice(&(height - 1).to_le_bytes()[..3]);
-    let chunks: [(&[u8; 4], &[u8]); 3] = [(b"VP8X", &vp8x), (b"ALPH", alph), (b"VP8 ", vp8)];
+    riff(&[
+        (b"VP8X", &vp8x(0x10, width, height)),
+        (b"ALPH", alph),
+        (b"VP8 ", vp8),
+    ])
+}
+
+/// A VP8X chunk's payload: `flags` (0x10 alpha, 0x20 ICC, …) and the
+/// canvas size.
+pub(crate) fn vp8x(flags: u8, width: u32, height: u32) -> [u8; 10] {
+    let mut d = [0u8; 10];
+    d[0] = flags;
+    d[4..7].copy_from_slice(&width.saturating_sub(1).to_le_bytes()[..3]);
+    d[7..10].copy_from_slice(&height.saturating_sub(1).to_le_bytes()[..3]);
+    d
+}
+
+/// A RIFF WebP file of `chunks`, each padded to an even size.
+pub(crate) fn riff(chunks: &[(&[u8; 4], &[u8])]) -> Result<Vec<u8>, String> {
     let body: usize = chunks.iter().map(|(_, d)| 8 + d.len() + d.len() % 2).sum();
     let riff_size = u32::try_from(4 + body).map_err(|_| "WebP over 4 GiB")?;
     let mut out = Vec::with_capacity(8 + 4 + body);
@@ -224,7 +238,7 @@ fn with_alpha(bitstream: &[u8], alph: &[u8], width: u32, height: u32) -> Result<
     out.extend_from_slice(&riff_size.to_le_bytes());
     out.extend_from_slice(b"WEBP");
     for (fourcc, data) in chunks {
-        out.extend_from_slice(fourcc);
+        out.extend_from_slice(*fourcc);
         out.extend_from_slice(&(data.len() as u32).to_le_bytes());
         out.extend_from_slice(data);
         if data.len() % 2 == 1 {
@@ -268,5 +282,42 @@ fn with_icc(bitstream: &[u8], profile: &[u8]) -> Result<Vec<u8>, String> {
         let bytes = std::slice::from_raw_parts(out.bytes, out.size).to_vec();
         sys::WebPDataClear(&mut out);
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn riff(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        super::riff(chunks).unwrap()
+    }
+
+    #[test]
+    fn chunks_are_found_past_padding_and_never_read_past_the_end() {
+        let file = riff(&[(b"ICCP", b"odd"), (b"VP8 ", b"frame")]);
+        assert_eq!(chunk(&file, b"VP8 "), Some(&b"frame"[..]));
+        assert_eq!(chunk(&file, b"ALPH"), None);
+        // A size beyond the file: not found, not a panic.
+        let mut truncated = file.clone();
+        truncated.truncate(file.len() - 3);
+        assert_eq!(chunk(&truncated, b"VP8 "), None);
+        assert_eq!(chunk(b"RIFF", b"VP8 "), None);
+    }
+
+    #[test]
+    fn alpha_needs_a_lossy_frame_and_lands_before_it() {
+        let lossless = riff(&[(b"VP8L", b"stream")]);
+        let err = with_alpha(&lossless, b"\x01a", 4, 3).unwrap_err();
+        assert!(err.contains("no VP8 chunk"), "{err}");
+        let wrapped = with_alpha(&riff(&[(b"VP8 ", b"frame")]), b"\x01a", 4, 3).unwrap();
+        assert_eq!(
+            chunk(&wrapped, b"VP8X"),
+            Some(&[0x10, 0, 0, 0, 3, 0, 0, 2, 0, 0][..])
+        );
+        assert_eq!(chunk(&wrapped, b"ALPH"), Some(&b"\x01a"[..]));
+        assert_eq!(chunk(&wrapped, b"VP8 "), Some(&b"frame"[..]));
+        let riff_size = u32::from_le_bytes(wrapped[4..8].try_into().unwrap()) as usize;
+        assert_eq!(riff_size + 8, wrapped.len());
     }
 }
