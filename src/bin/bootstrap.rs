@@ -23,9 +23,20 @@ struct Function {
     cold: AtomicBool,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match start().await {
+fn main() -> ExitCode {
+    // Before any thread allocates: the memory budget assumes it.
+    imgflow_engine::memory::keep_large_blocks_mapped();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(start()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One JSON line naming the problem; Lambda then reports the init

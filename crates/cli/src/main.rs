@@ -18,6 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any thread allocates: the memory budget assumes it.
+    imgflow_engine::memory::keep_large_blocks_mapped();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Process(args) => commands::process::run(args),

@@ -220,11 +220,10 @@ fn decode_traced(bytes: &[u8], settings: &Settings) -> Result<Decoded, EngineErr
 }
 
 /// One variant after another, the PNG last over the decoded pixels. A
-/// full-size WebP needs far more memory than its input, so it runs where
-/// it costs least: with alpha (libwebp's alpha coder, ~13 bytes a pixel)
-/// first, before any other output exists; without, it converts its pixels
-/// before the PNG takes them over and encodes after the decoded image is
-/// gone.
+/// full-size WebP runs where it costs least: first, before any other
+/// output exists; but with libwebp's token buffer (fast) and no alpha, it
+/// converts its pixels before the PNG takes them over and encodes after
+/// the decoded image is gone.
 fn one_at_a_time(
     parent: &tracing::Span,
     decoded: Decoded,
@@ -239,13 +238,16 @@ fn one_at_a_time(
     let (png, mut others): (Vec<&VariantSettings>, Vec<&VariantSettings>) = variants
         .into_iter()
         .partition(|v| v.spec.codec == Codec::Png);
-    let (late_webp, others): (Vec<_>, Vec<_>) = if alpha || png.is_empty() {
-        // Stable: the full-size WebPs first, the rest in table order.
-        others.sort_by_key(|v| !full_webp(v));
-        (Vec::new(), others)
-    } else {
-        others.into_iter().partition(|v| full_webp(v))
-    };
+    // libwebp's token buffer (fast) is worth moving past the decoded
+    // image; lean, the WebP's import is, and it would sit beside the PNG.
+    let (late_webp, others): (Vec<_>, Vec<_>) =
+        if alpha || png.is_empty() || footprint == Footprint::Lean {
+            // Stable: the full-size WebPs first, the rest in table order.
+            others.sort_by_key(|v| !full_webp(v));
+            (Vec::new(), others)
+        } else {
+            others.into_iter().partition(|v| full_webp(v))
+        };
     let mut done = Vec::new();
     for v in others {
         done.push(traced(parent, v, || decoded.encode(v, footprint))?);

@@ -4,19 +4,23 @@
 //! The estimate follows the engine's steps (see [`crate::process_with`]) and
 //! charges each one what it holds: the decoded source, what the encoder
 //! being run needs for itself, and the outputs made so far. The per-pixel
-//! costs of the encoders are measured (mozjpeg keeps the quantised and the
-//! unquantised coefficients of the whole image, ~6 bytes per pixel;
+//! costs of the encoders are measured (mozjpeg keeps the quantised
+//! coefficients of the whole image, 3 bytes per pixel at 4:2:0;
 //! libwebp's lossless alpha coder ~13 and up to 10 MiB of tables, the lean
 //! one ~5; the token buffer, side by side only, at its worst), and a test
 //! checks the estimate
-//! against measured peaks: never below, at most 1.5 times above.
+//! against measured peaks: never below, at most 1.5 times above. The
+//! estimates assume the allocator returns what is freed
+//! ([`keep_large_blocks_mapped`]).
 
 use crate::settings::VariantSettings;
 use crate::sniff::Format;
 use crate::variant::Codec;
 use image::ColorType;
 
+mod allocator;
 mod budget;
+pub use allocator::keep_large_blocks_mapped;
 pub use budget::{Admission, Budget, NotAdmitted};
 
 /// What the header says, enough to budget the image.
@@ -84,7 +88,7 @@ const SLACK_FRACTION: f64 = 0.05;
 const SLACK_BYTES: f64 = 1.5 * 1024.0 * 1024.0;
 
 /// Measured per-pixel costs of the encoders, beyond their input.
-const MOZJPEG_PER_COMPONENT: f64 = 2.0; // × (1 + 2 × 1/4) for 4:2:0 colour, ×2 for both coefficient sets
+const MOZJPEG_PER_COMPONENT: f64 = 2.0; // × (1 + 2 × 1/4) for 4:2:0 colour; one set (see codecs::jpeg)
 const WEBP_YUV: f64 = 1.5;
 const WEBP_ALPHA_PLANE: f64 = 1.0;
 const WEBP_ALPHA_CODER: f64 = 13.2;
@@ -97,15 +101,16 @@ const WEBP_ALPHA_TABLES_MAX: f64 = 10.0 * 1024.0 * 1024.0;
 /// widened to 4 bytes a pixel, plus its output, at most about a byte a
 /// pixel (noise), held twice while it is copied out.
 const WEBP_LEAN_ALPHA_CODER: f64 = 5.2;
-/// Output size per pixel, upper bounds by codec: random noise (the least
-/// compressible input) measured 0.70 (JPEG q85), 0.42 (q60) and 0.75 (WebP
-/// q85) bytes per pixel; above quality 90 the bound doubles. PNG's is its
-/// input plus deflate's worst case.
+/// Output size per pixel, upper bounds by quality: random noise (the least
+/// compressible input) measured 0.70 (JPEG q85), 0.42 (JPEG q60) and 0.75
+/// (WebP q85) bytes per pixel; above quality 90 the bound doubles. PNG's is
+/// its input plus deflate's worst case.
 fn lossy_out(quality: Option<u8>) -> f64 {
-    if quality.unwrap_or(100) > 90 {
-        2.0
-    } else {
-        1.0
+    match quality.unwrap_or(100) {
+        0..=60 => 0.5,
+        61..=85 => 0.8,
+        86..=90 => 1.0,
+        _ => 2.0,
     }
 }
 
@@ -201,7 +206,7 @@ pub fn estimate(
     }
 
     let rows = f64::from(shape.height);
-    let mozjpeg = pixels * MOZJPEG_PER_COMPONENT * 2.0 * if gray { 1.0 } else { 1.5 };
+    let mozjpeg = pixels * MOZJPEG_PER_COMPONENT * if gray { 1.0 } else { 1.5 };
     let yuv = pixels * (WEBP_YUV + if alpha { WEBP_ALPHA_PLANE } else { 0.0 });
     let webp_copy = if eight_bit_rgb_or_rgba {
         0.0
@@ -291,9 +296,10 @@ pub fn estimate(
     let input = input_bytes as f64;
     let all_outputs: f64 = costs.iter().map(|c| c.out).sum();
 
-    // One at a time, in the engine's order: with alpha the full-size WebP,
-    // then JPEGs and fitted variants; without alpha, the full-size WebP's
-    // import, the PNG over the source, then the WebP's encode;
+    // One at a time, in the engine's order: the full-size WebP, then JPEGs
+    // and fitted variants, the PNG over the source last; but fast and
+    // without alpha, the full-size WebP's import before the PNG and its
+    // encode after;
     // `outputs` are what earlier passes made; `fast`: the full-size WebP
     // with libwebp's defaults (else lean). Returns the peak and the outputs
     // made by the end.
@@ -301,9 +307,9 @@ pub fn estimate(
         let coder = |c: &Cost| if fast { c.fast } else { c.lean };
         let has_png = costs.iter().any(|c| c.codec == Codec::Png);
         let full_webp = |c: &Cost| c.codec == Codec::WebP && c.full;
-        let late_webp = |c: &Cost| full_webp(c) && has_png && !alpha;
+        let late_webp = |c: &Cost| full_webp(c) && has_png && !alpha && fast;
         let mut peak = decode + outputs;
-        // With alpha, the full-size WebPs first (before other outputs).
+        // The full-size WebPs first (before other outputs), unless late.
         let mut early: Vec<&&Cost> = costs
             .iter()
             .filter(|c| c.codec != Codec::Png && !late_webp(c))
