@@ -94,7 +94,7 @@ fn inspection(kind: &Kind, width: u32, height: u32, settings: &Settings) -> Insp
         width,
         height,
         color: kind.color,
-        progressive: false,
+        progressive: None,
         turned: false,
         heic: None,
     };

@@ -120,7 +120,7 @@ pub fn inspection(input: &Path, i: &Inspection, threads: usize, json: bool) -> S
             width: i.shape.width,
             height: i.shape.height,
             color: &color,
-            progressive: i.shape.progressive,
+            progressive: i.shape.progressive.is_some(),
             memory_one_at_a_time_bytes: i.memory.one_at_a_time,
             memory_two_passes_bytes: i.memory.two_passes,
             memory_side_by_side_bytes: i.memory.side_by_side,

@@ -56,7 +56,9 @@ pub fn inspect(
         width,
         height,
         color,
-        progressive: format == Format::Jpeg && structure::jpeg_is_progressive(bytes),
+        progressive: (format == Format::Jpeg)
+            .then(|| structure::jpeg_progressive_coefficients(bytes))
+            .flatten(),
         turned: turns(orientation),
         heic: None,
     })
@@ -95,7 +97,7 @@ fn heic_shape(header: &heic::HeicHeader) -> Shape {
         width: header.width,
         height: header.height,
         color: heic_color(header),
-        progressive: false,
+        progressive: None,
         // heifer turns the pixels itself (counted in `heic`).
         turned: false,
         heic: Some(header.decode),

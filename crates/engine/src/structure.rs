@@ -154,26 +154,71 @@ fn tiff_values_are_missing(b: &[u8]) -> bool {
     })
 }
 
-/// Whether a JPEG's frame is progressive (SOF2, SOF6, SOF10, SOF14): its
-/// decoder then holds every coefficient of the image until the last scan.
-pub fn jpeg_is_progressive(b: &[u8]) -> bool {
+/// For a JPEG whose decoder holds every coefficient until the last scan,
+/// the bytes of that buffer: every 8×8 block of every component, padded to
+/// whole MCUs as libjpeg pads them, at 128 bytes a block. That is a
+/// progressive frame (SOF2, SOF6, SOF10, SOF14), or a sequential one whose
+/// first scan holds fewer components than the frame. `None` otherwise. A
+/// frame header too short to read is charged as if every component were at
+/// full resolution.
+pub fn jpeg_progressive_coefficients(b: &[u8]) -> Option<u64> {
+    let mut frame: Option<(bool, &[u8])> = None;
     let mut i = 2; // after SOI
     while i + 4 <= b.len() {
         if b[i] != 0xFF {
-            return false;
+            break;
         }
         let marker = b[i + 1];
+        let segment = || b.get(i + 4..).unwrap_or_default();
         match marker {
             0xFF => i += 1,
             0x01 | 0xD0..=0xD8 => i += 2,
-            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => return false,
-            // The frame header comes before the first scan.
-            0xDA | 0xD9 => return false,
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                frame = Some((progressive, segment()));
+                i += 2 + usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+            }
+            0xDA => {
+                let (progressive, sof) = frame?;
+                let in_frame = sof.get(5).copied().unwrap_or(0);
+                let in_scan = segment().first().copied().unwrap_or(0);
+                return (progressive || in_scan < in_frame).then(|| coefficient_bytes(sof));
+            }
+            0xD9 => break,
             _ => i += 2 + usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]])),
         }
     }
-    false
+    // No scan header read: the frame type decides.
+    frame.and_then(|(progressive, sof)| progressive.then(|| coefficient_bytes(sof)))
+}
+
+/// The coefficient bytes of the frame whose header (after its length) is
+/// `sof`: precision, height, width, then (id, sampling, table) per component.
+fn coefficient_bytes(sof: &[u8]) -> u64 {
+    let dim = |at: usize| {
+        sof.get(at..at + 2)
+            .map(|d| u64::from(u16::from_be_bytes([d[0], d[1]])))
+    };
+    let (height, width) = (dim(1).unwrap_or(0), dim(3).unwrap_or(0));
+    let count = sof.get(5).map_or(0, |&n| usize::from(n));
+    let sampling: Vec<(u64, u64)> = (0..count)
+        .map_while(|c| sof.get(6 + 3 * c + 1))
+        .map(|&f| (u64::from(f >> 4).max(1), u64::from(f & 15).max(1)))
+        .collect();
+    let blocks = |size: u64, factor: u64, max: u64| {
+        // libjpeg: ceil(size × factor / (max × 8)), rounded up to the factor.
+        (size * factor).div_ceil(max * 8).next_multiple_of(factor)
+    };
+    if sampling.len() != count || count == 0 {
+        // Unreadable: three components at full resolution.
+        return width.div_ceil(8) * height.div_ceil(8) * 3 * 128;
+    }
+    let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1);
+    let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1);
+    sampling
+        .iter()
+        .map(|&(h, v)| blocks(width, h, h_max) * blocks(height, v, v_max) * 128)
+        .sum()
 }
 
 /// A RIFF container declares its length, and each chunk its own; fewer
@@ -269,6 +314,56 @@ mod tests {
             j.extend_from_slice(&[0xFF, 0xD9]);
         }
         j
+    }
+
+    /// SOI, a frame header (`sof` marker, each component's sampling),
+    /// then a scan header over `in_scan` components.
+    fn jpeg_headers(sof: u8, (w, h): (u16, u16), sampling: &[u8], in_scan: u8) -> Vec<u8> {
+        let mut b = vec![0xFF, 0xD8, 0xFF, sof];
+        let n = sampling.len() as u8;
+        b.extend_from_slice(&(8 + 3 * u16::from(n)).to_be_bytes());
+        b.push(8);
+        b.extend_from_slice(&h.to_be_bytes());
+        b.extend_from_slice(&w.to_be_bytes());
+        b.push(n);
+        for (id, f) in sampling.iter().enumerate() {
+            b.extend_from_slice(&[id as u8 + 1, *f, 0]);
+        }
+        b.extend_from_slice(&[0xFF, 0xDA]);
+        b.extend_from_slice(&(6 + 2 * u16::from(in_scan)).to_be_bytes());
+        b.push(in_scan);
+        b
+    }
+
+    #[test]
+    fn the_coefficient_buffer_follows_the_frame_header() {
+        // 4:2:0, 10000×9999: 1250×1250 luma blocks, 625×625 per chroma.
+        let yuv420 = [0x22, 0x11, 0x11];
+        let progressive = jpeg_headers(0xC2, (10_000, 9_999), &yuv420, 1);
+        assert_eq!(
+            jpeg_progressive_coefficients(&progressive),
+            Some(300_000_000)
+        );
+        // 4:4:4 takes twice that.
+        let full = jpeg_headers(0xC2, (10_000, 9_999), &[0x11; 3], 3);
+        assert_eq!(
+            jpeg_progressive_coefficients(&full),
+            Some(2 * 1250 * 1250 * 3 * 128 / 2)
+        );
+        // Gray, padded to whole blocks: 3×2 blocks.
+        let gray = jpeg_headers(0xC2, (17, 9), &[0x11], 1);
+        assert_eq!(jpeg_progressive_coefficients(&gray), Some(6 * 128));
+        // Sequential: one interleaved scan needs no buffer; a scan of one
+        // component out of three means the decoder keeps them all.
+        let interleaved = jpeg_headers(0xC0, (10_000, 9_999), &yuv420, 3);
+        assert_eq!(jpeg_progressive_coefficients(&interleaved), None);
+        let separate = jpeg_headers(0xC0, (10_000, 9_999), &yuv420, 1);
+        assert_eq!(jpeg_progressive_coefficients(&separate), Some(300_000_000));
+        // A frame header cut short: three components at full resolution.
+        let mut cut = jpeg_headers(0xC2, (16, 16), &yuv420, 1);
+        cut.truncate(13);
+        assert_eq!(jpeg_progressive_coefficients(&cut), Some(4 * 3 * 128));
+        assert_eq!(jpeg_progressive_coefficients(b"\xFF\xD8"), None);
     }
 
     #[test]

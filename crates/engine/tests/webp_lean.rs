@@ -3,7 +3,7 @@
 //! back by libwebp (what browsers run) and by image-webp.
 
 use image::{DynamicImage, RgbaImage};
-use imgflow_engine::codecs::webp::{encode, Footprint};
+use imgflow_engine::codecs::webp::{encode, encode_imported, import, Footprint};
 use imgflow_testkit::fixtures::*;
 use libwebp_sys as sys;
 
@@ -85,4 +85,15 @@ fn lean_leaves_out_an_opaque_alpha() {
     let lean = encode(&DynamicImage::ImageRgba8(src), 85, None, Footprint::Lean).unwrap();
     assert!(!contains(&lean, b"ALPH"));
     assert_eq!(&lean[12..16], b"VP8 ");
+}
+
+#[test]
+fn lean_codes_the_same_alpha_from_the_source_as_from_imported_pixels() {
+    // `encode` codes the alpha plane before importing (the lean peak);
+    // `encode_imported` (two passes) takes it from libwebp's picture.
+    let image = DynamicImage::ImageRgba8(source());
+    let from_source = encode(&image, 85, None, Footprint::Lean).expect("encodes");
+    let imported = import(&image).expect("imports");
+    let from_picture = encode_imported(imported, 85, None, Footprint::Lean).expect("encodes");
+    assert!(from_source == from_picture, "the two lean paths differ");
 }

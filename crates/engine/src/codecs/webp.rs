@@ -16,7 +16,23 @@ pub fn encode(
     icc: Option<&[u8]>,
     footprint: Footprint,
 ) -> Result<Vec<u8>, String> {
-    encode_imported(import(image)?, quality, icc, footprint)
+    if footprint == Footprint::Fast {
+        return encode_imported(import(image)?, quality, icc, footprint);
+    }
+    // Lean: the alpha plane is coded first, from the source, before
+    // libwebp's copy of the pixels exists (the two never sit side by side).
+    let alph = match image {
+        DynamicImage::ImageRgba8(rgba) if rgba.pixels().any(|p| p.0[3] != u8::MAX) => {
+            let plane: Vec<u8> = rgba.pixels().map(|p| p.0[3]).collect();
+            Some(alph_payload(&plane, image.width(), image.height())?)
+        }
+        _ => None,
+    };
+    let mut imported = import(image)?;
+    if alph.is_some() {
+        detach_alpha(&mut imported);
+    }
+    encode_with(imported, quality, icc, footprint, alph)
 }
 
 /// How much memory the encoder may hold beyond its input.
@@ -89,6 +105,22 @@ pub fn encode_imported(
     icc: Option<&[u8]>,
     footprint: Footprint,
 ) -> Result<Vec<u8>, String> {
+    let alph = match footprint {
+        Footprint::Lean => take_alpha(&mut imported)?,
+        Footprint::Fast => None,
+    };
+    encode_with(imported, quality, icc, footprint, alph)
+}
+
+/// Encodes `imported`, with `alph` as its alpha chunk when given (the
+/// picture then opaque).
+fn encode_with(
+    mut imported: Imported,
+    quality: u8,
+    icc: Option<&[u8]>,
+    footprint: Footprint,
+    alpha: Option<Vec<u8>>,
+) -> Result<Vec<u8>, String> {
     let mut config =
         sys::WebPConfig::new_with_preset(sys::WebPPreset::WEBP_PRESET_DEFAULT, f32::from(quality))
             .map_err(|_| "libwebp version mismatch".to_owned())?;
@@ -100,10 +132,6 @@ pub fn encode_imported(
         return Err("invalid WebP configuration".to_owned());
     }
     let (width, height) = (imported.picture.width, imported.picture.height);
-    let alpha = match footprint {
-        Footprint::Lean => take_alpha(&mut imported)?,
-        Footprint::Fast => None,
-    };
     let mut writer = std::mem::MaybeUninit::<sys::WebPMemoryWriter>::uninit();
     // SAFETY: the writer is initialised before use and cleared on every
     // path; the picture is freed when `imported` drops.
@@ -147,15 +175,11 @@ fn take_alpha(imported: &mut Imported) -> Result<Option<Vec<u8>>, String> {
     let picture = &mut imported.picture;
     // SAFETY: the picture was filled by an import: `a` is null or holds
     // `height` rows of `a_stride` bytes, `width` of them used, inside the
-    // picture's own allocation (which WebPPictureFree frees whole, so
-    // nulling `a` leaks nothing).
-    unsafe {
+    // picture's own allocation.
+    let alph = unsafe {
         if picture.a.is_null() || sys::WebPPictureHasTransparency(picture) == 0 {
             return Ok(None);
         }
-        // What WebPEncode does with alpha: flatten the colour of fully
-        // transparent blocks, which then cost next to nothing.
-        sys::WebPCleanupTransparentArea(picture);
         let (width, height) = (picture.width as usize, picture.height as usize);
         let stride = picture.a_stride as usize;
         let rows = std::slice::from_raw_parts(picture.a, stride * (height - 1) + width);
@@ -168,30 +192,45 @@ fn take_alpha(imported: &mut Imported) -> Result<Option<Vec<u8>>, String> {
                 .collect::<Vec<u8>>()
                 .into()
         };
-        let mut file = Vec::new();
-        image_webp::WebPEncoder::new(&mut file)
-            .encode(
-                &plane,
-                width as u32,
-                height as u32,
-                image_webp::ColorType::L8,
-            )
-            .map_err(|e| format!("coding the alpha plane: {e}"))?;
-        picture.a = std::ptr::null_mut();
-        picture.a_stride = 0;
-        picture.colorspace = sys::WebPEncCSP::WEBP_YUV420;
-        // The ALPH payload: a header byte (no preprocessing, no filter,
-        // lossless), then the VP8L image stream without its 5-byte header
-        // (signature, dimensions, version: the canvas gives them).
-        let frame = chunk(&file, b"VP8L").ok_or("image-webp wrote no VP8L chunk")?;
-        let stream = frame
-            .get(5..)
-            .ok_or("image-webp wrote a truncated VP8L chunk")?;
-        let mut alph = Vec::with_capacity(1 + stream.len());
-        alph.push(1);
-        alph.extend_from_slice(stream);
-        Ok(Some(alph))
+        alph_payload(&plane, width as u32, height as u32)?
+    };
+    detach_alpha(imported);
+    Ok(Some(alph))
+}
+
+/// What WebPEncode does with alpha before coding it (flatten the colour
+/// of fully transparent blocks, which then cost next to nothing), then
+/// the alpha plane detached: libwebp codes the picture as opaque.
+fn detach_alpha(imported: &mut Imported) {
+    let picture = &mut imported.picture;
+    // SAFETY: an imported picture; the cleanup reads `a` and changes only
+    // Y, U and V. Nulling `a` leaks nothing: WebPPictureFree frees the
+    // picture's one allocation whole.
+    unsafe {
+        sys::WebPCleanupTransparentArea(picture);
     }
+    picture.a = std::ptr::null_mut();
+    picture.a_stride = 0;
+    picture.colorspace = sys::WebPEncCSP::WEBP_YUV420;
+}
+
+/// An alpha plane (`width` × `height` bytes) as an ALPH chunk's payload: a
+/// header byte (no preprocessing, no filter, lossless), then image-webp's
+/// VP8L image stream without its 5-byte header (signature, dimensions,
+/// version: the canvas gives them).
+fn alph_payload(plane: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
+    let mut file = Vec::new();
+    image_webp::WebPEncoder::new(&mut file)
+        .encode(plane, width, height, image_webp::ColorType::L8)
+        .map_err(|e| format!("coding the alpha plane: {e}"))?;
+    let frame = chunk(&file, b"VP8L").ok_or("image-webp wrote no VP8L chunk")?;
+    let stream = frame
+        .get(5..)
+        .ok_or("image-webp wrote a truncated VP8L chunk")?;
+    let mut alph = Vec::with_capacity(1 + stream.len());
+    alph.push(1);
+    alph.extend_from_slice(stream);
+    Ok(alph)
 }
 
 /// The payload of the first `fourcc` chunk of a RIFF WebP file.

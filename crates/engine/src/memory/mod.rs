@@ -31,9 +31,9 @@ pub struct Shape {
     pub height: u32,
     /// The decoded colour type (what the source will hold in memory).
     pub color: ColorType,
-    /// A progressive JPEG: its decoder keeps every coefficient until the
-    /// last scan.
-    pub progressive: bool,
+    /// A progressive JPEG: the bytes of coefficients its decoder keeps
+    /// until the last scan (from the frame header).
+    pub progressive: Option<u64>,
     /// EXIF orientation turns the image by 90°: a second buffer while the
     /// pixels are turned.
     pub turned: bool,
@@ -184,13 +184,7 @@ pub fn estimate(
 
     // Decoding: the source, plus the progressive decoder's coefficients
     // (freed when it finishes) or the turned copy (made after).
-    let progressive = if shape.progressive {
-        // Two bytes per coefficient, all three components at full
-        // resolution at worst (4:4:4).
-        pixels * 2.0 * if gray { 1.0 } else { 3.0 }
-    } else {
-        0.0
-    };
+    let progressive = shape.progressive.unwrap_or(0) as f64;
     let turned = if shape.turned { source } else { 0.0 };
     let mut decode = source + progressive.max(turned);
     if let Some(heic) = shape.heic {
@@ -233,6 +227,9 @@ pub fn estimate(
         /// alpha coder) and lean (the lean alpha coder).
         fast: f64,
         lean: f64,
+        /// Lean, from the source: the alpha plane and its coder, before
+        /// libwebp's import exists.
+        alpha_first: f64,
         out: f64,
     }
     let costs: Vec<Cost> = variants
@@ -282,12 +279,18 @@ pub fn estimate(
             } else {
                 (0.0, 0.0)
             };
+            let alpha_first = if lean > 0.0 {
+                webp_copy + pixels * WEBP_ALPHA_PLANE + lean
+            } else {
+                0.0
+            };
             Cost {
                 codec: v.spec.codec,
                 full,
                 work,
                 fast,
                 lean,
+                alpha_first,
                 out,
             }
         })
@@ -316,8 +319,13 @@ pub fn estimate(
             .collect();
         early.sort_by_key(|c| !full_webp(c));
         for c in early {
-            // Its output grows while its working set is alive.
-            peak = peak.max(source + c.work + coder(c) + outputs + c.out);
+            // Its output grows while its working set is alive. Lean, the
+            // alpha plane is coded before the import.
+            peak = peak.max(if fast || c.alpha_first == 0.0 {
+                source + c.work + coder(c) + outputs + c.out
+            } else {
+                (source + c.alpha_first + outputs).max(source + c.work + outputs + c.out)
+            });
             outputs += c.out;
         }
         // Converting makes a copy for sources that are not 8-bit RGB(A),
@@ -395,7 +403,7 @@ mod tests {
             width,
             height,
             color,
-            progressive: false,
+            progressive: None,
             turned: false,
             heic: None,
         }
@@ -439,7 +447,7 @@ mod tests {
             .only(&["webp", "png", "thumbnail"])
             .variants;
         let rgba = estimate(&shape(10_000, 9_999, ColorType::Rgba8), 0, &v, 1);
-        assert!(rgba.two_passes + (150 << 20) < rgba.one_at_a_time);
+        assert!(rgba.two_passes + TWO_PASSES_MIN_SAVING < rgba.one_at_a_time);
         let all = Settings::default().variants;
         let rgb = estimate(&shape(10_000, 9_999, ColorType::Rgb8), 0, &all, 1);
         assert!(rgb.two_passes >= rgb.one_at_a_time);
