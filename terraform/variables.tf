@@ -226,7 +226,7 @@ variable "architecture" {
 }
 
 variable "memory_size" {
-  description = "Memory of the function in MB. CPU grows with it: from 1769 MB the function gets a second vCPU, which encodes the variants of an image side by side. 2048 MB processes every upload up to max_input_pixels (100 MP RGBA PNG or JPEG); 1024 MB about 80 MP RGBA PNGs and every JPEG (`imgflow capacity` prints the table). Larger uploads are refused as too_large_for_memory, never run out of memory."
+  description = "Memory of the function in MB. CPU grows with it: from 1769 MB the function gets a second vCPU, which encodes the variants of an image side by side. 2048 MB processes every upload up to max_input_pixels (100 MP 8-bit RGBA PNG or JPEG; 16-bit ones take twice the memory); 1024 MB about 80 MP RGBA PNGs and every JPEG (`imgflow capacity` prints the table). Larger uploads are refused as too_large_for_memory, never run out of memory."
   type        = number
   default     = 2048
 
