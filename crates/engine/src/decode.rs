@@ -192,7 +192,18 @@ pub fn decode(
             })?,
         }
     } else {
-        DynamicImage::from_decoder(decoder)
+        // The image crate's decoders can panic on damaged files rather than
+        // fail (png 0.18 on a palette whose length is not a multiple of 3,
+        // found by fuzzing): keep that inside, as corruption.
+        catch_unwind(AssertUnwindSafe(|| DynamicImage::from_decoder(decoder)))
+            .unwrap_or_else(|panic| {
+                Err(image::ImageError::Decoding(
+                    image::error::DecodingError::new(
+                        image::error::ImageFormatHint::Exact(image_format),
+                        format!("the decoder failed: {}", panic_message(panic)),
+                    ),
+                ))
+            })
             .map_err(|e| classify(e, name, Some((width, height)), limits))?
     };
     pixels.apply_orientation(orientation);

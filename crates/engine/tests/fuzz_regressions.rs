@@ -159,3 +159,20 @@ fn heic_ftyp_shorter_than_its_brands() {
         let _ = inspect(&heic[..end], &settings, 1);
     }
 }
+
+/// A 688-byte 4×4 palette PNG whose PLTE holds 236 bytes (not whole RGB
+/// entries), with a tRNS chunk: png 0.18 sliced past the palette while
+/// expanding it to RGBA and panicked, which killed the process.
+#[test]
+fn png_palette_of_partial_entries() {
+    let path = format!(
+        "{}/tests/fuzz/png-palette-not-whole-entries.png",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    for schedule in [Schedule::OneAtATime, Schedule::SideBySide] {
+        let e = process_with(&bytes, &Settings::default(), schedule).expect_err("refused");
+        assert_eq!(e.reason(), Reason::Corrupt, "{e}");
+        assert!(e.to_string().contains("the decoder failed"), "{e}");
+    }
+}
