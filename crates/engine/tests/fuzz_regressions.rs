@@ -47,9 +47,14 @@ static WATCHING: Watching = Watching;
 /// Refuses `file` (from tests/fuzz/) in `inspect` and in `process` with
 /// `reason` and a message containing `says`, under the default limits,
 /// never allocating more than 1 MiB at once on the way.
-fn refused(file: &str, reason: Reason, says: &str) {
+/// A file kept from a fuzz run (tests/fuzz/).
+fn fixture(file: &str) -> Vec<u8> {
     let path = format!("{}/tests/fuzz/{file}", env!("CARGO_MANIFEST_DIR"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn refused(file: &str, reason: Reason, says: &str) {
+    let bytes = fixture(file);
     let settings = Settings::default();
     LARGEST.with(|l| l.set(0));
     let inspected = inspect(&bytes, &settings, 1).expect_err("inspect refuses it");
@@ -117,11 +122,7 @@ fn webp_metadata_chunk_past_the_end() {
 /// never panic.)
 #[test]
 fn jpeg_ycck_that_made_the_decoder_assert() {
-    let path = format!(
-        "{}/tests/fuzz/jpeg-cmyk-upsampler-assert.jpg",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let bytes = std::fs::read(&path).unwrap();
+    let bytes = fixture("jpeg-cmyk-upsampler-assert.jpg");
     let result = process_with(&bytes, &Settings::default(), Schedule::OneAtATime);
     #[cfg(target_arch = "x86_64")]
     let avx2 = std::arch::is_x86_feature_detected!("avx2");
@@ -165,11 +166,7 @@ fn heic_ftyp_shorter_than_its_brands() {
 /// expanding it to RGBA and panicked, which killed the process.
 #[test]
 fn png_palette_of_partial_entries() {
-    let path = format!(
-        "{}/tests/fuzz/png-palette-not-whole-entries.png",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let bytes = std::fs::read(&path).unwrap();
+    let bytes = fixture("png-palette-not-whole-entries.png");
     for schedule in [Schedule::OneAtATime, Schedule::SideBySide] {
         let e = process_with(&bytes, &Settings::default(), schedule).expect_err("refused");
         assert_eq!(e.reason(), Reason::Corrupt, "{e}");
