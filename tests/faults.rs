@@ -1,6 +1,6 @@
-//! Faults injected into a real S3 API (moto server) with the AWS SDK's own
-//! mock interceptor (`aws-smithy-mocks`; requests no rule matches go through
-//! to moto): each step of an overwrite or a delete failing half-way. The
+//! Faults injected into a real S3 API (moto server) by an SDK interceptor
+//! (the test kit's `faults`; requests no fault matches get moto's answer):
+//! each step of an overwrite or a delete failing half-way. The
 //! interceptor replaces S3's answer after the request reached moto, so
 //! these are the harder faults: S3 acted, the function was told it failed
 //! (a 503 or a timeout after the fact). The record fails for Lambda's retry,
@@ -10,17 +10,17 @@
 mod support;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::error::ErrorMetadata;
-use aws_sdk_s3::operation::delete_object::DeleteObjectError;
-use aws_sdk_s3::operation::get_object::GetObjectError;
-use aws_sdk_s3::operation::put_object::PutObjectError;
+use aws_sdk_s3::operation::delete_object::{DeleteObjectError, DeleteObjectInput};
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectInput};
+use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectInput};
 use aws_sdk_s3::Client;
-use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
 use image::{DynamicImage, ImageFormat};
 use imgflow_engine::Reason;
 use imgflow_lambda::event::S3Event;
 use imgflow_lambda::handler::handle_event;
 use imgflow_lambda::outcome::Outcome;
 use imgflow_lambda::store::s3::S3Store;
+use imgflow_testkit::faults::{self, Fault};
 use imgflow_testkit::fixtures::*;
 use imgflow_testkit::{s3_change, S3Emulator};
 use serde_json::Value;
@@ -29,19 +29,13 @@ use support::settings;
 
 const KEY: &str = "albums/a.png";
 
-/// S3 through moto, with `rules` answering the requests they match.
-fn store_with(moto: &S3Emulator, rules: &[&Rule]) -> S3Store {
-    let mut interceptor = MockResponseInterceptor::new()
-        .rule_mode(RuleMode::MatchAny)
-        .allow_passthrough();
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
+/// S3 through moto, with `faults` answering the requests they match.
+fn store_with(moto: &S3Emulator, faults: &[&Fault]) -> S3Store {
     let config = moto
         .client()
         .config()
         .to_builder()
-        .interceptor(interceptor)
+        .interceptor(faults::interceptor(faults))
         // The SDK's retries, quick: a fault that persists fails the record.
         .retry_config(
             RetryConfig::standard()
@@ -124,12 +118,13 @@ fn a_503_or_a_timeout_deleting_the_replaced_variants_fails_for_the_retry() {
     for code in ["SlowDown", "RequestTimeout"] {
         let moto = S3Emulator::start().unwrap();
         let old = overwritten(&moto);
-        let delete_old = mock!(Client::delete_object)
-            .match_requests({
+        let delete_old = Fault::on(
+            {
                 let old = old.clone();
-                move |r| r.key().is_some_and(|k| k.contains(&old))
-            })
-            .then_error(move || DeleteObjectError::generic(s3_error(code)));
+                move |r: &DeleteObjectInput| r.key().is_some_and(|k| k.contains(&old))
+            },
+            move || DeleteObjectError::generic(s3_error(code)),
+        );
         let out = run(
             &store_with(&moto, &[&delete_old]),
             event("ObjectCreated:Put", "20"),
@@ -138,7 +133,7 @@ fn a_503_or_a_timeout_deleting_the_replaced_variants_fails_for_the_retry() {
             matches!(&out, Outcome::Failed { reason: Reason::StoreFailed, message, .. } if message.contains("replaced") && message.contains(code)),
             "{code}: {out:?}"
         );
-        assert!(delete_old.num_calls() > 0);
+        assert!(delete_old.answered() > 0);
         // The new manifest is in place, and complete.
         assert_ne!(manifest(&moto).unwrap()["id"], old.as_str());
         assert_complete(&moto);
@@ -157,9 +152,10 @@ fn a_503_or_a_timeout_deleting_the_replaced_variants_fails_for_the_retry() {
 fn a_failed_manifest_put_fails_for_the_retry() {
     let moto = S3Emulator::start().unwrap();
     let old = overwritten(&moto);
-    let put_manifest = mock!(Client::put_object)
-        .match_requests(|r| r.key().is_some_and(|k| k.ends_with(".json")))
-        .then_error(|| PutObjectError::generic(s3_error("ServiceUnavailable")));
+    let put_manifest = Fault::on(
+        |r: &PutObjectInput| r.key().is_some_and(|k| k.ends_with(".json")),
+        || PutObjectError::generic(s3_error("ServiceUnavailable")),
+    );
     let out = run(
         &store_with(&moto, &[&put_manifest]),
         event("ObjectCreated:Put", "20"),
@@ -186,9 +182,10 @@ fn a_503_reading_the_manifest_writes_nothing() {
     let moto = S3Emulator::start().unwrap();
     let old = overwritten(&moto);
     let before = moto.keys("processed");
-    let get_manifest = mock!(Client::get_object)
-        .match_requests(|r| r.key().is_some_and(|k| k.ends_with(".json")))
-        .then_error(|| GetObjectError::generic(s3_error("SlowDown")));
+    let get_manifest = Fault::on(
+        |r: &GetObjectInput| r.key().is_some_and(|k| k.ends_with(".json")),
+        || GetObjectError::generic(s3_error("SlowDown")),
+    );
     let out = run(
         &store_with(&moto, &[&get_manifest]),
         event("ObjectCreated:Put", "20"),
@@ -204,16 +201,16 @@ fn a_manifest_replaced_meanwhile_is_read_again() {
     let old = overwritten(&moto);
     // S3 answers the first conditional write of the manifest with 412, as
     // when another record replaced it between our read and our write.
-    let conflict = mock!(Client::put_object)
-        .match_requests(|r| r.key().is_some_and(|k| k.ends_with(".json")))
-        .sequence()
-        .error(|| PutObjectError::generic(s3_error("PreconditionFailed")))
-        .build();
+    let conflict = Fault::on(
+        |r: &PutObjectInput| r.key().is_some_and(|k| k.ends_with(".json")),
+        || PutObjectError::generic(s3_error("PreconditionFailed")),
+    )
+    .once();
     let out = run(
         &store_with(&moto, &[&conflict]),
         event("ObjectCreated:Put", "20"),
     );
-    assert_eq!(conflict.num_calls(), 1);
+    assert_eq!(conflict.answered(), 1);
     assert_ne!(out.label(), "failed", "decided again, not failed: {out:?}");
     assert_eq!(variants(&moto).len(), 5);
     assert!(!variants(&moto).iter().any(|k| k.contains(&old)));
@@ -229,9 +226,10 @@ fn a_503_while_removing_fails_for_the_retry() {
         "processed"
     );
     moto.delete("uploads", KEY);
-    let delete_webp = mock!(Client::delete_object)
-        .match_requests(|r| r.key().is_some_and(|k| k.contains("_webp_")))
-        .then_error(|| DeleteObjectError::generic(s3_error("SlowDown")));
+    let delete_webp = Fault::on(
+        |r: &DeleteObjectInput| r.key().is_some_and(|k| k.contains("_webp_")),
+        || DeleteObjectError::generic(s3_error("SlowDown")),
+    );
     let out = run(
         &store_with(&moto, &[&delete_webp]),
         event("ObjectRemoved:Delete", "20"),

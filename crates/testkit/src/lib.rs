@@ -4,6 +4,7 @@
 //!   `bootstrap` binary run under it;
 //! - [`emulator`]: moto server as S3, and a client for it;
 //! - [`events`]: S3 event notifications as S3 sends them;
+//! - [`faults`]: errors injected into S3's answers, after S3 acted;
 //! - [`fixtures`]: images of every kind the engine reads, made with real
 //!   encoders, plus hand-made metadata (EXIF, ICC);
 //! - [`heic`]: HEIC files made from a real photo by pillow-heif, with
@@ -11,6 +12,7 @@
 
 pub mod emulator;
 pub mod events;
+pub mod faults;
 pub mod fixtures;
 pub mod heic;
 pub mod runtime_api;
