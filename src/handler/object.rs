@@ -387,8 +387,5 @@ pub(super) fn store_failed(key: &str, what: &str, e: &StoreError) -> Outcome {
 
 /// Now, as RFC 3339 in UTC (`2026-11-27T23:00:00Z`).
 pub(super) fn now_rfc3339() -> String {
-    use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
-    DateTime::from(SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_default()
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -2,6 +2,7 @@
 //! (with S3's conditions), LIST. S3 implements it for real ([`s3`]); tests
 //! of the handler's logic use memory.
 
+#[cfg(feature = "s3")]
 pub mod s3;
 
 use std::collections::HashMap;
