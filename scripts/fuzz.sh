@@ -34,7 +34,11 @@ if [ "${FUZZ_SEEDS:-1}" != 0 ]; then
   # Small images of every format and S3 events, from the tests' fixture
   # builders (crates/engine/examples/fuzz_seeds.rs); the committed event; the
   # inputs of crashes found before (regression tests in the engine's suite).
-  cargo run --quiet --locked -p imgflow-engine --example fuzz_seeds -- fuzz/corpus
+  # Built with the whole workspace selected, as the tests build it: with
+  # `-p imgflow-engine` alone, cargo would unify other features for the
+  # shared dependencies and build a second copy of most of the tree.
+  cargo build --quiet --locked --workspace --examples
+  "${CARGO_TARGET_DIR:-target}/debug/examples/fuzz_seeds" fuzz/corpus
   cp tests/fixtures/s3-put-event.json fuzz/corpus/s3_event/
   # HEIC: the committed grid, and a small photo when pillow-heif (the
   # test tools) is at hand.
