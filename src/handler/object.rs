@@ -385,7 +385,7 @@ pub(super) fn store_failed(key: &str, what: &str, e: &StoreError) -> Outcome {
     Outcome::stopped(key, Reason::StoreFailed, format!("{what}: {e}"))
 }
 
-/// Now, as RFC 3339 in UTC (`2026-11-27T23:00:00Z`).
+/// Now, as RFC 3339 in UTC to the microsecond (`2026-11-27T23:16:39.374857Z`).
 pub(super) fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
