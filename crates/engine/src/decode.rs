@@ -178,39 +178,39 @@ pub fn decode(
         })?;
         match decoded {
             Some(pixels) => pixels,
-            // CMYK/YCCK: the image crate converts those to RGB. Its JPEG
-            // decoder (zune-jpeg 0.5) asserts on some damaged files rather
-            // than fail (found by fuzzing): keep that inside, as corruption.
-            None => catch_unwind(AssertUnwindSafe(|| {
+            // CMYK/YCCK: the image crate converts those to RGB.
+            None => unless_it_panics(name, "the CMYK decoder", || {
                 image_crate_decode(bytes, (format, image_format), limits, (width, height))
-            }))
-            .unwrap_or_else(|panic| {
-                Err(RejectReason::Corrupt {
-                    format: name.to_owned(),
-                    detail: format!("the CMYK decoder failed: {}", panic_message(panic)),
-                })
             })?,
         }
     } else {
-        // The image crate's decoders can panic on damaged files rather than
-        // fail (png 0.18 on a palette whose length is not a multiple of 3,
-        // found by fuzzing): keep that inside, as corruption.
-        catch_unwind(AssertUnwindSafe(|| DynamicImage::from_decoder(decoder)))
-            .unwrap_or_else(|panic| {
-                Err(image::ImageError::Decoding(
-                    image::error::DecodingError::new(
-                        image::error::ImageFormatHint::Exact(image_format),
-                        format!("the decoder failed: {}", panic_message(panic)),
-                    ),
-                ))
-            })
-            .map_err(|e| classify(e, name, Some((width, height)), limits))?
+        unless_it_panics(name, "the decoder", || {
+            DynamicImage::from_decoder(decoder)
+                .map_err(|e| classify(e, name, Some((width, height)), limits))
+        })?
     };
     pixels.apply_orientation(orientation);
     Ok(SourceImage {
         format,
         pixels,
         icc,
+    })
+}
+
+/// Runs one of the image crate's decoders, which can panic on damaged files
+/// rather than fail (found by fuzzing: zune-jpeg 0.5 asserting in its CMYK
+/// upsampler; png 0.18 slicing past a palette that is not whole entries).
+/// A panic there is a corrupt upload, not a dead process.
+fn unless_it_panics<T>(
+    name: &str,
+    decoder: &str,
+    decode: impl FnOnce() -> Result<T, RejectReason>,
+) -> Result<T, RejectReason> {
+    catch_unwind(AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
+        Err(RejectReason::Corrupt {
+            format: name.to_owned(),
+            detail: format!("{decoder} failed: {}", panic_message(panic)),
+        })
     })
 }
 

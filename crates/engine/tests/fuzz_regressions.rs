@@ -44,15 +44,15 @@ unsafe impl GlobalAlloc for Watching {
 #[global_allocator]
 static WATCHING: Watching = Watching;
 
-/// Refuses `file` (from tests/fuzz/) in `inspect` and in `process` with
-/// `reason` and a message containing `says`, under the default limits,
-/// never allocating more than 1 MiB at once on the way.
 /// A file kept from a fuzz run (tests/fuzz/).
 fn fixture(file: &str) -> Vec<u8> {
     let path = format!("{}/tests/fuzz/{file}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// Refuses `file` (from tests/fuzz/) in `inspect` and in `process` with
+/// `reason` and a message containing `says`, under the default limits,
+/// never allocating more than 1 MiB at once on the way.
 fn refused(file: &str, reason: Reason, says: &str) {
     let bytes = fixture(file);
     let settings = Settings::default();

@@ -59,12 +59,11 @@ impl Fault {
     }
 
     /// Only the first answer fails; later attempts reach S3's own.
-    pub fn once(self) -> Self {
-        let rule = Arc::into_inner(self.0).expect("once() before the fault is shared");
-        Self(Arc::new(Rule {
-            limit: Some(1),
-            ..rule
-        }))
+    pub fn once(mut self) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("once() before the fault is shared")
+            .limit = Some(1);
+        self
     }
 
     /// How many answers it replaced.

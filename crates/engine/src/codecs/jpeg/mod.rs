@@ -102,19 +102,6 @@ mod tests {
         started.finish().expect("finish")
     }
 
-    fn noise(width: u32, height: u32) -> RgbImage {
-        let mut state = 0x2545_f491_u32;
-        RgbImage::from_fn(width, height, |_, _| {
-            let mut next = || {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                state as u8
-            };
-            Rgb([next(), next(), next()])
-        })
-    }
-
     fn gradient(width: u32, height: u32) -> RgbImage {
         RgbImage::from_fn(width, height, |x, y| {
             Rgb([(x * 7 + y) as u8, (y * 5) as u8, ((x ^ y) * 3) as u8])
@@ -142,7 +129,12 @@ mod tests {
             ),
             // Noise at q95 outgrows the first output buffer (a quarter byte
             // a pixel): the destination's growth path.
-            (DynamicImage::ImageRgb8(noise(400, 300)), 95, None, 3),
+            (
+                DynamicImage::ImageRgb8(imgflow_testkit::fixtures::noise(400, 300)),
+                95,
+                None,
+                3,
+            ),
         ];
         for (image, quality, icc, components) in cases {
             let source = Arc::new(image);
