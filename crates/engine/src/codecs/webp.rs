@@ -121,38 +121,12 @@ fn encode_with(
     footprint: Footprint,
     alpha: Option<Vec<u8>>,
 ) -> Result<Vec<u8>, String> {
-    let mut config =
-        sys::WebPConfig::new_with_preset(sys::WebPPreset::WEBP_PRESET_DEFAULT, f32::from(quality))
-            .map_err(|_| "libwebp version mismatch".to_owned())?;
-    config.method = 4;
-    config.thread_level = 0;
-    config.low_memory = c_int::from(footprint == Footprint::Lean);
-    // SAFETY: config is initialised above.
-    if unsafe { sys::WebPValidateConfig(&config) } == 0 {
-        return Err("invalid WebP configuration".to_owned());
-    }
     let (width, height) = (imported.picture.width, imported.picture.height);
-    let mut writer = std::mem::MaybeUninit::<sys::WebPMemoryWriter>::uninit();
-    // SAFETY: the writer is initialised before use and cleared on every
-    // path; the picture is freed when `imported` drops.
-    let bitstream = unsafe {
-        sys::WebPMemoryWriterInit(writer.as_mut_ptr());
-        let mut writer = writer.assume_init();
-        let picture = &mut imported.picture;
-        picture.writer = Some(sys::WebPMemoryWrite);
-        picture.custom_ptr = (&mut writer as *mut sys::WebPMemoryWriter).cast();
-        let ok = sys::WebPEncode(&config, picture);
-        let error = picture.error_code;
-        picture.custom_ptr = std::ptr::null_mut();
-        drop(imported);
-        let result = if ok == 0 || writer.mem.is_null() {
-            Err(format!("libwebp failed: {error:?}"))
-        } else {
-            Ok(std::slice::from_raw_parts(writer.mem, writer.size).to_vec())
-        };
-        sys::WebPMemoryWriterClear(&mut writer);
-        result
-    }?;
+    let bitstream = fit_control_partition(width, height, |partition_limit| {
+        encode_once(&mut imported, quality, footprint, partition_limit)
+    })?;
+    // Done with the pixels before the container's copies.
+    drop(imported);
     let bitstream = match alpha {
         Some(alph) => {
             let wrapped = with_alpha(&bitstream, &alph, width as u32, height as u32)?;
@@ -165,6 +139,86 @@ fn encode_with(
     match super::profile_for(icc, false) {
         Some(profile) => with_icc(&bitstream, profile),
         None => Ok(bitstream),
+    }
+}
+
+/// libwebp's `partition_limit`s, tried in turn. VP8 keeps every
+/// macroblock's modes in one control partition of at most 512 KiB: a very
+/// large, detailed image overflows it at full quality (seen at 100 MP from
+/// a camera photo, without the token buffer). The limit makes libwebp use
+/// the costly intra 4×4 modes less, losing a little quality where it
+/// matters least; an image that fits keeps the default (0) and its bytes.
+const PARTITION_LIMITS: [c_int; 4] = [0, 30, 70, 100];
+
+/// Runs `encode` with each of [`PARTITION_LIMITS`] in turn until the
+/// control partition fits (`encode` gives `None` when it overflowed).
+fn fit_control_partition(
+    width: c_int,
+    height: c_int,
+    mut encode: impl FnMut(c_int) -> Result<Option<Vec<u8>>, String>,
+) -> Result<Vec<u8>, String> {
+    for partition_limit in PARTITION_LIMITS {
+        if let Some(bitstream) = encode(partition_limit)? {
+            return Ok(bitstream);
+        }
+        tracing::info!(
+            width,
+            height,
+            partition_limit,
+            "WebP control partition overflowed; encoding again with a higher partition_limit"
+        );
+    }
+    Err(format!(
+        "libwebp cannot fit the modes of {width}x{height} pixels in VP8's 512 KiB control \
+         partition, even with partition_limit {}",
+        PARTITION_LIMITS[PARTITION_LIMITS.len() - 1]
+    ))
+}
+
+/// One `WebPEncode` of `imported`: the bitstream, or `None` when the
+/// control partition overflowed (try a higher `partition_limit`).
+fn encode_once(
+    imported: &mut Imported,
+    quality: u8,
+    footprint: Footprint,
+    partition_limit: c_int,
+) -> Result<Option<Vec<u8>>, String> {
+    let mut config =
+        sys::WebPConfig::new_with_preset(sys::WebPPreset::WEBP_PRESET_DEFAULT, f32::from(quality))
+            .map_err(|_| "libwebp version mismatch".to_owned())?;
+    config.method = 4;
+    config.thread_level = 0;
+    config.low_memory = c_int::from(footprint == Footprint::Lean);
+    config.partition_limit = partition_limit;
+    // SAFETY: config is initialised above.
+    if unsafe { sys::WebPValidateConfig(&config) } == 0 {
+        return Err("invalid WebP configuration".to_owned());
+    }
+    let mut writer = std::mem::MaybeUninit::<sys::WebPMemoryWriter>::uninit();
+    // SAFETY: the writer is initialised before use and cleared on every
+    // path. WebPEncode leaves the picture's pixels as they were (its
+    // transparent-area cleanup gives the same result twice), so a retry
+    // encodes the same image.
+    unsafe {
+        sys::WebPMemoryWriterInit(writer.as_mut_ptr());
+        let mut writer = writer.assume_init();
+        let picture = &mut imported.picture;
+        picture.writer = Some(sys::WebPMemoryWrite);
+        picture.custom_ptr = (&mut writer as *mut sys::WebPMemoryWriter).cast();
+        let ok = sys::WebPEncode(&config, picture);
+        let error = picture.error_code;
+        picture.custom_ptr = std::ptr::null_mut();
+        let result = if ok != 0 && !writer.mem.is_null() {
+            Ok(Some(
+                std::slice::from_raw_parts(writer.mem, writer.size).to_vec(),
+            ))
+        } else if error == sys::WebPEncodingError::VP8_ENC_ERROR_PARTITION0_OVERFLOW {
+            Ok(None)
+        } else {
+            Err(format!("libwebp failed: {error:?}"))
+        };
+        sys::WebPMemoryWriterClear(&mut writer);
+        result
     }
 }
 
@@ -358,5 +412,45 @@ mod tests {
         assert_eq!(chunk(&wrapped, b"VP8 "), Some(&b"frame"[..]));
         let riff_size = u32::from_le_bytes(wrapped[4..8].try_into().unwrap()) as usize;
         assert_eq!(riff_size + 8, wrapped.len());
+    }
+
+    #[test]
+    fn an_overflowing_control_partition_is_encoded_again_with_higher_limits() {
+        // What libwebp does with a very large, detailed image (it takes a
+        // 100 MP camera photo to see it for real): overflow at the default,
+        // fit once the intra 4x4 modes are limited.
+        let mut tried = Vec::new();
+        let bitstream = fit_control_partition(10_000, 9_999, |limit| {
+            tried.push(limit);
+            Ok((limit >= 70).then(|| b"fits".to_vec()))
+        })
+        .unwrap();
+        assert_eq!(bitstream, b"fits");
+        assert_eq!(tried, [0, 30, 70]);
+
+        // An image that fits keeps the default (and its bytes).
+        let mut tried = Vec::new();
+        fit_control_partition(64, 64, |limit| {
+            tried.push(limit);
+            Ok(Some(Vec::new()))
+        })
+        .unwrap();
+        assert_eq!(tried, [0]);
+
+        // Never fitting: the error names the size and the last limit;
+        // other failures stop at once.
+        let err = fit_control_partition(10_000, 9_999, |_| Ok(None)).unwrap_err();
+        assert!(
+            err.contains("10000x9999") && err.contains("partition_limit 100"),
+            "{err}"
+        );
+        let mut calls = 0;
+        let err = fit_control_partition(10_000, 9_999, |_| {
+            calls += 1;
+            Err("libwebp failed: VP8_ENC_ERROR_OUT_OF_MEMORY".to_owned())
+        })
+        .unwrap_err();
+        assert!(err.contains("OUT_OF_MEMORY"), "{err}");
+        assert_eq!(calls, 1);
     }
 }
