@@ -142,7 +142,7 @@ def test_function_settings(stack: Stack):
     assert cfg["Handler"] == "bootstrap"
     assert cfg["Architectures"] == [stack.variables.get("architecture", "arm64")]
     assert cfg["MemorySize"] == 2048
-    assert cfg["Timeout"] == 60
+    assert cfg["Timeout"] == stack.variables.get("timeout", 300)
     assert cfg["TracingConfig"] == {"Mode": "Active"}
     assert cfg["Role"] == stack.outputs["role_arn"]
 
@@ -331,7 +331,7 @@ TEMPLATE_VARS = {
     "function_name": FUNCTION,
     "metrics_namespace": "ImageProcessor",
     "service_name": "imgflow",
-    "timeout_ms": 60_000,
+    "timeout_ms": 300_000,
     "failed_events_queue_name": "imgflow-failed-events",
     "log_group_name": LOG_GROUP,
 }
@@ -413,7 +413,7 @@ def test_every_alarm_file_is_an_alarm_that_pages_the_topic(stack: Stack):
                     assert {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]} == q["dimensions"]
                     assert (stat["Period"], stat["Stat"]) == (q["period"], q["stat"])
     # Thresholds that follow other settings.
-    assert alarms[f"{FUNCTION}-duration-near-timeout"]["Threshold"] == 48_000.0
+    assert alarms[f"{FUNCTION}-duration-near-timeout"]["Threshold"] == 240_000.0
     if reserved is not None:
         assert alarms[f"{FUNCTION}-concurrency-near-limit"]["Threshold"] == math.ceil(reserved * 0.8)
     # SQS stops publishing the metrics of a queue nobody touched for hours,
@@ -461,7 +461,7 @@ def test_dashboard(stack: Stack):
     by_title = {w["properties"].get("title"): w for w in widgets}
     duration = by_title["Duration p50 / p90 / p99 against the timeout"]["properties"]
     assert {m[-1]["stat"] for m in duration["metrics"]} == {"p50", "p90", "p99"}
-    assert duration["annotations"]["horizontal"][0]["value"] == 60_000
+    assert duration["annotations"]["horizontal"][0]["value"] == stack.variables.get("timeout", 300) * 1000
     concurrency = by_title[CONCURRENCY_TITLE]["properties"]
     reserved = stack.variables.get("reserved_concurrency")
     if reserved is None:
