@@ -61,6 +61,7 @@ pub fn inspect(
             .flatten(),
         turned: turns(orientation),
         heic: None,
+        opaque: format == Format::Gif && structure::gif_first_frame_is_opaque(bytes),
     })
 }
 
@@ -101,6 +102,7 @@ fn heic_shape(header: &heic::HeicHeader) -> Shape {
         // heifer turns the pixels itself (counted in `heic`).
         turned: false,
         heic: Some(header.decode),
+        opaque: false,
     }
 }
 

@@ -298,6 +298,57 @@ fn jpeg_reaches_eoi(b: &[u8]) -> bool {
     }
 }
 
+/// Whether a GIF's first frame, as decoded, is opaque everywhere: it has
+/// no transparent colour and covers the whole screen (the decoder leaves
+/// the rest transparent). It comes out as RGBA all the same, but no alpha
+/// is coded for it, which the memory estimate counts. `false` when unsure.
+pub fn gif_first_frame_is_opaque(b: &[u8]) -> bool {
+    const TRANSPARENT_COLOUR: u8 = 0x01;
+    let u16_at =
+        |at: usize| -> Option<u16> { Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?])) };
+    let table = |flags: u8| {
+        if flags & 0x80 != 0 {
+            3usize << ((flags & 0x07) + 1)
+        } else {
+            0
+        }
+    };
+    // Sub-blocks of an extension: sizes, each followed by its bytes, to 0.
+    let skip_sub_blocks = |mut at: usize| -> Option<usize> {
+        loop {
+            let size = usize::from(*b.get(at)?);
+            at += 1 + size;
+            if size == 0 {
+                return Some(at);
+            }
+        }
+    };
+    let first_frame = || -> Option<bool> {
+        let (screen_w, screen_h) = (u16_at(6)?, u16_at(8)?);
+        let mut at = 13 + table(*b.get(10)?);
+        let mut transparent = false;
+        loop {
+            match *b.get(at)? {
+                // Graphic control extension: the next frame's transparency.
+                0x21 if *b.get(at + 1)? == 0xF9 => {
+                    transparent = *b.get(at + 3)? & TRANSPARENT_COLOUR != 0;
+                    at = skip_sub_blocks(at + 2)?;
+                }
+                0x21 => at = skip_sub_blocks(at + 2)?,
+                0x2C => {
+                    let covers = u16_at(at + 1)? == 0
+                        && u16_at(at + 3)? == 0
+                        && u16_at(at + 5)? == screen_w
+                        && u16_at(at + 7)? == screen_h;
+                    return Some(covers && !transparent);
+                }
+                _ => return None,
+            }
+        }
+    };
+    b.starts_with(b"GIF8") && first_frame().unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,5 +549,49 @@ mod tests {
             "unknown types are skipped"
         );
         assert!(cut(tiff(4, 1, 0, 20)), "the IFD itself is cut");
+    }
+
+    /// A GIF: a `w`x`h` screen, one frame at (x, y) of `fw`x`fh`, with a
+    /// graphic control extension when `gce` gives its flags, after a
+    /// comment.
+    fn gif(screen: (u16, u16), frame: (u16, u16, u16, u16), gce: Option<u8>) -> Vec<u8> {
+        let mut b = b"GIF89a".to_vec();
+        b.extend(screen.0.to_le_bytes());
+        b.extend(screen.1.to_le_bytes());
+        b.extend([0x80, 0, 0]); // a global table of 2 colours
+        b.extend([0, 0, 0, 255, 255, 255]);
+        b.extend([0x21, 0xFE, 3, b'h', b'i', b'!', 0]);
+        if let Some(flags) = gce {
+            b.extend([0x21, 0xF9, 4, flags, 0, 0, 0, 0]);
+        }
+        b.push(0x2C);
+        for v in [frame.0, frame.1, frame.2, frame.3] {
+            b.extend(v.to_le_bytes());
+        }
+        b.extend([0, 2, 2, 0x4C, 0x01, 0, 0x3B]);
+        b
+    }
+
+    #[test]
+    fn a_gif_is_opaque_when_its_first_frame_covers_the_screen_without_a_transparent_colour() {
+        assert!(gif_first_frame_is_opaque(&gif((4, 3), (0, 0, 4, 3), None)));
+        assert!(gif_first_frame_is_opaque(&gif(
+            (4, 3),
+            (0, 0, 4, 3),
+            Some(0x04)
+        )));
+        assert!(!gif_first_frame_is_opaque(&gif(
+            (4, 3),
+            (0, 0, 4, 3),
+            Some(0x05)
+        )));
+        assert!(!gif_first_frame_is_opaque(&gif((4, 3), (1, 0, 3, 3), None)));
+        assert!(!gif_first_frame_is_opaque(&gif((4, 3), (0, 0, 4, 2), None)));
+        // Unsure: cut short, or not a GIF.
+        let whole = gif((4, 3), (0, 0, 4, 3), None);
+        for cut in [5, 12, 20, 30] {
+            assert!(!gif_first_frame_is_opaque(&whole[..cut]), "{cut}");
+        }
+        assert!(!gif_first_frame_is_opaque(b"\x89PNG\r\n\x1a\n"));
     }
 }
