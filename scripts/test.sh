@@ -76,18 +76,19 @@ cargo test --workspace --doc --locked
 
 say "slow tests: started in the background (log: target/slow.log)"
 # 100 MP uploads through the bootstrap at 2048 and 1024 MB, and through the
-# CLI against the memory estimate (#[ignore]d in plain `cargo test`). They
+# CLI against the memory estimate; a 95 MP WebP whose control partition
+# overflows (#[ignore]d in plain `cargo test`). They
 # mostly wait on memory and the emulator, like the end-to-end run beside them.
 # The test binaries run directly, not through cargo: a running `cargo test`
 # holds the build folder's lock, which the end-to-end run's builds need.
 # (The same selection as above, `--workspace`, so nothing is rebuilt.)
-cargo test --workspace --locked --test lambda --test memory --no-run --message-format=json \
+cargo test --workspace --locked --test lambda --test memory --test webp_lean --no-run --message-format=json \
   | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("lambda", "memory") and "test" in m["target"]["kind"]:
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("lambda", "memory", "webp_lean") and "test" in m["target"]["kind"]:
         print(m["executable"])' >target/slow-tests.txt
-[ "$(wc -l <target/slow-tests.txt)" -eq 2 ] || { cat target/slow-tests.txt; echo "expected two slow test binaries"; exit 1; }
+[ "$(wc -l <target/slow-tests.txt)" -eq 3 ] || { cat target/slow-tests.txt; echo "expected three slow test binaries"; exit 1; }
 # Its own process group, so that an early exit stops it.
 # shellcheck disable=SC2016 # $test is the inner shell's
 setsid sh -c 'while read -r test; do "$test" --ignored --nocapture || exit 1; done <target/slow-tests.txt' \
@@ -120,7 +121,7 @@ target/debug/imgflow process samples/astronaut.png --out "$out"
 say "local end-to-end: moto, terraform apply, upload, the function (cargo lambda), destroy"
 scripts/local-e2e.sh
 
-say "slow tests: 100 MP uploads (bootstrap at 2048 and 1024 MB, CLI)"
+say "slow tests: 100 MP uploads (bootstrap at 2048 and 1024 MB, CLI), the 95 MP WebP"
 slow_status=0
 wait "$slow_pid" || slow_status=$?
 slow_pid=

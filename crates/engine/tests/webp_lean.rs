@@ -97,3 +97,57 @@ fn lean_codes_the_same_alpha_from_the_source_as_from_imported_pixels() {
     let from_picture = encode_imported(imported, 85, None, Footprint::Lean).expect("encodes");
     assert!(from_source == from_picture, "the two lean paths differ");
 }
+
+/// libwebp's error for `img` encoded as the lean WebP is, without our
+/// retries: no token buffer, the default `partition_limit` (0).
+fn libwebp_lean_error(img: &image::RgbImage) -> sys::WebPEncodingError {
+    // SAFETY: the picture imports `img` (w*h*3 bytes, stride w*3) and is
+    // freed; the writer is initialised before use and cleared.
+    unsafe {
+        let mut config =
+            sys::WebPConfig::new_with_preset(sys::WebPPreset::WEBP_PRESET_DEFAULT, 85.0).unwrap();
+        config.method = 4;
+        config.low_memory = 1;
+        let mut picture = sys::WebPPicture::new().unwrap();
+        picture.width = img.width() as i32;
+        picture.height = img.height() as i32;
+        let stride = img.width() as i32 * 3;
+        assert_ne!(
+            sys::WebPPictureImportRGB(&mut picture, img.as_ptr(), stride),
+            0
+        );
+        let mut writer = std::mem::MaybeUninit::<sys::WebPMemoryWriter>::uninit();
+        sys::WebPMemoryWriterInit(writer.as_mut_ptr());
+        let mut writer = writer.assume_init();
+        picture.writer = Some(sys::WebPMemoryWrite);
+        picture.custom_ptr = (&mut writer as *mut sys::WebPMemoryWriter).cast();
+        sys::WebPEncode(&config, &mut picture);
+        let error = picture.error_code;
+        sys::WebPMemoryWriterClear(&mut writer);
+        sys::WebPPictureFree(&mut picture);
+        error
+    }
+}
+
+/// Near 100 MP a detailed image's modes can overflow VP8's 512 KiB control
+/// partition without the token buffer: the lean WebP is then encoded again
+/// with a higher `partition_limit`, instead of failing. Slow (a 95 MP image
+/// encoded four times): scripts/test.sh runs it with `--ignored`.
+#[test]
+#[ignore = "slow: a 95 MP image (scripts/test.sh runs it)"]
+fn lean_fits_a_control_partition_that_overflows() {
+    let (w, h) = CONTROL_PARTITION_OVERFLOW_SIZE;
+    let img = control_partition_overflow(w, h);
+    assert_eq!(
+        libwebp_lean_error(&img),
+        sys::WebPEncodingError::VP8_ENC_ERROR_PARTITION0_OVERFLOW,
+        "the fixture no longer overflows with this libwebp: find another"
+    );
+    let webp = encode(&DynamicImage::ImageRgb8(img), 85, None, Footprint::Lean)
+        .expect("encoded with a higher partition_limit");
+    let (mut width, mut height) = (0, 0);
+    // SAFETY: libwebp reads the header of `webp`.
+    let ok = unsafe { sys::WebPGetInfo(webp.as_ptr(), webp.len(), &mut width, &mut height) };
+    assert_ne!(ok, 0, "libwebp cannot read it");
+    assert_eq!((width as u32, height as u32), (w, h));
+}

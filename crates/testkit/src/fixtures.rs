@@ -248,6 +248,42 @@ pub fn upscaled_photo(w: u32, h: u32) -> RgbaImage {
     big
 }
 
+/// The size at which [`control_partition_overflow`] overflows (95.2 MP).
+pub const CONTROL_PARTITION_OVERFLOW_SIZE: (u32, u32) = (9984, 9536);
+
+/// An image whose macroblock modes overflow VP8's 512 KiB control partition
+/// when libwebp encodes it without its token buffer (`low_memory`, quality
+/// 85, method 4) at [`CONTROL_PARTITION_OVERFLOW_SIZE`]: gray 16x16 cells,
+/// 62% flat, the rest faint noise. libwebp's first pass estimates the
+/// modes with default probabilities and finds them just under the limit;
+/// the real pass, with this image's probabilities (zeros are cheap, so
+/// the noisy cells turn to intra 4x4), goes over. The window is narrow
+/// (about 94-97 MP with libwebp 1.6): tests that use it check the
+/// overflow first. Real photos near 100 MP overflow too, but no smooth
+/// generated one does.
+pub fn control_partition_overflow(w: u32, h: u32) -> RgbImage {
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(x: u32, y: u32, seed: u64) -> f64 {
+        let v = mix(u64::from(x).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ u64::from(y).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+            ^ seed);
+        (v >> 11) as f64 / (1u64 << 53) as f64
+    }
+    RgbImage::from_fn(w, h, |x, y| {
+        let g = if unit(x / 16, y / 16, 1) < 0.62 {
+            128
+        } else {
+            (128.0 + 9.0 * (unit(x, y, 2) * 2.0 - 1.0)).round() as u8
+        };
+        Rgb([g, g, g])
+    })
+}
+
 /// A PNG encoded quickly (large fixtures would take long at the default).
 pub fn png_fast(img: &DynamicImage) -> Vec<u8> {
     use image::codecs::png::{CompressionType, FilterType, PngEncoder};
