@@ -191,6 +191,14 @@ pub fn decode(
                 .map_err(|e| classify(e, name, Some((width, height)), limits))
         })?
     };
+    if format == Format::Gif && structure::gif_first_frame_is_opaque(bytes) {
+        // The memory estimate trusted the header (no alpha to code); palette
+        // indices past the palette, which the decoder leaves transparent,
+        // must not make it wrong. They come out black.
+        if let DynamicImage::ImageRgba8(rgba) = &mut pixels {
+            rgba.pixels_mut().for_each(|p| p.0[3] = u8::MAX);
+        }
+    }
     pixels.apply_orientation(orientation);
     Ok(SourceImage {
         format,

@@ -249,6 +249,23 @@ fn webp_gif_tiff_bmp() {
     assert!(first.pixels().all(|p| p.0 == RED), "first frame only");
 }
 
+#[test]
+fn a_gif_that_says_it_is_opaque_is_decoded_opaque() {
+    // Its header promises no transparency (the memory estimate counts no
+    // alpha coder): indices past the palette, which the decoder leaves
+    // transparent, come out opaque black rather than prove it wrong.
+    let gif = gif_out_of_palette(40, 30);
+    let raw = decode(&gif);
+    assert!(
+        raw.to_rgba8().pixels().all(|p| p.0 == [0, 0, 0, 0]),
+        "the decoder's view"
+    );
+    let out = run(&gif);
+    let png = decode(variant(&out, "png")).to_rgba8();
+    assert!(png.pixels().all(|p| p.0 == [0, 0, 0, 255]));
+    assert!(!contains(variant(&out, "webp"), b"ALPH"), "no alpha coded");
+}
+
 /// Displayed colours (TL, TR, BL, BR) of the quadrant fixture per EXIF orientation.
 type Quadrants = [[u8; 3]; 4];
 const ORIENTED: [(u16, (u32, u32), Quadrants); 8] = [

@@ -297,6 +297,46 @@ pub fn png_fast(img: &DynamicImage) -> Vec<u8> {
     out
 }
 
+/// A `w`x`h` GIF with no transparent colour whose one frame covers the
+/// screen, every pixel palette index 3 of a two-colour palette: past its
+/// end, which the decoder leaves transparent. Hand-coded LZW (2-bit codes,
+/// a clear code before each pixel keeps them 3 bits wide).
+pub fn gif_out_of_palette(w: u16, h: u16) -> Vec<u8> {
+    let mut b = b"GIF89a".to_vec();
+    b.extend(w.to_le_bytes());
+    b.extend(h.to_le_bytes());
+    b.extend([0x80, 0, 0, 255, 0, 0, 0, 0, 255]);
+    b.push(0x2C);
+    for v in [0, 0, w, h] {
+        b.extend(v.to_le_bytes());
+    }
+    b.push(0);
+    let (clear, end) = (4u32, 5u32);
+    let codes = (0..u32::from(w) * u32::from(h))
+        .flat_map(|_| [clear, 3])
+        .chain([end]);
+    let (mut stream, mut bits, mut n) = (Vec::new(), 0u32, 0);
+    for code in codes {
+        bits |= code << n;
+        n += 3;
+        while n >= 8 {
+            stream.push(bits as u8);
+            bits >>= 8;
+            n -= 8;
+        }
+    }
+    if n > 0 {
+        stream.push(bits as u8);
+    }
+    b.push(2);
+    for block in stream.chunks(255) {
+        b.push(block.len() as u8);
+        b.extend(block);
+    }
+    b.extend([0, 0x3B]);
+    b
+}
+
 /// A two-frame animated GIF: first frame red, second blue.
 pub fn animated_gif() -> Vec<u8> {
     use image::codecs::gif::GifEncoder;
