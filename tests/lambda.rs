@@ -799,4 +799,31 @@ mod large_uploads {
             }
         }
     }
+
+    #[test]
+    #[ignore = "slow: a 95 MP image (scripts/test.sh runs it)"]
+    fn at_2048_mb_a_95_megapixel_webp_that_overflows_its_control_partition_is_processed() {
+        // Admitted lean at 2048 MB: the WebP without the token buffer, whose
+        // modes overflow VP8's control partition at libwebp's defaults.
+        let (w, h) = CONTROL_PARTITION_OVERFLOW_SIZE;
+        let png = png_fast(&DynamicImage::ImageRgb8(control_partition_overflow(w, h)));
+        let (body, peak, lines, moto) = invoke_at("2048", &[("big/cells.png", png)]);
+        assert_eq!(body["records"][0]["outcome"], "processed", "{body}");
+        assert_eq!(
+            moto.keys("processed").len(),
+            6,
+            "five variants and a manifest"
+        );
+        assert!(
+            lines.iter().any(|l| l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("control partition overflowed"))),
+            "the WebP was encoded again"
+        );
+        println!(
+            "2048 MB, a 95 MP PNG whose WebP overflows: peak {} MiB",
+            peak / MIB
+        );
+        assert!(peak < 2048 * MIB * 9 / 10, "peak {} MiB", peak / MIB);
+    }
 }
