@@ -171,7 +171,7 @@ fn fit_control_partition(
     Err(format!(
         "libwebp cannot fit the modes of {width}x{height} pixels in VP8's 512 KiB control \
          partition, even with partition_limit {}",
-        PARTITION_LIMITS[PARTITION_LIMITS.len() - 1]
+        PARTITION_LIMITS.last().unwrap_or(&0)
     ))
 }
 
