@@ -89,6 +89,10 @@ pub const TWO_PASSES_MIN_SAVING: u64 = 32 << 20;
 /// The allocator's slack and the converted strips, on top of the model.
 const SLACK_FRACTION: f64 = 0.05;
 const SLACK_BYTES: f64 = 1.5 * 1024.0 * 1024.0;
+/// Threads that allocate at the same time get malloc arenas of their own:
+/// side by side, a tiny image's peak now and then measured 128 KiB above
+/// its usual range, about one arena's first pages. Counted per thread.
+const ARENA_PER_THREAD: f64 = 128.0 * 1024.0;
 
 /// Measured per-pixel costs of the encoders, beyond their input.
 const MOZJPEG_PER_COMPONENT: f64 = 2.0; // × (1 + 2 × 1/4) for 4:2:0 colour; one set (see codecs::jpeg)
@@ -387,7 +391,8 @@ pub fn estimate(
     let busy: f64 = works.iter().take(threads.max(1)).sum();
     let side_by_side = decode
         .max(source + busy + all_outputs)
-        .max(in_order(&all, 0.0, true).0);
+        .max(in_order(&all, 0.0, true).0)
+        + ARENA_PER_THREAD * threads.max(1) as f64;
 
     let total = |model: f64| ((input + model) * (1.0 + SLACK_FRACTION) + SLACK_BYTES) as u64;
     Estimate {
