@@ -175,6 +175,14 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
                 ImageFormat::Png,
             ),
         ),
+        // ...beside the worst case of its alpha coder.
+        (
+            "noise-alpha.png",
+            encode_with_image(
+                &DynamicImage::ImageRgba8(noise_rgba(1600, 1200)),
+                ImageFormat::Png,
+            ),
+        ),
     ];
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/astronaut.png");
     files.push((

@@ -76,8 +76,18 @@ impl Decoded {
                 } else {
                     footprint
                 };
-                let bytes = codecs::webp::encode(&pixels, quality, icc, footprint).map_err(fail)?;
-                (bytes, pixels.width(), pixels.height())
+                let (width, height) = (pixels.width(), pixels.height());
+                let bytes = if footprint == Footprint::Fast {
+                    // A converted copy goes once libwebp has its own form
+                    // of the pixels, before libwebp's coders grow.
+                    let imported = codecs::webp::import(&pixels).map_err(fail)?;
+                    drop(pixels);
+                    codecs::webp::encode_imported(imported, quality, icc, footprint)
+                } else {
+                    codecs::webp::encode(&pixels, quality, icc, footprint)
+                }
+                .map_err(fail)?;
+                (bytes, width, height)
             }
             Codec::Png => {
                 let bytes = codecs::png::encode(&self.pixels, icc).map_err(fail)?;

@@ -235,6 +235,17 @@ pub fn noise(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |_, _| image::Rgb([next(), next(), next()]))
 }
 
+/// [`noise`] in every channel, alpha included: the worst case of the
+/// WebP alpha coders.
+pub fn noise_rgba(w: u32, h: u32) -> RgbaImage {
+    let rgb = noise(w, h * 4 / 3 + 1);
+    let mut samples = rgb.as_raw().iter().copied();
+    RgbaImage::from_fn(w, h, |_, _| {
+        let mut next = || samples.next().unwrap_or(0);
+        image::Rgba([next(), next(), next(), next()])
+    })
+}
+
 /// A very large image as phones and cameras upload them: a photo-like
 /// picture upscaled (so that a 100 MP PNG stays tens of MB, like a real
 /// photo, instead of the hundreds pure noise would take), with an alpha

@@ -232,8 +232,13 @@ pub fn estimate(
         codec: Codec,
         full: bool,
         work: f64,
-        /// A full-size WebP's coders, fast (the token buffer and libwebp's
-        /// alpha coder) and lean (the lean alpha coder).
+        /// A full-size WebP's pixels in libwebp's form (part of `work`,
+        /// with the converted copy it is made from).
+        imported: f64,
+        /// A full-size WebP's coders, fast (libwebp's alpha coder and its
+        /// token buffer, after the converted copy is freed; the alpha
+        /// coder runs first, but measured, what it held is not given back
+        /// before the token buffer grows) and lean (the lean alpha coder).
         fast: f64,
         lean: f64,
         /// Lean, from the source: the alpha plane and its coder, before
@@ -280,13 +285,14 @@ pub fn estimate(
                 // needs a byte per row (counted in the schedule below).
                 (Codec::Png, _) => (source + rows, source * 1.001 + 1024.0),
             };
-            let (fast, lean) = if v.spec.codec == Codec::WebP && full {
+            let (imported, fast, lean) = if v.spec.codec == Codec::WebP && full {
                 (
+                    yuv,
                     alpha_coder + pixels * webp_tokens(v.quality),
                     lean_alpha_coder,
                 )
             } else {
-                (0.0, 0.0)
+                (0.0, 0.0, 0.0)
             };
             let alpha_first = if lean > 0.0 {
                 webp_copy + pixels * WEBP_ALPHA_PLANE + lean
@@ -297,6 +303,7 @@ pub fn estimate(
                 codec: v.spec.codec,
                 full,
                 work,
+                imported,
                 fast,
                 lean,
                 alpha_first,
@@ -317,6 +324,13 @@ pub fn estimate(
     // made by the end.
     let in_order = |costs: &[&Cost], mut outputs: f64, fast: bool| -> (f64, f64) {
         let coder = |c: &Cost| if fast { c.fast } else { c.lean };
+        let running = |c: &Cost| {
+            if fast {
+                c.work.max(c.imported + c.fast)
+            } else {
+                c.work + c.lean
+            }
+        };
         let has_png = costs.iter().any(|c| c.codec == Codec::Png);
         let full_webp = |c: &Cost| c.codec == Codec::WebP && c.full;
         let late_webp = |c: &Cost| full_webp(c) && has_png && !alpha && fast;
@@ -331,7 +345,7 @@ pub fn estimate(
             // Its output grows while its working set is alive. Lean, the
             // alpha plane is coded before the import.
             peak = peak.max(if fast || c.alpha_first == 0.0 {
-                source + c.work + coder(c) + outputs + c.out
+                source + running(c) + outputs + c.out
             } else {
                 (source + c.alpha_first + outputs).max(source + c.work + outputs + c.out)
             });
@@ -386,7 +400,10 @@ pub fn estimate(
     // Side by side: the source, the `threads` largest working sets at
     // once, and every output; on one thread, one at a time with the token
     // buffer.
-    let mut works: Vec<f64> = costs.iter().map(|c| c.work + c.fast).collect();
+    let mut works: Vec<f64> = costs
+        .iter()
+        .map(|c| c.work.max(c.imported + c.fast))
+        .collect();
     works.sort_by(|a, b| b.total_cmp(a));
     let busy: f64 = works.iter().take(threads.max(1)).sum();
     let side_by_side = decode
