@@ -44,7 +44,8 @@ impl InputError {
 
 /// The inputs to process: named files as given; folders walked recursively
 /// for files whose bytes look like an image (recognised formats, supported or
-/// not, so that a HEIC in a folder is reported rather than skipped).
+/// not, so that a HEIC in a folder is reported rather than skipped) or whose
+/// name says they are one (so that a damaged photo is reported, not skipped).
 pub struct Inputs {
     pub files: Vec<PathBuf>,
     /// Files inside folders that are not images, left alone.
@@ -74,7 +75,7 @@ pub fn expand_inputs(paths: &[PathBuf], exclude: Option<&Path>) -> Inputs {
         for entry in walker {
             match entry {
                 Ok(e) if e.file_type().is_file() => {
-                    if looks_like_image(e.path()) {
+                    if named_like_image(e.path()) || looks_like_image(e.path()) {
                         files.push(e.into_path());
                     } else {
                         skipped += 1;
@@ -91,6 +92,18 @@ pub fn expand_inputs(paths: &[PathBuf], exclude: Option<&Path>) -> Inputs {
         }
     }
     Inputs { files, skipped }
+}
+
+/// Extensions of image formats, read or refused.
+const IMAGE_EXTENSIONS: [&str; 14] = [
+    "jpg", "jpeg", "jpe", "jfif", "png", "gif", "webp", "tif", "tiff", "bmp", "heic", "heif",
+    "hif", "avif",
+];
+
+fn named_like_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
 fn looks_like_image(path: &Path) -> bool {

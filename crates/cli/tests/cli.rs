@@ -168,6 +168,32 @@ fn folders_are_walked_and_non_images_skipped() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("skipped 1 file"));
 }
 
+/// A file named like an image is an input even when its bytes are not one
+/// (a damaged photo must not vanish from a folder's run unreported).
+#[test]
+fn damaged_images_in_folders_are_reported_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    fs::create_dir_all(&photos).unwrap();
+    fs::write(photos.join("good.png"), sample_png()).unwrap();
+    fs::write(photos.join("BROKEN.JPG"), [0xFF]).unwrap();
+    fs::write(photos.join("empty.heic"), b"").unwrap();
+    fs::write(photos.join(".DS_Store"), b"Bud1").unwrap();
+    let r = imgflow(&["process", "photos", "--out", "out"], dir.path());
+    assert_eq!(r.status.code(), Some(1));
+    let stderr = String::from_utf8(r.stderr).unwrap();
+    assert!(
+        stderr.contains("BROKEN.JPG: not_an_image"),
+        "the damaged JPEG is named:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("empty.heic: empty"),
+        "the empty HEIC is named:\n{stderr}"
+    );
+    assert!(stderr.contains("skipped 1 file"), "{stderr}");
+    assert_eq!(listing(&dir.path().join("out")).len(), 5);
+}
+
 #[test]
 fn failures_are_reported_per_file_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
