@@ -81,6 +81,15 @@ pub fn expand_inputs(paths: &[PathBuf], exclude: Option<&Path>) -> Inputs {
                         skipped += 1;
                     }
                 }
+                // Devices, pipes, sockets: reported when named like an
+                // image (never read), else counted as skipped.
+                Ok(e) if !e.file_type().is_dir() => {
+                    if named_like_image(e.path()) {
+                        files.push(e.into_path());
+                    } else {
+                        skipped += 1;
+                    }
+                }
                 Ok(_) => {}
                 // An unreadable folder entry is an input we could not read.
                 Err(e) => files.push(
@@ -116,15 +125,44 @@ fn looks_like_image(path: &Path) -> bool {
 
 /// Reads one file, refusing it by its size before reading when over the limit.
 pub fn read_source(path: &Path, settings: &Settings) -> Result<Vec<u8>, InputError> {
-    let size = fs::metadata(path).map_err(InputError::Read)?.len();
-    if size > settings.limits.max_bytes {
-        return Err(EngineError::from(RejectReason::TooManyBytes {
-            bytes: size,
-            limit: settings.limits.max_bytes,
-        })
-        .into());
+    let limit = settings.limits.max_bytes;
+    let too_many = |bytes| {
+        InputError::from(EngineError::from(RejectReason::TooManyBytes {
+            bytes,
+            limit,
+        }))
+    };
+    // A device or a pipe has no size to check first, and may never end
+    // (opening a pipe waits for a writer: checked before opening).
+    let not_regular = |m: &fs::Metadata| !m.is_file();
+    if fs::metadata(path)
+        .map_err(InputError::Read)
+        .map(|m| not_regular(&m))?
+    {
+        return Err(InputError::Read(io::Error::other(
+            "not a regular file (a device, a pipe or a folder)",
+        )));
     }
-    fs::read(path).map_err(InputError::Read)
+    let file = fs::File::open(path).map_err(InputError::Read)?;
+    let metadata = file.metadata().map_err(InputError::Read)?;
+    if not_regular(&metadata) {
+        return Err(InputError::Read(io::Error::other(
+            "not a regular file (a device, a pipe or a folder)",
+        )));
+    }
+    if metadata.len() > limit {
+        return Err(too_many(metadata.len()));
+    }
+    // Read at most one byte past the limit: a file that grew since is
+    // refused too.
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(InputError::Read)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_many(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// A processed input and where its variants were written.

@@ -16,6 +16,7 @@ pub struct OutputFile<'a> {
 /// Returns the final paths.
 pub fn write_all(dir: &Path, files: &[OutputFile<'_>]) -> io::Result<Vec<PathBuf>> {
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+    let mut renamed: Vec<PathBuf> = Vec::new();
     let result = (|| {
         for file in files {
             let target = dir.join(&file.name);
@@ -25,14 +26,30 @@ pub fn write_all(dir: &Path, files: &[OutputFile<'_>]) -> io::Result<Vec<PathBuf
             out.write_all(file.bytes)?;
             out.sync_data()?;
         }
+        // A folder in a variant's place would stop the renames halfway.
+        if let Some((_, target)) = staged.iter().find(|(_, target)| target.is_dir()) {
+            return Err(io::Error::other(format!(
+                "{} is a folder",
+                target.display()
+            )));
+        }
         for (temp, target) in &staged {
+            let existed = target.exists();
             fs::rename(temp, target)?;
+            if !existed {
+                renamed.push(target.clone());
+            }
         }
         Ok(staged.iter().map(|(_, target)| target.clone()).collect())
     })();
     if result.is_err() {
+        // All or none: what was staged goes, and so do the variants this
+        // call put in place (earlier runs' files stay).
         for (temp, _) in &staged {
             let _ = fs::remove_file(temp);
+        }
+        for target in &renamed {
+            let _ = fs::remove_file(target);
         }
     }
     result
@@ -81,5 +98,28 @@ mod tests {
         ];
         assert!(write_all(dir.path(), &files).is_err());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_folder_in_a_variants_place_stops_every_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("b.png")).unwrap();
+        let files = [
+            OutputFile {
+                name: "a.jpg".into(),
+                bytes: b"aaa",
+            },
+            OutputFile {
+                name: "b.png".into(),
+                bytes: b"bb",
+            },
+        ];
+        let error = write_all(dir.path(), &files).unwrap_err();
+        assert!(error.to_string().contains("b.png is a folder"), "{error}");
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["b.png"], "a.jpg was not put in place");
     }
 }

@@ -558,3 +558,35 @@ fn heic_photos_are_processed_whatever_their_name() {
     );
     assert!(listing(&dir.path().join("bad")).is_empty());
 }
+
+/// A device or a pipe is refused before it is read (it has no size to
+/// check and may never end), given by name or met in a folder.
+#[cfg(unix)]
+#[test]
+fn devices_and_pipes_are_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    fs::create_dir_all(&photos).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", photos.join("zero.png")).unwrap();
+    let made = Command::new("mkfifo")
+        .arg(photos.join("pipe.jpg"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for args in [
+        &["process", "/dev/zero", "--out", "out"][..],
+        &["process", "photos", "--out", "out"][..],
+    ] {
+        let r = imgflow(args, dir.path());
+        assert_eq!(r.status.code(), Some(1));
+        let stderr = String::from_utf8(r.stderr).unwrap();
+        assert!(stderr.contains("read_failed"), "{stderr}");
+        assert!(stderr.contains("not a regular file"), "{stderr}");
+    }
+    let stderr =
+        String::from_utf8(imgflow(&["process", "photos", "--out", "out"], dir.path()).stderr)
+            .unwrap();
+    assert!(stderr.contains("pipe.jpg: read_failed"), "{stderr}");
+    assert!(stderr.contains("zero.png: read_failed"), "{stderr}");
+    assert!(!dir.path().join("out").exists() || listing(&dir.path().join("out")).is_empty());
+}
