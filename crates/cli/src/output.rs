@@ -59,19 +59,24 @@ pub fn write_all(dir: &Path, files: &[OutputFile<'_>]) -> io::Result<Vec<PathBuf
 mod tests {
     use super::*;
 
-    #[test]
-    fn writes_every_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = [
+    /// a.jpg ("aaa"), then `second` ("bb").
+    fn a_and(second: &str) -> [OutputFile<'static>; 2] {
+        [
             OutputFile {
                 name: "a.jpg".into(),
                 bytes: b"aaa",
             },
             OutputFile {
-                name: "b.png".into(),
+                name: second.into(),
                 bytes: b"bb",
             },
-        ];
+        ]
+    }
+
+    #[test]
+    fn writes_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = a_and("b.png");
         let paths = write_all(dir.path(), &files).unwrap();
         assert_eq!(paths, [dir.path().join("a.jpg"), dir.path().join("b.png")]);
         assert_eq!(fs::read(&paths[1]).unwrap(), b"bb");
@@ -86,16 +91,7 @@ mod tests {
     fn a_failure_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         // The second name is a folder that does not exist: its create fails.
-        let files = [
-            OutputFile {
-                name: "a.jpg".into(),
-                bytes: b"aaa",
-            },
-            OutputFile {
-                name: "missing/b.png".into(),
-                bytes: b"bb",
-            },
-        ];
+        let files = a_and("missing/b.png");
         assert!(write_all(dir.path(), &files).is_err());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -104,16 +100,7 @@ mod tests {
     fn a_folder_in_a_variants_place_stops_every_rename() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("b.png")).unwrap();
-        let files = [
-            OutputFile {
-                name: "a.jpg".into(),
-                bytes: b"aaa",
-            },
-            OutputFile {
-                name: "b.png".into(),
-                bytes: b"bb",
-            },
-        ];
+        let files = a_and("b.png");
         let error = write_all(dir.path(), &files).unwrap_err();
         assert!(error.to_string().contains("b.png is a folder"), "{error}");
         let left: Vec<_> = fs::read_dir(dir.path())
