@@ -20,8 +20,61 @@ pub fn is_truncated(format: Format, bytes: &[u8]) -> bool {
 pub fn contradiction(format: Format, bytes: &[u8]) -> Option<String> {
     match format {
         Format::WebP => webp_frame_differs_from_canvas(bytes),
+        Format::Png => png_metadata_outgrows_the_file(bytes),
         _ => None,
     }
+}
+
+/// The largest ICC profile a PNG may carry: real ones take kilobytes, a
+/// few hundred at most. The decoder inflates the profile (and copies it
+/// into every variant) before any pixel, up to its allocation limit.
+pub const MAX_PNG_ICC_BYTES: usize = 2 << 20;
+/// The most text chunks a PNG may carry: the decoder keeps each one, at
+/// about 120 bytes of memory for 15 of file.
+pub const MAX_PNG_TEXT_CHUNKS: usize = 10_000;
+
+/// Metadata the PNG decoder would inflate or keep far beyond the file's
+/// size: an ICC profile past [`MAX_PNG_ICC_BYTES`] once inflated, or more
+/// than [`MAX_PNG_TEXT_CHUNKS`] text chunks.
+fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
+    let mut texts = 0;
+    let mut i = 8;
+    while let Some(header) = b.get(i..i + 8) {
+        let size = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let data = b.get(i + 8..(i + 8).checked_add(size)?)?;
+        match &header[4..8] {
+            b"iCCP" => {
+                // A Latin-1 name, its NUL, the method byte, then zlib.
+                // (A malformed one is the decoder's to judge.)
+                let stream = data
+                    .iter()
+                    .position(|&c| c == 0)
+                    .and_then(|nul| data.get(nul + 2..))
+                    .unwrap_or_default();
+                let mut profile = vec![0; MAX_PNG_ICC_BYTES];
+                let inflated =
+                    libdeflater::Decompressor::new().zlib_decompress(stream, &mut profile);
+                if let Err(libdeflater::DecompressionError::InsufficientSpace) = inflated {
+                    return Some(format!(
+                        "its ICC profile (iCCP) inflates past {} MiB",
+                        MAX_PNG_ICC_BYTES >> 20
+                    ));
+                }
+            }
+            b"tEXt" | b"zTXt" | b"iTXt" => {
+                texts += 1;
+                if texts > MAX_PNG_TEXT_CHUNKS {
+                    return Some(format!(
+                        "it has more than {MAX_PNG_TEXT_CHUNKS} text chunks"
+                    ));
+                }
+            }
+            b"IEND" => return None,
+            _ => {}
+        }
+        i += 12 + size;
+    }
+    None
 }
 
 /// An extended WebP declares its canvas in VP8X, and each frame declares
@@ -352,6 +405,66 @@ pub fn gif_first_frame_is_opaque(b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 1×1 gray PNG with `extra` chunks (type, data) before its IDAT.
+    fn png_with(extra: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+        let chunk = |kind: &[u8; 4], data: &[u8]| {
+            let mut c = (data.len() as u32).to_be_bytes().to_vec();
+            c.extend_from_slice(kind);
+            c.extend_from_slice(data);
+            let crc = crc32fast::hash(&c[4..]);
+            c.extend_from_slice(&crc.to_be_bytes());
+            c
+        };
+        let mut p = b"\x89PNG\r\n\x1a\n".to_vec();
+        p.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]));
+        for (kind, data) in extra {
+            p.extend(chunk(kind, data));
+        }
+        p.extend(chunk(
+            b"IDAT",
+            &[0x78, 0x01, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01],
+        ));
+        p.extend(chunk(b"IEND", &[]));
+        p
+    }
+
+    /// An iCCP chunk whose profile is `size` zero bytes.
+    fn iccp(size: usize) -> Vec<u8> {
+        let mut data = b"icc\0\0".to_vec();
+        let profile = vec![0; size];
+        let mut compressor = libdeflater::Compressor::new(libdeflater::CompressionLvl::best());
+        let mut zlib = vec![0; compressor.zlib_compress_bound(size)];
+        let n = compressor.zlib_compress(&profile, &mut zlib).unwrap();
+        data.extend_from_slice(&zlib[..n]);
+        data
+    }
+
+    #[test]
+    fn png_metadata_that_would_outgrow_the_file_is_a_contradiction() {
+        assert_eq!(contradiction(Format::Png, &png_with(&[])), None);
+        let fits = png_with(&[(b"iCCP", iccp(MAX_PNG_ICC_BYTES))]);
+        assert_eq!(contradiction(Format::Png, &fits), None);
+        let bomb = png_with(&[(b"iCCP", iccp(MAX_PNG_ICC_BYTES + 1))]);
+        assert!(bomb.len() < 10_000);
+        assert_eq!(
+            contradiction(Format::Png, &bomb).as_deref(),
+            Some("its ICC profile (iCCP) inflates past 2 MiB")
+        );
+        let text = (b"tEXt", b"k\0v".to_vec());
+        let many = vec![text.clone(); MAX_PNG_TEXT_CHUNKS];
+        assert_eq!(contradiction(Format::Png, &png_with(&many)), None);
+        let too_many = vec![text; MAX_PNG_TEXT_CHUNKS + 1];
+        assert_eq!(
+            contradiction(Format::Png, &png_with(&too_many)).as_deref(),
+            Some("it has more than 10000 text chunks")
+        );
+        // A malformed profile is the decoder's to judge; the text chunks
+        // after it are still counted.
+        let mut odd = vec![(b"iCCP", b"no nul".to_vec())];
+        odd.extend(vec![(b"zTXt", b"k\0\0x".to_vec()); MAX_PNG_TEXT_CHUNKS + 1]);
+        assert!(contradiction(Format::Png, &png_with(&odd)).is_some());
+    }
 
     fn minimal_jpeg(with_eoi: bool) -> Vec<u8> {
         let mut j = vec![0xFF, 0xD8];
