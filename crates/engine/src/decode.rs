@@ -243,10 +243,8 @@ fn open<'a>(
         };
         check_dimensions(header, limits, variants)
     };
-    if let Ok(size) = imagesize::blob_size(bytes) {
-        if let (Ok(width), Ok(height)) = (u32::try_from(size.width), u32::try_from(size.height)) {
-            check(width, height)?;
-        }
+    if let Some((width, height)) = header_dimensions(format, bytes) {
+        check(width, height)?;
     }
     if structure::is_truncated(format, bytes) {
         return Err(RejectReason::Truncated {
@@ -264,6 +262,28 @@ fn open<'a>(
     let (width, height) = decoder.dimensions();
     check(width, height)?;
     Ok(decoder)
+}
+
+/// The dimensions the header declares, where they can be read. imagesize
+/// reads a BMP's as unsigned 32-bit values, which holds only for the
+/// common bottom-up BITMAPINFOHEADER: a top-down one (negative height)
+/// came out 4294967236 rows high, and an OS/2 core header (16-bit sizes)
+/// as 262148 by 1572865; those are read here.
+fn header_dimensions(format: Format, bytes: &[u8]) -> Option<(u32, u32)> {
+    if format == Format::Bmp {
+        let u16_at = |i: usize| Some(u16::from_le_bytes(bytes.get(i..i + 2)?.try_into().ok()?));
+        let i32_at = |i: usize| Some(i32::from_le_bytes(bytes.get(i..i + 4)?.try_into().ok()?));
+        return match i32_at(14)? {
+            12 => Some((u32::from(u16_at(18)?), u32::from(u16_at(20)?))),
+            // A negative width is the decoder's to refuse.
+            _ => Some((u32::try_from(i32_at(18)?).ok()?, i32_at(22)?.unsigned_abs())),
+        };
+    }
+    let size = imagesize::blob_size(bytes).ok()?;
+    Some((
+        u32::try_from(size.width).ok()?,
+        u32::try_from(size.height).ok()?,
+    ))
 }
 
 fn image_crate_decoder<'a>(

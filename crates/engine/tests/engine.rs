@@ -249,6 +249,64 @@ fn webp_gif_tiff_bmp() {
     assert!(first.pixels().all(|p| p.0 == RED), "first frame only");
 }
 
+/// A 24-bit BMP of `gradient(w, h)`: top-down (negative height in a
+/// BITMAPINFOHEADER) or with an OS/2 core header (16-bit sizes).
+fn bmp_24(w: u16, h: u16, top_down: bool, core: bool) -> Vec<u8> {
+    let pixels = gradient(u32::from(w), u32::from(h));
+    let stride = (usize::from(w) * 3).div_ceil(4) * 4;
+    let mut rows = Vec::new();
+    for y in 0..u32::from(h) {
+        let y = if top_down { y } else { u32::from(h) - 1 - y };
+        let mut row: Vec<u8> = (0..u32::from(w))
+            .flat_map(|x| {
+                let [r, g, b] = pixels.get_pixel(x, y).0;
+                [b, g, r]
+            })
+            .collect();
+        row.resize(stride, 0);
+        rows.extend(row);
+    }
+    let mut dib = Vec::new();
+    if core {
+        dib.extend(12u32.to_le_bytes());
+        dib.extend(w.to_le_bytes());
+        dib.extend(h.to_le_bytes());
+        dib.extend(1u16.to_le_bytes());
+        dib.extend(24u16.to_le_bytes());
+    } else {
+        let height = if top_down {
+            -i32::from(h)
+        } else {
+            i32::from(h)
+        };
+        dib.extend(40u32.to_le_bytes());
+        dib.extend(i32::from(w).to_le_bytes());
+        dib.extend(height.to_le_bytes());
+        dib.extend(1u16.to_le_bytes());
+        dib.extend(24u16.to_le_bytes());
+        dib.extend([0u8; 24]);
+    }
+    let offset = 14 + dib.len() as u32;
+    let mut bmp = b"BM".to_vec();
+    bmp.extend((offset + rows.len() as u32).to_le_bytes());
+    bmp.extend([0u8; 4]);
+    bmp.extend(offset.to_le_bytes());
+    bmp.extend(dib);
+    bmp.extend(rows);
+    bmp
+}
+
+/// imagesize read these headers' sizes as unsigned 32-bit values: a
+/// top-down BMP was 4294967236 rows high, an OS/2 one 262148 wide, both
+/// refused as too_many_pixels.
+#[test]
+fn top_down_and_os2_bmps_are_read_at_their_size() {
+    let rgb = DynamicImage::ImageRgb8(gradient(40, 30));
+    for (top_down, core) in [(true, false), (false, true), (false, false)] {
+        check_contract(&bmp_24(40, 30, top_down, core), &rgb);
+    }
+}
+
 #[test]
 fn a_gif_that_says_it_is_opaque_is_decoded_opaque() {
     // Its header promises no transparency (the memory estimate counts no
