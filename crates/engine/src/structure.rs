@@ -8,7 +8,7 @@ use crate::sniff::Format;
 /// Whether the data visibly ends before the image does.
 pub fn is_truncated(format: Format, bytes: &[u8]) -> bool {
     match format {
-        Format::Jpeg => !jpeg_reaches_eoi(bytes),
+        Format::Jpeg => !walk_jpeg(bytes).eoi,
         Format::WebP => riff_is_short(bytes),
         Format::Tiff => tiff_values_are_missing(bytes),
         _ => false,
@@ -21,9 +21,20 @@ pub fn contradiction(format: Format, bytes: &[u8]) -> Option<String> {
     match format {
         Format::WebP => webp_frame_differs_from_canvas(bytes),
         Format::Png => png_metadata_outgrows_the_file(bytes),
+        Format::Jpeg => {
+            let scans = walk_jpeg(bytes).scans;
+            (scans > MAX_JPEG_SCANS)
+                .then(|| format!("it has {scans} scans (more than {MAX_JPEG_SCANS})"))
+        }
         _ => None,
     }
 }
+
+/// The most scans a JPEG may have. Progressive encoders write about ten
+/// (mozjpeg 9–12, libjpeg's default script 10); each costs the decoder a
+/// pass over the whole image: a 655 KB file repeating one scan 1500 times
+/// kept it busy past a minute at 81 MP.
+pub const MAX_JPEG_SCANS: usize = 100;
 
 /// The largest ICC profile a PNG may carry: real ones take kilobytes, a
 /// few hundred at most. The decoder inflates the profile (and copies it
@@ -296,50 +307,60 @@ fn riff_is_shorter_than_declared(b: &[u8]) -> bool {
     }
 }
 
+/// What a walk of a JPEG's markers found: whether it reached EOI, and the
+/// scans (SOS segments) on the way.
+struct JpegWalk {
+    eoi: bool,
+    scans: usize,
+}
+
 /// Walks the JPEG marker structure to EOI. Length-prefixed segments are
 /// skipped whole, so an EXIF thumbnail's own EOI inside APP1 does not count;
 /// entropy-coded data after SOS is scanned for the next real marker.
-fn jpeg_reaches_eoi(b: &[u8]) -> bool {
+fn walk_jpeg(b: &[u8]) -> JpegWalk {
     let mut i = 2; // after SOI
+    let mut scans = 0;
+    let end = |eoi, scans| JpegWalk { eoi, scans };
     loop {
         // Tolerate junk between segments; skip fill bytes.
         match b[i.min(b.len())..].iter().position(|&x| x == 0xFF) {
             Some(p) => i += p,
-            None => return false,
+            None => return end(false, scans),
         }
         while i < b.len() && b[i] == 0xFF {
             i += 1;
         }
         let Some(&marker) = b.get(i) else {
-            return false;
+            return end(false, scans);
         };
         i += 1;
         match marker {
-            0xD9 => return true,
+            0xD9 => return end(true, scans),
             0x00 | 0x01 | 0xD0..=0xD8 => continue,
             _ => {
                 let Some(len) = b
                     .get(i..i + 2)
                     .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
                 else {
-                    return false;
+                    return end(false, scans);
                 };
                 if len < 2 {
-                    return false;
+                    return end(false, scans);
                 }
                 i += len;
                 if i > b.len() {
-                    return false;
+                    return end(false, scans);
                 }
                 if marker == 0xDA {
+                    scans += 1;
                     // Entropy-coded data: FF00 is a stuffed byte, FFD0-D7 a restart.
                     loop {
                         match b[i..].iter().position(|&x| x == 0xFF) {
                             Some(p) => i += p,
-                            None => return false,
+                            None => return end(false, scans),
                         }
                         match b.get(i + 1) {
-                            None => return false,
+                            None => return end(false, scans),
                             Some(0x00 | 0xD0..=0xD7) => i += 2,
                             Some(0xFF) => i += 1,
                             Some(_) => break,
@@ -438,6 +459,29 @@ mod tests {
         let n = compressor.zlib_compress(&profile, &mut zlib).unwrap();
         data.extend_from_slice(&zlib[..n]);
         data
+    }
+
+    #[test]
+    fn a_jpeg_with_too_many_scans_is_a_contradiction() {
+        let one = minimal_jpeg(true);
+        assert_eq!(contradiction(Format::Jpeg, &one), None);
+        // Its SOS segment and entropy data, repeated.
+        let (head, sos) = (&one[..10], &one[10..one.len() - 2]);
+        let with_scans = |n| {
+            let mut j = head.to_vec();
+            (0..n).for_each(|_| j.extend_from_slice(sos));
+            j.extend_from_slice(&[0xFF, 0xD9]);
+            j
+        };
+        assert!(!is_truncated(Format::Jpeg, &with_scans(MAX_JPEG_SCANS + 1)));
+        assert_eq!(
+            contradiction(Format::Jpeg, &with_scans(MAX_JPEG_SCANS)),
+            None
+        );
+        assert_eq!(
+            contradiction(Format::Jpeg, &with_scans(MAX_JPEG_SCANS + 1)).as_deref(),
+            Some("it has 101 scans (more than 100)")
+        );
     }
 
     #[test]
