@@ -660,6 +660,7 @@ fn every_bad_input_gets_its_reason() {
         .position(|w| w == [0xFF, 0xC2])
         .expect("progressive SOF");
     bad_precision[sof + 4] = 99; // sample precision
+    let cut_and_closed = |jpeg: &[u8]| [&jpeg[..jpeg.len() * 6 / 10], &[0xFF, 0xD9]].concat();
     let mut bad_crc = png.clone();
     bad_crc[29] ^= 0xFF; // IHDR CRC
     let cases: Vec<(&str, Vec<u8>, Reason)> = vec![
@@ -685,6 +686,17 @@ fn every_bad_input_gets_its_reason() {
         (
             "jpeg cut in half",
             jpeg[..jpeg.len() / 2].to_vec(),
+            Reason::Truncated,
+        ),
+        // Cut, then closed with an EOI: libjpeg would fill the rest gray.
+        (
+            "jpeg cut and closed",
+            cut_and_closed(&jpeg),
+            Reason::Truncated,
+        ),
+        (
+            "baseline jpeg cut and closed",
+            cut_and_closed(&jpeg_rgb(&gradient(200, 150), &JpegOptions::default())),
             Reason::Truncated,
         ),
         ("gif cut", gif[..gif.len() / 2].to_vec(), Reason::Truncated),

@@ -312,16 +312,24 @@ unsafe extern "C-unwind" fn term_destination(cinfo: &mut jpeg_compress_struct) {
 
 /// libjpeg's fatal errors unwind to `compress` with the message as payload.
 unsafe extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
+    let message = libjpeg_message(cinfo);
+    std::panic::resume_unwind(Box::new(format!("libjpeg fatal error: {message}")));
+}
+
+/// libjpeg's message for its last error or warning.
+///
+/// # Safety
+/// `cinfo.err` points to the error manager libjpeg was set up with.
+pub(crate) unsafe fn libjpeg_message(cinfo: &mut jpeg_common_struct) -> String {
     let mut text = [0u8; 256]; // JMSG_LENGTH_MAX is 200
-    let message = match (*cinfo.err).format_message {
+    match (*cinfo.err).format_message {
         Some(format) => {
             format(cinfo, &*text.as_mut_ptr().cast::<[u8; 80]>());
             let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
             String::from_utf8_lossy(&text[..end]).into_owned()
         }
         None => format!("code {}", (*cinfo.err).msg_code),
-    };
-    std::panic::resume_unwind(Box::new(format!("libjpeg fatal error: {message}")));
+    }
 }
 
 unsafe extern "C-unwind" fn ignore_warning(_: &mut jpeg_common_struct, _: c_int) {}
