@@ -132,24 +132,19 @@ pub fn read_source(path: &Path, settings: &Settings) -> Result<Vec<u8>, InputErr
             limit,
         }))
     };
-    // A device or a pipe has no size to check first, and may never end
-    // (opening a pipe waits for a writer: checked before opening).
-    let not_regular = |m: &fs::Metadata| !m.is_file();
-    if fs::metadata(path)
-        .map_err(InputError::Read)
-        .map(|m| not_regular(&m))?
-    {
-        return Err(InputError::Read(io::Error::other(
+    // A device or a pipe has no size to check first, and may never end.
+    // Checked before opening (opening a pipe waits for a writer) and on
+    // what was opened.
+    let regular = |m: io::Result<fs::Metadata>| match m {
+        Ok(m) if m.is_file() => Ok(m),
+        Ok(_) => Err(InputError::Read(io::Error::other(
             "not a regular file (a device, a pipe or a folder)",
-        )));
-    }
+        ))),
+        Err(e) => Err(InputError::Read(e)),
+    };
+    regular(fs::metadata(path))?;
     let file = fs::File::open(path).map_err(InputError::Read)?;
-    let metadata = file.metadata().map_err(InputError::Read)?;
-    if not_regular(&metadata) {
-        return Err(InputError::Read(io::Error::other(
-            "not a regular file (a device, a pipe or a folder)",
-        )));
-    }
+    let metadata = regular(file.metadata())?;
     if metadata.len() > limit {
         return Err(too_many(metadata.len()));
     }

@@ -124,9 +124,9 @@ fn images() -> io::Result<Vec<(String, Vec<u8>)>> {
         ("rgba.bmp", encode_with_image(&rgba, ImageFormat::Bmp)),
     ];
     // Lossy WebP, with and without alpha and ICC, from the engine's encoder.
-    let webp = |img: &DynamicImage, icc| {
+    let webp = |img: DynamicImage, icc| {
         imgflow_engine::codecs::webp::encode(
-            img,
+            img.into(),
             40,
             icc,
             imgflow_engine::codecs::webp::Footprint::Fast,
@@ -135,10 +135,10 @@ fn images() -> io::Result<Vec<(String, Vec<u8>)>> {
     };
     seeds.push((
         "lossy.webp",
-        webp(&DynamicImage::ImageRgb8(photo.clone()), Some(&icc))?,
+        webp(DynamicImage::ImageRgb8(photo.clone()), Some(&icc))?,
     ));
     let transparent = RgbaImage::from_fn(12, 12, |x, _| Rgba([200, 20, 20, (x * 20) as u8]));
-    seeds.push(("alpha.webp", webp(&transparent.into(), None)?));
+    seeds.push(("alpha.webp", webp(transparent.into(), None)?));
 
     // Cut short: the truncation checks.
     let cut: Vec<_> = seeds

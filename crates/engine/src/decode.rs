@@ -246,16 +246,19 @@ fn open<'a>(
     if let Some((width, height)) = header_dimensions(format, bytes) {
         check(width, height)?;
     }
-    if structure::is_truncated(format, bytes) {
-        return Err(RejectReason::Truncated {
-            format: name.to_owned(),
-        });
-    }
-    if let Some(detail) = structure::contradiction(format, bytes) {
-        return Err(RejectReason::Corrupt {
-            format: name.to_owned(),
-            detail,
-        });
+    match structure::flaw(format, bytes) {
+        Some(structure::Flaw::Truncated) => {
+            return Err(RejectReason::Truncated {
+                format: name.to_owned(),
+            })
+        }
+        Some(structure::Flaw::Contradiction(detail)) => {
+            return Err(RejectReason::Corrupt {
+                format: name.to_owned(),
+                detail,
+            })
+        }
+        None => {}
     }
     let decoder = image_crate_decoder(bytes, image_format, limits)
         .map_err(|e| classify(e, name, None, limits))?;

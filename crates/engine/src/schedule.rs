@@ -77,16 +77,7 @@ impl Decoded {
                     footprint
                 };
                 let (width, height) = (pixels.width(), pixels.height());
-                let bytes = if footprint == Footprint::Fast {
-                    // A converted copy goes once libwebp has its own form
-                    // of the pixels, before libwebp's coders grow.
-                    let imported = codecs::webp::import(&pixels).map_err(fail)?;
-                    drop(pixels);
-                    codecs::webp::encode_imported(imported, quality, icc, footprint)
-                } else {
-                    codecs::webp::encode(&pixels, quality, icc, footprint)
-                }
-                .map_err(fail)?;
+                let bytes = codecs::webp::encode(pixels, quality, icc, footprint).map_err(fail)?;
                 (bytes, width, height)
             }
             Codec::Png => {

@@ -5,27 +5,39 @@
 
 use crate::sniff::Format;
 
-/// Whether the data visibly ends before the image does.
-pub fn is_truncated(format: Format, bytes: &[u8]) -> bool {
-    match format {
-        Format::Jpeg => !walk_jpeg(bytes).eoi,
-        Format::WebP => riff_is_short(bytes),
-        Format::Tiff => tiff_values_are_missing(bytes),
-        _ => false,
-    }
+/// What is wrong with a file's structure, found without a decoder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flaw {
+    /// The data visibly ends before the image does.
+    Truncated,
+    /// The data contradicts its own header, or would make the decoder
+    /// allocate or work far beyond its size: why.
+    Contradiction(String),
 }
 
-/// Why the data contradicts its own header, if it does, where a decoder
-/// would allocate for the larger claim before finding out.
-pub fn contradiction(format: Format, bytes: &[u8]) -> Option<String> {
+/// The first flaw of `bytes` as `format`, if any: completeness, for formats
+/// whose decoders are lenient about missing data, then the claims a
+/// decoder would act on before finding out they are false. One walk of the
+/// structure per file.
+pub fn flaw(format: Format, bytes: &[u8]) -> Option<Flaw> {
     match format {
-        Format::WebP => webp_frame_differs_from_canvas(bytes),
-        Format::Png => png_metadata_outgrows_the_file(bytes),
         Format::Jpeg => {
-            let scans = walk_jpeg(bytes).scans;
-            (scans > MAX_JPEG_SCANS)
-                .then(|| format!("it has {scans} scans (more than {MAX_JPEG_SCANS})"))
+            let walk = walk_jpeg(bytes);
+            if !walk.eoi {
+                Some(Flaw::Truncated)
+            } else {
+                (walk.scans > MAX_JPEG_SCANS).then(|| {
+                    Flaw::Contradiction(format!(
+                        "it has {} scans (more than {MAX_JPEG_SCANS})",
+                        walk.scans
+                    ))
+                })
+            }
         }
+        Format::WebP if riff_is_short(bytes) => Some(Flaw::Truncated),
+        Format::WebP => webp_frame_differs_from_canvas(bytes).map(Flaw::Contradiction),
+        Format::Tiff => tiff_values_are_missing(bytes).then_some(Flaw::Truncated),
+        Format::Png => png_metadata_outgrows_the_file(bytes).map(Flaw::Contradiction),
         _ => None,
     }
 }
@@ -426,6 +438,17 @@ pub fn gif_first_frame_is_opaque(b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_truncated(format: Format, bytes: &[u8]) -> bool {
+        flaw(format, bytes) == Some(Flaw::Truncated)
+    }
+
+    fn contradiction(format: Format, bytes: &[u8]) -> Option<String> {
+        match flaw(format, bytes) {
+            Some(Flaw::Contradiction(why)) => Some(why),
+            _ => None,
+        }
+    }
 
     /// A 1×1 gray PNG with `extra` chunks (type, data) before its IDAT.
     fn png_with(extra: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {

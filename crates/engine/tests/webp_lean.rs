@@ -53,10 +53,10 @@ fn mean_error(a: &RgbaImage, b: &RgbaImage) -> f64 {
 #[test]
 fn lean_alpha_is_exact_and_colour_as_faithful() {
     let src = source();
-    let image = DynamicImage::ImageRgba8(src.clone());
+    let image = std::sync::Arc::new(DynamicImage::ImageRgba8(src.clone()));
     let profile = icc_profile(b"RGB ");
-    let fast = encode(&image, 85, Some(&profile), Footprint::Fast).unwrap();
-    let lean = encode(&image, 85, Some(&profile), Footprint::Lean).unwrap();
+    let fast = encode(image.clone(), 85, Some(&profile), Footprint::Fast).unwrap();
+    let lean = encode(image.clone(), 85, Some(&profile), Footprint::Lean).unwrap();
     assert_eq!(&lean[12..16], b"VP8X");
     assert!(contains(&lean, b"ALPH") && contains(&lean, b"ICCP"));
     for (name, bytes) in [("fast", &fast), ("lean", &lean)] {
@@ -82,7 +82,13 @@ fn lean_alpha_is_exact_and_colour_as_faithful() {
 fn lean_leaves_out_an_opaque_alpha() {
     let mut src = photo_like(64, 48);
     src.pixels_mut().for_each(|p| p.0[3] = 255);
-    let lean = encode(&DynamicImage::ImageRgba8(src), 85, None, Footprint::Lean).unwrap();
+    let lean = encode(
+        DynamicImage::ImageRgba8(src).into(),
+        85,
+        None,
+        Footprint::Lean,
+    )
+    .unwrap();
     assert!(!contains(&lean, b"ALPH"));
     assert_eq!(&lean[12..16], b"VP8 ");
 }
@@ -91,8 +97,8 @@ fn lean_leaves_out_an_opaque_alpha() {
 fn lean_codes_the_same_alpha_from_the_source_as_from_imported_pixels() {
     // `encode` codes the alpha plane before importing (the lean peak);
     // `encode_imported` (two passes) takes it from libwebp's picture.
-    let image = DynamicImage::ImageRgba8(source());
-    let from_source = encode(&image, 85, None, Footprint::Lean).expect("encodes");
+    let image = std::sync::Arc::new(DynamicImage::ImageRgba8(source()));
+    let from_source = encode(image.clone(), 85, None, Footprint::Lean).expect("encodes");
     let imported = import(&image).expect("imports");
     let from_picture = encode_imported(imported, 85, None, Footprint::Lean).expect("encodes");
     assert!(from_source == from_picture, "the two lean paths differ");
@@ -143,8 +149,13 @@ fn lean_fits_a_control_partition_that_overflows() {
         sys::WebPEncodingError::VP8_ENC_ERROR_PARTITION0_OVERFLOW,
         "the fixture no longer overflows with this libwebp: find another"
     );
-    let webp = encode(&DynamicImage::ImageRgb8(img), 85, None, Footprint::Lean)
-        .expect("encoded with a higher partition_limit");
+    let webp = encode(
+        DynamicImage::ImageRgb8(img).into(),
+        85,
+        None,
+        Footprint::Lean,
+    )
+    .expect("encoded with a higher partition_limit");
     let (mut width, mut height) = (0, 0);
     // SAFETY: libwebp reads the header of `webp`.
     let ok = unsafe { sys::WebPGetInfo(webp.as_ptr(), webp.len(), &mut width, &mut height) };

@@ -225,25 +225,26 @@ pub fn photo_like(w: u32, h: u32) -> RgbaImage {
 /// Uniform RGB noise: the least compressible picture, the worst case of
 /// every content-dependent buffer (libwebp's tokens above all).
 pub fn noise(w: u32, h: u32) -> RgbImage {
+    let mut next = noise_bytes();
+    RgbImage::from_fn(w, h, |_, _| image::Rgb([next(), next(), next()]))
+}
+
+/// Pseudo-random bytes (xorshift), the same run every time.
+fn noise_bytes() -> impl FnMut() -> u8 {
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
+    move || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         seed as u8
-    };
-    RgbImage::from_fn(w, h, |_, _| image::Rgb([next(), next(), next()]))
+    }
 }
 
 /// [`noise`] in every channel, alpha included: the worst case of the
 /// WebP alpha coders.
 pub fn noise_rgba(w: u32, h: u32) -> RgbaImage {
-    let rgb = noise(w, h * 4 / 3 + 1);
-    let mut samples = rgb.as_raw().iter().copied();
-    RgbaImage::from_fn(w, h, |_, _| {
-        let mut next = || samples.next().unwrap_or(0);
-        image::Rgba([next(), next(), next(), next()])
-    })
+    let mut next = noise_bytes();
+    RgbaImage::from_fn(w, h, |_, _| image::Rgba([next(), next(), next(), next()]))
 }
 
 /// A very large image as phones and cameras upload them: a photo-like

@@ -23,14 +23,9 @@ fn strict_errors() -> jpeg_error_mgr {
     // SAFETY: jpeg_std_error fills in every field of a zeroed manager.
     let mut err: jpeg_error_mgr = unsafe { std::mem::zeroed() };
     unsafe { mozjpeg_sys::jpeg_std_error(&mut err) };
-    err.error_exit = Some(fail);
+    err.error_exit = Some(super::jpeg::error_exit);
     err.emit_message = Some(warn);
     err
-}
-
-unsafe extern "C-unwind" fn fail(cinfo: &mut jpeg_common_struct) {
-    let message = super::jpeg::libjpeg_message(cinfo);
-    std::panic::resume_unwind(Box::new(format!("libjpeg fatal error: {message}")));
 }
 
 unsafe extern "C-unwind" fn warn(cinfo: &mut jpeg_common_struct, level: c_int) {

@@ -7,28 +7,35 @@
 use image::DynamicImage;
 use libwebp_sys as sys;
 use std::ffi::c_int;
+use std::sync::Arc;
 
 /// Encodes RGB or RGBA 8-bit pixels at `quality` (method 4, single thread:
 /// deterministic output; parallelism comes from encoding variants side by side).
+/// `image` is dropped once libwebp has its own form of the pixels: when it
+/// is the last reference (a converted copy), it is freed before libwebp's
+/// coders grow.
 pub fn encode(
-    image: &DynamicImage,
+    image: Arc<DynamicImage>,
     quality: u8,
     icc: Option<&[u8]>,
     footprint: Footprint,
 ) -> Result<Vec<u8>, String> {
     if footprint == Footprint::Fast {
-        return encode_imported(import(image)?, quality, icc, footprint);
+        let imported = import(&image)?;
+        drop(image);
+        return encode_imported(imported, quality, icc, footprint);
     }
     // Lean: the alpha plane is coded first, from the source, before
     // libwebp's copy of the pixels exists (the two never sit side by side).
-    let alph = match image {
+    let alph = match image.as_ref() {
         DynamicImage::ImageRgba8(rgba) if rgba.pixels().any(|p| p.0[3] != u8::MAX) => {
             let plane: Vec<u8> = rgba.pixels().map(|p| p.0[3]).collect();
             Some(alph_payload(&plane, image.width(), image.height())?)
         }
         _ => None,
     };
-    let mut imported = import(image)?;
+    let mut imported = import(&image)?;
+    drop(image);
     if alph.is_some() {
         detach_alpha(&mut imported);
     }

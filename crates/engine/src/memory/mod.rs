@@ -246,6 +246,14 @@ pub fn estimate(
         alpha_first: f64,
         out: f64,
     }
+    impl Cost {
+        /// What it holds while it runs with libwebp's defaults: a
+        /// full-size WebP's converted copy beside its import, then its
+        /// import beside its coders.
+        fn fast_work(&self) -> f64 {
+            self.work.max(self.imported + self.fast)
+        }
+    }
     let costs: Vec<Cost> = variants
         .iter()
         .map(|v| {
@@ -326,7 +334,7 @@ pub fn estimate(
         let coder = |c: &Cost| if fast { c.fast } else { c.lean };
         let running = |c: &Cost| {
             if fast {
-                c.work.max(c.imported + c.fast)
+                c.fast_work()
             } else {
                 c.work + c.lean
             }
@@ -400,10 +408,7 @@ pub fn estimate(
     // Side by side: the source, the `threads` largest working sets at
     // once, and every output; on one thread, one at a time with the token
     // buffer.
-    let mut works: Vec<f64> = costs
-        .iter()
-        .map(|c| c.work.max(c.imported + c.fast))
-        .collect();
+    let mut works: Vec<f64> = costs.iter().map(Cost::fast_work).collect();
     works.sort_by(|a, b| b.total_cmp(a));
     let busy: f64 = works.iter().take(threads.max(1)).sum();
     let side_by_side = decode

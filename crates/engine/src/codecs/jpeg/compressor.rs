@@ -310,8 +310,9 @@ unsafe extern "C-unwind" fn term_destination(cinfo: &mut jpeg_compress_struct) {
     dest.buf.set_len(written);
 }
 
-/// libjpeg's fatal errors unwind to `compress` with the message as payload.
-unsafe extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
+/// libjpeg's fatal errors unwind to the caller (`compress`, the decoder)
+/// with the message as payload.
+pub(crate) unsafe extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
     let message = libjpeg_message(cinfo);
     std::panic::resume_unwind(Box::new(format!("libjpeg fatal error: {message}")));
 }

@@ -10,7 +10,7 @@ use crate::rows::OpaqueRows;
 use mozjpeg_sys::J_COLOR_SPACE;
 
 mod compressor;
-pub(crate) use compressor::libjpeg_message;
+pub(crate) use compressor::{error_exit, libjpeg_message};
 
 /// Profile bytes per APP2 marker: 65533 minus the 14-byte ICC header.
 const ICC_CHUNK: usize = 65_519;
