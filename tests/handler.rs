@@ -10,7 +10,8 @@ use imgflow_lambda::handler::{handle_event, HandlerSettings};
 use imgflow_lambda::manifest::{self, Manifest};
 use imgflow_lambda::outcome::Outcome;
 use imgflow_lambda::store::{
-    Condition, Fetched, Listed, ObjectHead, ObjectStore, PutObject, StoreError, META_VARIANT,
+    metadata_bytes, Condition, Fetched, Listed, ObjectHead, ObjectStore, PutObject, StoreError,
+    MAX_KEY_BYTES, MAX_METADATA_BYTES, META_VARIANT,
 };
 use imgflow_testkit::fixtures::*;
 use std::collections::HashMap;
@@ -173,6 +174,13 @@ impl ObjectStore for MemoryStore {
         if self.fail_put_containing.is_some_and(|s| o.key.contains(s)) {
             return Err(StoreError::Transient("connection reset".into()));
         }
+        // S3's answers (400s, which the S3 store classifies as transient).
+        if o.key.len() > MAX_KEY_BYTES {
+            return Err(StoreError::Transient("KeyTooLongError".into()));
+        }
+        if metadata_bytes(&o.metadata) > MAX_METADATA_BYTES {
+            return Err(StoreError::Transient("MetadataTooLarge".into()));
+        }
         self.check(o.bucket, o.key, o.condition.as_ref())?;
         let metadata = o
             .metadata
@@ -308,6 +316,50 @@ async fn permanent_problems_succeed_with_nothing_written() {
         ["x_png_00000000.png"],
         "nothing new written"
     );
+}
+
+#[tokio::test]
+async fn keys_too_long_for_s3_are_refused_before_they_are_read() {
+    let store = MemoryStore::default();
+    let bytes = png();
+    let size = Some(bytes.len() as u64);
+    // The longest output key is the compressed variant's: the stem and
+    // "_compressed_<8 hex>.jpg" (24 bytes). 1000 + 24 = S3's 1024 exactly.
+    let fits = format!("{}.png", "f".repeat(1000));
+    let over = format!("{}.png", "o".repeat(1001));
+    // 807 bytes of key; 2407 in a variant's metadata, percent-encoded.
+    let accented = format!("photos/{}.png", "é".repeat(400));
+    for key in [&fits, &over, &accented] {
+        store.insert("uploads", key, bytes.clone());
+    }
+    let ev = event(&[
+        ("uploads", &fits, size),
+        ("uploads", &over, size),
+        ("uploads", &accented, size),
+    ]);
+    let out = handle_event(&store, &settings(), &ev, later()).await;
+    assert!(matches!(out[0], Outcome::Processed { .. }), "{out:?}");
+    assert!(store.manifest(&fits).is_some());
+    assert_complete(&store, &fits);
+    let whys = [
+        "the compressed variant's key would be 1025 bytes",
+        // 2411 bytes of key, the names, and a version's 32 characters
+        "the key takes 2511 bytes in each variant's metadata",
+    ];
+    for (outcome, why) in out[1..].iter().zip(whys) {
+        assert_eq!(outcome.reason(), Some(Reason::BadKey), "{outcome:?}");
+        assert_eq!(outcome.label(), "rejected");
+        let Outcome::Rejected { message, .. } = outcome else {
+            unreachable!()
+        };
+        assert!(message.contains(why), "{message}");
+    }
+    assert_eq!(
+        store.bodies_read.load(Ordering::Relaxed),
+        1,
+        "only the one that fits is read"
+    );
+    assert_eq!(store.variants().len(), 5, "nothing written for the others");
 }
 
 #[tokio::test]

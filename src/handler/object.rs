@@ -5,7 +5,7 @@
 
 use super::fetch::fetch;
 use super::manifests::{self, InPlace};
-use super::variants::{encode, ms_since, write};
+use super::variants::{beyond_s3_limits, encode, ms_since, write};
 use super::HandlerSettings;
 use crate::event::{Sequencer, SourceObject};
 use crate::manifest::{self, Manifest};
@@ -26,6 +26,9 @@ pub(super) async fn process<S: ObjectStore>(
 ) -> Outcome {
     let started = Instant::now();
     let key = source.key.as_str();
+    if let Some(message) = beyond_s3_limits(settings, source) {
+        return Outcome::stopped(key, Reason::BadKey, message);
+    }
     // The manifest in place is read beside the upload: one round trip.
     let (fetched, first_read) = futures_util::future::join(
         fetch(store, settings, source),

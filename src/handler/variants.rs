@@ -5,9 +5,12 @@ use super::fetch::rejected;
 use super::manifests::InPlace;
 use super::HandlerSettings;
 use crate::config;
+use crate::event::SourceObject;
+use crate::manifest;
 use crate::outcome::{Outcome, WrittenVariant};
 use crate::store::{
-    metadata_value, ObjectStore, PutObject, META_SOURCE_KEY, META_SOURCE_VERSION, META_VARIANT,
+    metadata_bytes, metadata_value, ObjectStore, PutObject, MAX_KEY_BYTES, MAX_METADATA_BYTES,
+    META_SOURCE_KEY, META_SOURCE_VERSION, META_VARIANT,
 };
 use imgflow_engine::memory::{Admission, Budget, NotAdmitted};
 use imgflow_engine::{
@@ -129,13 +132,7 @@ pub(super) async fn write<S: ObjectStore>(
         .collect();
     // The bodies move to the SDK: the variants are not copied on the way out.
     let puts = image.variants.into_iter().zip(&written).map(|(v, w)| {
-        let mut metadata = vec![
-            (META_SOURCE_KEY, metadata_value(key)),
-            (META_VARIANT, v.spec.name.to_owned()),
-        ];
-        if let Some(version) = version {
-            metadata.push((META_SOURCE_VERSION, metadata_value(version)));
-        }
+        let metadata = metadata(key, v.spec.name, version);
         let span = s3_span("PutObject", bucket);
         span.record("variant", v.spec.name);
         span.record("bytes", v.bytes.len());
@@ -165,6 +162,63 @@ pub(super) async fn write<S: ObjectStore>(
         ));
     }
     Ok(written)
+}
+
+/// The user metadata of a variant: what marks it as ours, and its upload.
+fn metadata(key: &str, variant: &str, version: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut metadata = vec![
+        (META_SOURCE_KEY, metadata_value(key)),
+        (META_VARIANT, variant.to_owned()),
+    ];
+    if let Some(version) = version {
+        metadata.push((META_SOURCE_VERSION, metadata_value(version)));
+    }
+    metadata
+}
+
+/// Why S3 would refuse the outputs of `source` on every retry, if it
+/// would: an output key past [`MAX_KEY_BYTES`] (the variants' names and
+/// the manifest's add to the upload's key), or the key, percent-encoded in
+/// each variant's metadata, past [`MAX_METADATA_BYTES`]. Known from the
+/// key alone, so it is checked before the upload is read.
+pub(super) fn beyond_s3_limits(
+    settings: &HandlerSettings,
+    source: &SourceObject,
+) -> Option<String> {
+    let key = source.key.as_str();
+    // Every id has 8 characters.
+    let outputs = settings.engine.variants.iter().map(|v| {
+        (
+            format!("{} variant", v.spec.name),
+            naming::output_key(key, v.spec.name, "00000000", v.spec.extension),
+        )
+    });
+    let manifest = ("manifest".to_owned(), manifest::key_of(key));
+    if let Some((what, longest)) = outputs
+        .chain([manifest])
+        .max_by_key(|(_, output)| output.len())
+        .filter(|(_, output)| output.len() > MAX_KEY_BYTES)
+    {
+        return Some(format!(
+            "the {what}'s key would be {} bytes, past S3's limit of {MAX_KEY_BYTES}: \
+             shorten the file name or its folders",
+            longest.len()
+        ));
+    }
+    // An event of a versioned bucket names the version; S3's are 32
+    // characters.
+    let version = source.version_id.clone().unwrap_or_else(|| "v".repeat(32));
+    let longest_name = (settings.engine.variants.iter())
+        .map(|v| v.spec.name)
+        .max_by_key(|name| name.len())?;
+    let bytes = metadata_bytes(&metadata(key, longest_name, Some(&version)));
+    (bytes > MAX_METADATA_BYTES).then(|| {
+        format!(
+            "the key takes {bytes} bytes in each variant's metadata (percent-encoded, with \
+             its version), past S3's limit of {MAX_METADATA_BYTES}: shorten the file name \
+             or its folders"
+        )
+    })
 }
 
 /// A trace span for one S3 call, shaped the way X-Ray shows AWS SDK calls

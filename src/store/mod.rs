@@ -14,6 +14,20 @@ pub const META_VARIANT: &str = "imgflow-variant";
 pub const META_SOURCE_KEY: &str = "imgflow-source-key";
 pub const META_SOURCE_VERSION: &str = "imgflow-source-version-id";
 
+/// S3's limits on a PUT that no retry gets past: a key of at most 1024
+/// bytes of UTF-8, and user metadata (names and values, in bytes) of at
+/// most 2 KB.
+pub const MAX_KEY_BYTES: usize = 1024;
+pub const MAX_METADATA_BYTES: usize = 2048;
+
+/// The size S3 counts for user metadata.
+pub fn metadata_bytes(metadata: &[(&str, String)]) -> usize {
+    metadata
+        .iter()
+        .map(|(name, value)| name.len() + value.len())
+        .sum()
+}
+
 /// What a HEAD request tells.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectHead {

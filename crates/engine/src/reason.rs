@@ -52,7 +52,8 @@ pub enum Reason {
     DimensionsTooLarge,
     /// Processing it would need more memory than the whole budget.
     TooLargeForMemory,
-    /// An event key that does not decode to UTF-8.
+    /// An event key that does not decode to UTF-8, or too long for its
+    /// outputs' keys or metadata to fit S3's limits.
     BadKey,
     /// An event record without a bucket name or an object key.
     BadEvent,
