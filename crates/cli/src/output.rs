@@ -4,6 +4,10 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Temporary files staged by this process so far.
+static STAGED: AtomicU64 = AtomicU64::new(0);
 
 /// One file to write: its final name inside the folder, and its bytes.
 pub struct OutputFile<'a> {
@@ -20,11 +24,17 @@ pub fn write_all(dir: &Path, files: &[OutputFile<'_>]) -> io::Result<Vec<PathBuf
     let result = (|| {
         for file in files {
             let target = dir.join(&file.name);
-            let temp = dir.join(format!(".{}.imgflow-tmp-{}", file.name, std::process::id()));
-            staged.push((temp.clone(), target));
-            let mut out = fs::File::create(&temp)?;
-            out.write_all(file.bytes)?;
-            out.sync_data()?;
+            // A short temporary name: the final one may be near the file
+            // system's limit (255 bytes) already. Unique within the process
+            // (images are written from several threads) and across them.
+            let serial = STAGED.fetch_add(1, Ordering::Relaxed);
+            let temp = dir.join(format!(".imgflow-{}-{serial}.tmp", std::process::id()));
+            staged.push((temp.clone(), target.clone()));
+            let named =
+                |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", target.display()));
+            let mut out = fs::File::create(&temp).map_err(named)?;
+            out.write_all(file.bytes).map_err(named)?;
+            out.sync_data().map_err(named)?;
         }
         for (temp, target) in &staged {
             let existed = target.exists();
@@ -85,10 +95,22 @@ mod tests {
     #[test]
     fn a_failure_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
-        // The second name is a folder that does not exist: its create fails.
-        let files = a_and("missing/b.png");
-        assert!(write_all(dir.path(), &files).is_err());
+        // Past the file system's 255 bytes a name: the second fails.
+        let long = format!("{}.png", "b".repeat(252));
+        let files = a_and(&long);
+        let error = write_all(dir.path(), &files).unwrap_err();
+        assert!(error.to_string().contains(&long), "{error}");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn names_at_the_file_system_limit_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let longest = format!("{}.png", "b".repeat(251));
+        let files = a_and(&longest);
+        let paths = write_all(dir.path(), &files).unwrap();
+        assert_eq!(fs::read(&paths[1]).unwrap(), b"bb");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]
