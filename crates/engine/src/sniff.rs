@@ -66,6 +66,8 @@ const HEIF_BRANDS: &[&[u8; 4]] = &[b"mif1", b"mif2", b"msf1", b"miaf"];
 const BMFF_BRANDS: &[(&[u8; 4], &str)] = &[
     (b"avif", "AVIF"),
     (b"avis", "AVIF"),
+    (b"avci", "HEIF with AVC (H.264)"),
+    (b"vvic", "HEIF with VVC (H.266)"),
     (b"jpeg", "HEIF with JPEG"),
     (b"j2ki", "HEIF with JPEG 2000"),
     (b"crx ", "Canon CR3 raw"),
@@ -146,6 +148,15 @@ fn sniff_bmff(bytes: &[u8]) -> Option<Sniffed> {
         .chunks_exact(4);
     let known = |brand: &[u8]| BMFF_BRANDS.iter().find(|(b, _)| b.as_slice() == brand);
     let is_heic = |brand: &[u8]| HEIC_BRANDS.iter().any(|b| b.as_slice() == brand);
+    // HEIF's compact form (a `mini` box instead of `meta`), which the HEIC
+    // decoder does not read: its codec brand stands where the minor
+    // version does.
+    if major == b"mif3" {
+        return Some(Sniffed::Unsupported(match bytes.get(12..16) {
+            Some(b"avif") => "AVIF",
+            _ => "HEIF in its compact form (mif3)",
+        }));
+    }
     if is_heic(major) {
         return Some(Sniffed::Supported(Format::Heic));
     }
@@ -261,6 +272,24 @@ mod tests {
             Sniffed::Supported(Format::Heic)
         );
         assert_eq!(sniff(&bmff(b"crx ")), Sniffed::Unsupported("Canon CR3 raw"));
+        // What libheif writes for H.264 and H.266 coded images.
+        assert_eq!(
+            sniff(&ftyp(b"avci", &[b"mif1", b"avci", b"miaf"])),
+            Sniffed::Unsupported("HEIF with AVC (H.264)")
+        );
+        assert_eq!(
+            sniff(&ftyp(b"vvic", &[b"mif1", b"vvic", b"miaf"])),
+            Sniffed::Unsupported("HEIF with VVC (H.266)")
+        );
+        // The compact form: `ftyp` of 16 bytes, the codec in the minor
+        // version.
+        let compact =
+            |codec: &[u8; 4]| [16u32.to_be_bytes().as_slice(), b"ftypmif3", codec].concat();
+        assert_eq!(
+            sniff(&compact(b"heic")),
+            Sniffed::Unsupported("HEIF in its compact form (mif3)")
+        );
+        assert_eq!(sniff(&compact(b"avif")), Sniffed::Unsupported("AVIF"));
         assert_eq!(sniff(b"%PDF-1.7"), Sniffed::Unsupported("PDF"));
         assert_eq!(
             sniff(b"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),

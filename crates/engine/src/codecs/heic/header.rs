@@ -36,7 +36,15 @@ const CODED_MARGIN: u32 = 64;
 /// do not cover the canvas), a zero or missing `ispe` (it would return an
 /// empty image).
 pub fn header(bytes: &[u8]) -> Result<HeicHeader, HeicError> {
-    let file = HeifFile::parse(bytes).map_err(container)?;
+    let file = HeifFile::parse(bytes).map_err(|e| match e {
+        // A sequence (`moov`, as for a video) without a still image.
+        heifer::heifer_isobmff::Error::MissingBox(missing)
+            if missing.0 == *b"meta" && has_top_level_box(bytes, b"moov") =>
+        {
+            HeicError::Unsupported("HEIF sequence (no still image)".to_owned())
+        }
+        other => container(other),
+    })?;
     let id = file.primary_id;
     let item = file.item(id).map_err(container)?;
     let item_type = item.item_type.0;
@@ -147,6 +155,35 @@ fn is_alpha(file: &HeifFile<'_>, id: ItemId) -> bool {
     })
 }
 
+/// Whether the file has a top-level box of type `kind`.
+fn has_top_level_box(bytes: &[u8], kind: &[u8; 4]) -> bool {
+    let mut at = 0usize;
+    while let Some(header) = bytes.get(at..at.saturating_add(8)) {
+        if &header[4..8] == kind {
+            return true;
+        }
+        let size = match u32::from_be_bytes([header[0], header[1], header[2], header[3]]) {
+            // 64-bit size after the type; 0 (to the end of the file) ends the walk.
+            1 => bytes
+                .get(at + 8..at + 16)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u64::from_be_bytes),
+            size => u64::from(size),
+        };
+        if size < 8 {
+            return false;
+        }
+        at = match usize::try_from(size)
+            .ok()
+            .and_then(|size| at.checked_add(size))
+        {
+            Some(next) => next,
+            None => return false,
+        };
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +197,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_sequence_without_a_still_image_is_named() {
+        let ftyp = [&24u32.to_be_bytes(), b"ftypmsf1\0\0\0\0msf1isom".as_slice()].concat();
+        let moov = [&16u32.to_be_bytes(), b"moov\0\0\0\x08free".as_slice()].concat();
+        assert_eq!(
+            header(&[ftyp.as_slice(), &moov].concat()).err(),
+            Some(HeicError::Unsupported(
+                "HEIF sequence (no still image)".to_owned()
+            ))
+        );
+        // Neither a still image nor a sequence: damaged.
+        assert!(matches!(header(&ftyp), Err(HeicError::Corrupt(_))));
     }
 }
