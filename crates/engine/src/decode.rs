@@ -4,7 +4,7 @@
 use super::codecs::{heic, jpeg_decode, panic_message};
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Format, Sniffed};
-use super::structure;
+use super::{alpha, structure};
 use crate::memory::Shape;
 use crate::settings::{Limits, VariantSettings};
 use image::{ColorType, DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
@@ -199,6 +199,13 @@ pub fn decode(
             rgba.pixels_mut().for_each(|p| p.0[3] = u8::MAX);
         }
     }
+    match format {
+        Format::Bmp => alpha::opaque_if_all_transparent(&mut pixels),
+        Format::Tiff if structure::tiff_alpha_is_associated(bytes) => {
+            alpha::unpremultiply(&mut pixels)
+        }
+        _ => {}
+    }
     pixels.apply_orientation(orientation);
     Ok(SourceImage {
         format,
@@ -245,6 +252,14 @@ fn open<'a>(
     };
     if let Some((width, height)) = header_dimensions(format, bytes) {
         check(width, height)?;
+    }
+    if let Some(coding) = (format == Format::Jpeg)
+        .then(|| structure::jpeg_unsupported_coding(bytes))
+        .flatten()
+    {
+        return Err(RejectReason::UnsupportedFormat {
+            format: coding.to_owned(),
+        });
     }
     match structure::flaw(format, bytes) {
         Some(structure::Flaw::Truncated) => {

@@ -9,6 +9,7 @@
 //! [`rows`] or [`pixels`] as it needs them, in the order a [`Schedule`]
 //! gives.
 
+mod alpha;
 pub mod codecs;
 pub mod decode;
 pub mod error;

@@ -183,51 +183,105 @@ fn riff_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], Option<&[u8]>)> {
 /// that the decoder would reserve memory for (up to 256 MiB) before
 /// reading a byte of it.
 fn tiff_values_are_missing(b: &[u8]) -> bool {
-    let big_endian = b.starts_with(b"MM");
-    let u16_at = |i: usize| {
-        b.get(i..i + 2).map(|x| {
-            let x = [x[0], x[1]];
-            if big_endian {
-                u16::from_be_bytes(x)
-            } else {
-                u16::from_le_bytes(x)
-            }
-        })
-    };
-    let u32_at = |i: usize| {
-        b.get(i..i + 4).map(|x| {
-            let x = [x[0], x[1], x[2], x[3]];
-            if big_endian {
-                u32::from_be_bytes(x)
-            } else {
-                u32::from_le_bytes(x)
-            }
-        })
-    };
-    let Some(ifd) = u32_at(4).map(|o| o as usize) else {
+    let tiff = Tiff::new(b);
+    let Some(entries) = tiff.first_ifd() else {
         return true;
     };
-    let Some(entries) = u16_at(ifd) else {
-        return true;
-    };
-    (0..usize::from(entries)).any(|n| {
-        let entry = ifd + 2 + 12 * n;
-        let (Some(kind), Some(count), Some(offset)) =
-            (u16_at(entry + 2), u32_at(entry + 4), u32_at(entry + 8))
-        else {
+    entries.into_iter().any(|entry| {
+        let Some(entry) = entry else {
             return true;
         };
-        let size = match kind {
+        let size = match entry.kind {
             1 | 2 | 6 | 7 => 1,              // BYTE, ASCII, SBYTE, UNDEFINED
             3 | 8 => 2,                      // SHORT, SSHORT
             4 | 9 | 11 | 13 => 4,            // LONG, SLONG, FLOAT, IFD
             5 | 10 | 12 | 16 | 17 | 18 => 8, // RATIONAL, SRATIONAL, DOUBLE, 64-bit
             _ => return false,               // unknown: the decoder skips it
         };
-        let bytes = u64::from(count) * size;
+        let bytes = u64::from(entry.count) * size;
         // Up to four bytes are held in the entry itself.
-        bytes > 4 && u64::from(offset) + bytes > b.len() as u64
+        bytes > 4 && u64::from(entry.offset) + bytes > b.len() as u64
     })
+}
+
+/// Whether a TIFF's first extra sample is associated alpha (ExtraSamples
+/// = 1): its colour is premultiplied by alpha, which the decoder leaves
+/// as it is.
+pub fn tiff_alpha_is_associated(b: &[u8]) -> bool {
+    const EXTRA_SAMPLES: u16 = 338;
+    const SHORT: u16 = 3;
+    let tiff = Tiff::new(b);
+    let Some(entries) = tiff.first_ifd() else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        // A SHORT's first value is held in the entry (the offset field).
+        e.tag == EXTRA_SAMPLES
+            && e.kind == SHORT
+            && e.count >= 1
+            && tiff.u16_at(e.at + 8) == Some(1)
+    })
+}
+
+/// A TIFF's bytes, read in its byte order.
+#[derive(Clone, Copy)]
+struct Tiff<'a> {
+    b: &'a [u8],
+    big_endian: bool,
+}
+
+/// One entry of an IFD, at byte `at`.
+struct TiffEntry {
+    at: usize,
+    tag: u16,
+    kind: u16,
+    count: u32,
+    /// The value's offset, or the value itself when it fits in 4 bytes.
+    offset: u32,
+}
+
+impl<'a> Tiff<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Tiff {
+            b,
+            big_endian: b.starts_with(b"MM"),
+        }
+    }
+
+    fn u16_at(self, i: usize) -> Option<u16> {
+        let x: [u8; 2] = self.b.get(i..i + 2)?.try_into().ok()?;
+        Some(if self.big_endian {
+            u16::from_be_bytes(x)
+        } else {
+            u16::from_le_bytes(x)
+        })
+    }
+
+    fn u32_at(self, i: usize) -> Option<u32> {
+        let x: [u8; 4] = self.b.get(i..i + 4)?.try_into().ok()?;
+        Some(if self.big_endian {
+            u32::from_be_bytes(x)
+        } else {
+            u32::from_le_bytes(x)
+        })
+    }
+
+    /// The first IFD's entries (`None` for one cut short), or `None` when
+    /// the IFD itself is not in the data.
+    fn first_ifd(self) -> Option<impl Iterator<Item = Option<TiffEntry>> + 'a> {
+        let ifd = self.u32_at(4)? as usize;
+        let entries = self.u16_at(ifd)?;
+        Some((0..usize::from(entries)).map(move |n| {
+            let at = ifd + 2 + 12 * n;
+            Some(TiffEntry {
+                at,
+                tag: self.u16_at(at)?,
+                kind: self.u16_at(at + 2)?,
+                count: self.u32_at(at + 4)?,
+                offset: self.u32_at(at + 8)?,
+            })
+        }))
+    }
 }
 
 /// For a JPEG whose decoder holds every coefficient until the last scan,
@@ -239,33 +293,65 @@ fn tiff_values_are_missing(b: &[u8]) -> bool {
 /// full resolution.
 pub fn jpeg_progressive_coefficients(b: &[u8]) -> Option<u64> {
     let mut frame: Option<(bool, &[u8])> = None;
-    let mut i = 2; // after SOI
-    while i + 4 <= b.len() {
-        if b[i] != 0xFF {
-            break;
-        }
-        let marker = b[i + 1];
-        let segment = || b.get(i + 4..).unwrap_or_default();
-        match marker {
-            0xFF => i += 1,
-            0x01 | 0xD0..=0xD8 => i += 2,
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                let progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
-                frame = Some((progressive, segment()));
-                i += 2 + usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
-            }
-            0xDA => {
-                let (progressive, sof) = frame?;
-                let in_frame = sof.get(5).copied().unwrap_or(0);
-                let in_scan = segment().first().copied().unwrap_or(0);
-                return (progressive || in_scan < in_frame).then(|| coefficient_bytes(sof));
-            }
-            0xD9 => break,
-            _ => i += 2 + usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]])),
+    for (marker, segment) in jpeg_segments(b) {
+        if is_frame_header(marker) {
+            let progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+            frame = Some((progressive, segment));
+        } else if marker == 0xDA {
+            let (progressive, sof) = frame?;
+            let in_frame = sof.get(5).copied().unwrap_or(0);
+            let in_scan = segment.first().copied().unwrap_or(0);
+            return (progressive || in_scan < in_frame).then(|| coefficient_bytes(sof));
         }
     }
     // No scan header read: the frame type decides.
     frame.and_then(|(progressive, sof)| progressive.then(|| coefficient_bytes(sof)))
+}
+
+/// The JPEG coding processes the decoders do not read, named for the
+/// refusal; they read 8-bit Huffman-coded frames (baseline, extended,
+/// progressive). From the first frame header.
+pub fn jpeg_unsupported_coding(b: &[u8]) -> Option<&'static str> {
+    let (marker, sof) = jpeg_segments(b).find(|&(marker, _)| is_frame_header(marker))?;
+    match marker {
+        0xC3 | 0xC7 | 0xCB | 0xCF => Some("lossless JPEG"),
+        0xC5 | 0xC6 | 0xCD | 0xCE => Some("hierarchical JPEG"),
+        0xC9 | 0xCA => Some("arithmetic-coded JPEG"),
+        // (Other precisions are damage, for the decoder to find.)
+        _ if sof.first() == Some(&12) => Some("12-bit JPEG"),
+        _ => None,
+    }
+}
+
+/// SOF0–SOF15 but DHT, JPG and DAC, which share the range.
+fn is_frame_header(marker: u8) -> bool {
+    (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+}
+
+/// A JPEG's marker segments up to the first scan's (SOS the last), as
+/// (marker, the bytes after its length field: the rest of the file).
+fn jpeg_segments(b: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    let mut i = 2; // after SOI
+    std::iter::from_fn(move || loop {
+        if i + 4 > b.len() || b[i] != 0xFF {
+            return None;
+        }
+        let marker = b[i + 1];
+        match marker {
+            0xFF => i += 1,
+            0x01 | 0xD0..=0xD8 => i += 2,
+            0xD9 => return None,
+            _ => {
+                let segment = b.get(i + 4..).unwrap_or_default();
+                i = if marker == 0xDA {
+                    b.len()
+                } else {
+                    i + 2 + usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]))
+                };
+                return Some((marker, segment));
+            }
+        }
+    })
 }
 
 /// The coefficient bytes of the frame whose header (after its length) is
@@ -564,6 +650,23 @@ mod tests {
         b.extend_from_slice(&(6 + 2 * u16::from(in_scan)).to_be_bytes());
         b.push(in_scan);
         b
+    }
+
+    #[test]
+    fn jpeg_codings_the_decoders_do_not_read_are_named() {
+        let coding = |sof: u8, precision: u8| {
+            let mut jpeg = jpeg_headers(sof, (16, 16), &[0x11], 1);
+            jpeg[6] = precision;
+            jpeg_unsupported_coding(&jpeg)
+        };
+        assert_eq!(coding(0xC0, 8), None);
+        assert_eq!(coding(0xC1, 8), None);
+        assert_eq!(coding(0xC2, 8), None);
+        assert_eq!(coding(0xC1, 12), Some("12-bit JPEG"));
+        assert_eq!(coding(0xC3, 16), Some("lossless JPEG"));
+        assert_eq!(coding(0xC5, 8), Some("hierarchical JPEG"));
+        assert_eq!(coding(0xC9, 8), Some("arithmetic-coded JPEG"));
+        assert_eq!(coding(0xCA, 8), Some("arithmetic-coded JPEG"));
     }
 
     #[test]

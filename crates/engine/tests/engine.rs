@@ -307,6 +307,114 @@ fn top_down_and_os2_bmps_are_read_at_their_size() {
     }
 }
 
+/// A 32-bit BMP with a version 5 header and an alpha mask, every alpha
+/// zero: how Photoshop and the Windows clipboard write opaque images.
+fn bmp_v5_alpha_zero(w: u32, h: u32, bgr: [u8; 3]) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..w * h)
+        .flat_map(|_| [bgr[0], bgr[1], bgr[2], 0])
+        .collect();
+    let mut dib = Vec::new();
+    dib.extend(124u32.to_le_bytes());
+    dib.extend(w.to_le_bytes());
+    dib.extend(h.to_le_bytes());
+    dib.extend(1u16.to_le_bytes());
+    dib.extend(32u16.to_le_bytes());
+    dib.extend(3u32.to_le_bytes()); // BI_BITFIELDS
+    dib.extend((pixels.len() as u32).to_le_bytes());
+    dib.extend([0u8; 16]); // resolution, palette
+    for mask in [0x00ff_0000u32, 0x0000_ff00, 0x0000_00ff, 0xff00_0000] {
+        dib.extend(mask.to_le_bytes());
+    }
+    dib.resize(124, 0);
+    let offset = 14 + dib.len() as u32;
+    let mut bmp = b"BM".to_vec();
+    bmp.extend((offset + pixels.len() as u32).to_le_bytes());
+    bmp.extend([0u8; 4]);
+    bmp.extend(offset.to_le_bytes());
+    bmp.extend(dib);
+    bmp.extend(pixels);
+    bmp
+}
+
+#[test]
+fn a_bmp_whose_alpha_is_zero_everywhere_is_opaque() {
+    let bmp = bmp_v5_alpha_zero(16, 8, [0, 0, 255]);
+    assert!(
+        decode(&bmp)
+            .to_rgba8()
+            .pixels()
+            .all(|p| p.0 == [255, 0, 0, 0]),
+        "the decoder's view: transparent"
+    );
+    let out = run(&bmp);
+    let png = decode(variant(&out, "png")).to_rgba8();
+    assert!(png.pixels().all(|p| p.0 == [255, 0, 0, 255]));
+    for jpeg in ["compressed", "thumbnail"] {
+        let px = decode(variant(&out, jpeg)).to_rgb8().get_pixel(0, 0).0;
+        assert!(
+            px[0] > 240 && px[1] < 16 && px[2] < 16,
+            "{jpeg}: {px:?}, not white"
+        );
+    }
+}
+
+/// An uncompressed little-endian RGBA TIFF whose ExtraSamples says what
+/// its alpha is (1: associated, premultiplied; 2: unassociated).
+fn tiff_rgba(image: &image::RgbaImage, extra_samples: u16) -> Vec<u8> {
+    const SHORT: u16 = 3;
+    const LONG: u16 = 4;
+    let (w, h) = image.dimensions();
+    let pixels = image.as_raw();
+    let entries: [(u16, u16, u32, u32); 10] = [
+        (256, LONG, 1, w),
+        (257, LONG, 1, h),
+        (258, SHORT, 4, 8), // BitsPerSample: four values, at offset 8
+        (259, SHORT, 1, 1), // no compression
+        (262, SHORT, 1, 2), // RGB
+        (273, LONG, 1, 16), // the strip, after the bits per sample
+        (277, SHORT, 1, 4),
+        (278, LONG, 1, h),
+        (279, LONG, 1, pixels.len() as u32),
+        (338, SHORT, 1, u32::from(extra_samples)),
+    ];
+    let ifd = 16 + pixels.len() as u32;
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend(ifd.to_le_bytes());
+    tiff.extend([8u16, 8, 8, 8].iter().flat_map(|b| b.to_le_bytes()));
+    tiff.extend(pixels);
+    tiff.extend((entries.len() as u16).to_le_bytes());
+    for (tag, kind, count, value) in entries {
+        tiff.extend(tag.to_le_bytes());
+        tiff.extend(kind.to_le_bytes());
+        tiff.extend(count.to_le_bytes());
+        if kind == SHORT && count == 1 {
+            tiff.extend((value as u16).to_le_bytes());
+            tiff.extend([0, 0]);
+        } else {
+            tiff.extend(value.to_le_bytes());
+        }
+    }
+    tiff.extend(0u32.to_le_bytes());
+    tiff
+}
+
+#[test]
+fn tiff_with_associated_alpha_is_made_straight() {
+    // Premultiplied: red at alpha 82 is stored as (82, 0, 0, 82).
+    let stored = image::RgbaImage::from_fn(9, 4, |x, _| match x % 3 {
+        0 => image::Rgba([82, 0, 0, 82]),
+        1 => image::Rgba([0, 0, 0, 0]),
+        _ => image::Rgba([10, 20, 30, 255]),
+    });
+    let png = |tiff: &[u8]| decode(variant(&run(tiff), "png")).to_rgba8();
+    let straight = png(&tiff_rgba(&stored, 1));
+    assert_eq!(straight.get_pixel(0, 0).0, [255, 0, 0, 82]);
+    assert_eq!(straight.get_pixel(1, 0).0, [0, 0, 0, 0]);
+    assert_eq!(straight.get_pixel(2, 0).0, [10, 20, 30, 255]);
+    // Unassociated alpha is taken as it is.
+    assert_eq!(png(&tiff_rgba(&stored, 2)), stored);
+}
+
 #[test]
 fn a_gif_that_says_it_is_opaque_is_decoded_opaque() {
     // Its header promises no transparency (the memory estimate counts no
