@@ -40,6 +40,8 @@ pub fn inspect(
     let Some(image_format) = format.image_format() else {
         return heic_header(bytes, limits, variants).map(|h| heic_shape(&h));
     };
+    let restored = webp_alpha_restored(format, bytes);
+    let bytes = restored.as_deref().unwrap_or(bytes);
     let mut decoder = open(bytes, (format, image_format), limits, variants)?;
     let (width, height) = decoder.dimensions();
     let color = if format == Format::Jpeg && decoder.color_type().has_color() {
@@ -153,6 +155,8 @@ pub fn decode(
             icc: header.icc,
         });
     };
+    let restored = webp_alpha_restored(format, bytes);
+    let bytes = restored.as_deref().unwrap_or(bytes);
     let mut decoder = open(bytes, (format, image_format), limits, variants)?;
     let name = format_name(format);
     let (width, height) = decoder.dimensions();
@@ -212,6 +216,15 @@ pub fn decode(
         pixels,
         icc,
     })
+}
+
+/// A copy of a WebP whose extended header hides the alpha its image has,
+/// with the flag set (`structure::webp_with_alpha_flag_restored`); `None`
+/// for every other file, read as it is.
+fn webp_alpha_restored(format: Format, bytes: &[u8]) -> Option<Vec<u8>> {
+    (format == Format::WebP)
+        .then(|| structure::webp_with_alpha_flag_restored(bytes))
+        .flatten()
 }
 
 /// Runs one of the image crate's decoders, which can panic on damaged files

@@ -139,6 +139,41 @@ fn webp_frame_differs_from_canvas(b: &[u8]) -> Option<String> {
     })
 }
 
+/// A still WebP whose extended header (VP8X) says it has no alpha while
+/// its image does: an ALPH chunk, or a lossless bitstream that uses alpha.
+/// exiftool writes such files when it adds EXIF to a simple lossless WebP;
+/// libwebp and browsers show the alpha, the decoder follows the header and
+/// drops it (transparent areas came out black). The bytes with the flag
+/// set, for the decoder; `None` when the header is right.
+pub fn webp_with_alpha_flag_restored(b: &[u8]) -> Option<Vec<u8>> {
+    const ALPHA: u8 = 0x10;
+    const ANIMATED: u8 = 0x02;
+    // The VP8X chunk is first: its flags are the file's 21st byte.
+    const FLAGS_AT: usize = 20;
+    let mut chunks = riff_chunks(b);
+    let (b"VP8X", Some(vp8x)) = chunks.next()? else {
+        return None;
+    };
+    if vp8x.len() < 10 || vp8x[0] & (ALPHA | ANIMATED) != 0 {
+        return None;
+    }
+    let has_alpha = chunks.any(|(fourcc, data)| match (fourcc, data) {
+        (b"ALPH", Some(_)) => true,
+        // Lossless: after the signature byte, 14 + 14 bits of size, then
+        // the alpha_is_used bit.
+        (b"VP8L", Some(data)) if data.len() >= 5 && data[0] == 0x2F => {
+            let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
+            bits & (1 << 28) != 0
+        }
+        _ => false,
+    });
+    has_alpha.then(|| {
+        let mut fixed = b.to_vec();
+        fixed[FLAGS_AT] |= ALPHA;
+        fixed
+    })
+}
+
 /// The chunks of a RIFF file after the form type, each as (FourCC, data),
 /// as far as the WebP decoder looks for them: the RIFF's declared length
 /// counted from the end of the first chunk when that is VP8X (so a few bytes

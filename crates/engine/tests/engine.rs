@@ -249,6 +249,50 @@ fn webp_gif_tiff_bmp() {
     assert!(first.pixels().all(|p| p.0 == RED), "first frame only");
 }
 
+/// What exiftool makes of a lossless WebP with alpha when it adds EXIF:
+/// the same VP8L bitstream (alpha used) behind a VP8X header whose alpha
+/// flag is not set.
+fn webp_alpha_behind_a_header_without_it(rgba: &DynamicImage) -> Vec<u8> {
+    let simple = encode_with_image(rgba, ImageFormat::WebP);
+    assert_eq!(&simple[12..16], b"VP8L", "a simple lossless file");
+    let vp8l = &simple[12..];
+    let (w, h) = rgba.dimensions();
+    let mut vp8x = b"VP8X".to_vec();
+    vp8x.extend(10u32.to_le_bytes());
+    vp8x.extend([0u8; 4]); // flags: no alpha, no EXIF
+    vp8x.extend(&(w - 1).to_le_bytes()[..3]);
+    vp8x.extend(&(h - 1).to_le_bytes()[..3]);
+    let mut file = b"RIFF".to_vec();
+    file.extend(((4 + vp8x.len() + vp8l.len()) as u32).to_le_bytes());
+    file.extend(b"WEBP");
+    file.extend(vp8x);
+    file.extend(vp8l);
+    file
+}
+
+#[test]
+fn a_webp_whose_header_hides_its_alpha_keeps_it() {
+    let rgba = DynamicImage::ImageRgba8(image::RgbaImage::from_fn(30, 20, |x, _| {
+        if x < 15 {
+            image::Rgba([255, 0, 0, 255])
+        } else {
+            image::Rgba([0, 0, 0, 0])
+        }
+    }));
+    let webp = webp_alpha_behind_a_header_without_it(&rgba);
+    let out = run(&webp);
+    let png = decode(variant(&out, "png")).to_rgba8();
+    assert_eq!(
+        png.get_pixel(25, 10).0,
+        [0, 0, 0, 0],
+        "transparent, not black"
+    );
+    assert_eq!(png.get_pixel(5, 10).0, [255, 0, 0, 255]);
+    let jpeg = decode(variant(&out, "compressed")).to_rgb8();
+    assert!(jpeg.get_pixel(25, 10).0.iter().all(|&c| c > 240), "white");
+    assert!(decode(variant(&out, "webp")).color().has_alpha());
+}
+
 /// A 24-bit BMP of `gradient(w, h)`: top-down (negative height in a
 /// BITMAPINFOHEADER) or with an OS/2 core header (16-bit sizes).
 fn bmp_24(w: u16, h: u16, top_down: bool, core: bool) -> Vec<u8> {
