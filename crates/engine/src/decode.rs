@@ -266,14 +266,6 @@ fn open<'a>(
     if let Some((width, height)) = header_dimensions(format, bytes) {
         check(width, height)?;
     }
-    if let Some(coding) = (format == Format::Jpeg)
-        .then(|| structure::jpeg_unsupported_coding(bytes))
-        .flatten()
-    {
-        return Err(RejectReason::UnsupportedFormat {
-            format: coding.to_owned(),
-        });
-    }
     match structure::flaw(format, bytes) {
         Some(structure::Flaw::Truncated) => {
             return Err(RejectReason::Truncated {
@@ -284,6 +276,11 @@ fn open<'a>(
             return Err(RejectReason::Corrupt {
                 format: name.to_owned(),
                 detail,
+            })
+        }
+        Some(structure::Flaw::Unsupported(coding)) => {
+            return Err(RejectReason::UnsupportedFormat {
+                format: coding.to_owned(),
             })
         }
         None => {}

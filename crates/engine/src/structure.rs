@@ -13,6 +13,8 @@ pub enum Flaw {
     /// The data contradicts its own header, or would make the decoder
     /// allocate or work far beyond its size: why.
     Contradiction(String),
+    /// A coding of the format the decoders do not read, named.
+    Unsupported(&'static str),
 }
 
 /// The first flaw of `bytes` as `format`, if any: completeness, for formats
@@ -23,7 +25,9 @@ pub fn flaw(format: Format, bytes: &[u8]) -> Option<Flaw> {
     match format {
         Format::Jpeg => {
             let walk = walk_jpeg(bytes);
-            if !walk.eoi {
+            if let Some(coding) = walk.frame.and_then(unsupported_coding) {
+                Some(Flaw::Unsupported(coding))
+            } else if !walk.eoi {
                 Some(Flaw::Truncated)
             } else {
                 (walk.scans > MAX_JPEG_SCANS).then(|| {
@@ -344,16 +348,15 @@ pub fn jpeg_progressive_coefficients(b: &[u8]) -> Option<u64> {
 }
 
 /// The JPEG coding processes the decoders do not read, named for the
-/// refusal; they read 8-bit Huffman-coded frames (baseline, extended,
-/// progressive). From the first frame header.
-pub fn jpeg_unsupported_coding(b: &[u8]) -> Option<&'static str> {
-    let (marker, sof) = jpeg_segments(b).find(|&(marker, _)| is_frame_header(marker))?;
+/// refusal, from the first frame header's (marker, sample precision); they
+/// read 8-bit Huffman-coded frames (baseline, extended, progressive).
+fn unsupported_coding((marker, precision): (u8, u8)) -> Option<&'static str> {
     match marker {
         0xC3 | 0xC7 | 0xCB | 0xCF => Some("lossless JPEG"),
         0xC5 | 0xC6 | 0xCD | 0xCE => Some("hierarchical JPEG"),
         0xC9 | 0xCA => Some("arithmetic-coded JPEG"),
         // (Other precisions are damage, for the decoder to find.)
-        _ if sof.first() == Some(&12) => Some("12-bit JPEG"),
+        _ if precision == 12 => Some("12-bit JPEG"),
         _ => None,
     }
 }
@@ -440,11 +443,13 @@ fn riff_is_shorter_than_declared(b: &[u8]) -> bool {
     }
 }
 
-/// What a walk of a JPEG's markers found: whether it reached EOI, and the
-/// scans (SOS segments) on the way.
+/// What a walk of a JPEG's markers found: whether it reached EOI, the
+/// scans (SOS segments) on the way, and the first frame header's marker
+/// and sample precision.
 struct JpegWalk {
     eoi: bool,
     scans: usize,
+    frame: Option<(u8, u8)>,
 }
 
 /// Walks the JPEG marker structure to EOI. Length-prefixed segments are
@@ -453,36 +458,40 @@ struct JpegWalk {
 fn walk_jpeg(b: &[u8]) -> JpegWalk {
     let mut i = 2; // after SOI
     let mut scans = 0;
-    let end = |eoi, scans| JpegWalk { eoi, scans };
+    let mut frame = None;
+    let end = |eoi, scans, frame| JpegWalk { eoi, scans, frame };
     loop {
         // Tolerate junk between segments; skip fill bytes.
         match b[i.min(b.len())..].iter().position(|&x| x == 0xFF) {
             Some(p) => i += p,
-            None => return end(false, scans),
+            None => return end(false, scans, frame),
         }
         while i < b.len() && b[i] == 0xFF {
             i += 1;
         }
         let Some(&marker) = b.get(i) else {
-            return end(false, scans);
+            return end(false, scans, frame);
         };
         i += 1;
         match marker {
-            0xD9 => return end(true, scans),
+            0xD9 => return end(true, scans, frame),
             0x00 | 0x01 | 0xD0..=0xD8 => continue,
             _ => {
                 let Some(len) = b
                     .get(i..i + 2)
                     .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
                 else {
-                    return end(false, scans);
+                    return end(false, scans, frame);
                 };
                 if len < 2 {
-                    return end(false, scans);
+                    return end(false, scans, frame);
+                }
+                if frame.is_none() && is_frame_header(marker) {
+                    frame = b.get(i + 2).map(|&precision| (marker, precision));
                 }
                 i += len;
                 if i > b.len() {
-                    return end(false, scans);
+                    return end(false, scans, frame);
                 }
                 if marker == 0xDA {
                     scans += 1;
@@ -490,10 +499,10 @@ fn walk_jpeg(b: &[u8]) -> JpegWalk {
                     loop {
                         match b[i..].iter().position(|&x| x == 0xFF) {
                             Some(p) => i += p,
-                            None => return end(false, scans),
+                            None => return end(false, scans, frame),
                         }
                         match b.get(i + 1) {
-                            None => return end(false, scans),
+                            None => return end(false, scans, frame),
                             Some(0x00 | 0xD0..=0xD7) => i += 2,
                             Some(0xFF) => i += 1,
                             Some(_) => break,
@@ -692,7 +701,12 @@ mod tests {
         let coding = |sof: u8, precision: u8| {
             let mut jpeg = jpeg_headers(sof, (16, 16), &[0x11], 1);
             jpeg[6] = precision;
-            jpeg_unsupported_coding(&jpeg)
+            match flaw(Format::Jpeg, &jpeg) {
+                Some(Flaw::Unsupported(name)) => Some(name),
+                // (Cut after its scan header: the codings it reads.)
+                Some(Flaw::Truncated) => None,
+                other => panic!("{other:?}"),
+            }
         };
         assert_eq!(coding(0xC0, 8), None);
         assert_eq!(coding(0xC1, 8), None);

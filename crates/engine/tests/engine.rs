@@ -330,6 +330,12 @@ fn bmp_24(w: u16, h: u16, top_down: bool, core: bool) -> Vec<u8> {
         dib.extend(24u16.to_le_bytes());
         dib.extend([0u8; 24]);
     }
+    bmp_file(&dib, &rows)
+}
+
+/// A BMP file: the file header, then `dib` (the bitmap's header and any
+/// masks) and the pixel rows.
+fn bmp_file(dib: &[u8], rows: &[u8]) -> Vec<u8> {
     let offset = 14 + dib.len() as u32;
     let mut bmp = b"BM".to_vec();
     bmp.extend((offset + rows.len() as u32).to_le_bytes());
@@ -370,14 +376,7 @@ fn bmp_v5_alpha_zero(w: u32, h: u32, bgr: [u8; 3]) -> Vec<u8> {
         dib.extend(mask.to_le_bytes());
     }
     dib.resize(124, 0);
-    let offset = 14 + dib.len() as u32;
-    let mut bmp = b"BM".to_vec();
-    bmp.extend((offset + pixels.len() as u32).to_le_bytes());
-    bmp.extend([0u8; 4]);
-    bmp.extend(offset.to_le_bytes());
-    bmp.extend(dib);
-    bmp.extend(pixels);
-    bmp
+    bmp_file(&dib, &pixels)
 }
 
 #[test]
@@ -812,6 +811,13 @@ fn every_bad_input_gets_its_reason() {
         .position(|w| w == [0xFF, 0xC2])
         .expect("progressive SOF");
     bad_precision[sof + 4] = 99; // sample precision
+                                 // The same frame, marked as codings the decoders do not read.
+    let coded_as = |marker: u8, precision: u8| {
+        let mut other = jpeg.clone();
+        other[sof + 1] = marker;
+        other[sof + 4] = precision;
+        other
+    };
     let cut_and_closed = |jpeg: &[u8]| [&jpeg[..jpeg.len() * 6 / 10], &[0xFF, 0xD9]].concat();
     let mut bad_crc = png.clone();
     bad_crc[29] ^= 0xFF; // IHDR CRC
@@ -859,6 +865,17 @@ fn every_bad_input_gets_its_reason() {
         ),
         ("png bad crc", bad_crc, Reason::Corrupt),
         ("jpeg bad precision", bad_precision, Reason::Corrupt),
+        ("jpeg 12-bit", coded_as(0xC2, 12), Reason::UnsupportedFormat),
+        (
+            "jpeg lossless",
+            coded_as(0xC3, 8),
+            Reason::UnsupportedFormat,
+        ),
+        (
+            "jpeg arithmetic",
+            coded_as(0xCA, 8),
+            Reason::UnsupportedFormat,
+        ),
     ];
     let mut wrong = Vec::new();
     for (what, bytes, reason) in cases {
