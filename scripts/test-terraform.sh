@@ -9,7 +9,8 @@
 #      to moto server three times (defaults, examples/kms.tfvars,
 #      examples/vpc.tfvars), checked through the AWS APIs, planned again (no
 #      changes) and destroyed;
-#   3. checkov over terraform/ with zero failed checks.
+#   3. checkov over terraform/ with zero failed checks (it runs beside 2.:
+#      it only reads the configuration).
 # tests/terraform also holds the scripts' checks (shellcheck, bash 3.2 rules,
 # no GNU-only commands, destroy.sh's failure paths, deploy.sh's architecture)
 # and the variables' validations, planned with bad values.
@@ -23,7 +24,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf '\n== %s\n' "$*"; }
 started=$(date +%s)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+checkov_pid=''
+trap '[ -z "$checkov_pid" ] || kill "$checkov_pid" 2>/dev/null; rm -rf "$work"' EXIT
 # An unreadable CLI configuration only makes Terraform print warnings.
 if [ -n "${TF_CLI_CONFIG_FILE:-}" ] && [ ! -f "$TF_CLI_CONFIG_FILE" ]; then
   : > "$work/terraformrc"
@@ -82,6 +84,13 @@ init_args=(-input=false -no-color "-plugin-dir=$plugin_dir")
 terraform -chdir="$work/repo/terraform" init ${init_args[@]+"${init_args[@]}"} >"$work/init.log" || { cat "$work/init.log"; exit 1; }
 terraform -chdir="$work/repo/terraform" validate -no-color
 
+say "checkov: started in the background"
+# It reads the configuration only, so it runs beside the tests below.
+# --skip-download: no calls to the vendor's platform (and no noise when offline).
+"$checkov" --directory terraform --framework terraform --quiet --compact \
+  --skip-download --skip-path '\.terraform' >"$work/checkov.txt" 2>&1 &
+checkov_pid=$!
+
 say "apply to moto server: defaults, examples/kms.tfvars, examples/vpc.tfvars"
 # One worker per test file (pytest-xdist): the stack's three scenarios, the
 # two regions and the validation plans mostly wait on moto and Terraform,
@@ -89,9 +98,9 @@ say "apply to moto server: defaults, examples/kms.tfvars, examples/vpc.tfvars"
 python3 -m pytest tests/terraform -p no:cacheprovider -q -ra --durations=3 -n 3 --dist loadfile "$@"
 
 say "checkov"
-# --skip-download: no calls to the vendor's platform (and no noise when offline).
-"$checkov" --directory terraform --framework terraform --quiet --compact \
-  --skip-download --skip-path '\.terraform' 2>&1 | tee "$work/checkov.txt" | tail -n 30 || true
+wait "$checkov_pid" || true  # its verdict is the summary line below
+checkov_pid=''
+tail -n 30 "$work/checkov.txt"
 summary=$(grep -m1 -E '^Passed checks: [0-9]+, Failed checks: [0-9]+, Skipped checks: [0-9]+' "$work/checkov.txt")
 echo "$summary"
 failed=$(printf '%s' "$summary" | sed -E 's/.*Failed checks: ([0-9]+).*/\1/')

@@ -89,10 +89,20 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("lambda", "memory", "webp_lean") and "test" in m["target"]["kind"]:
         print(m["executable"])' >target/slow-tests.txt
 [ "$(wc -l <target/slow-tests.txt)" -eq 3 ] || { cat target/slow-tests.txt; echo "expected three slow test binaries"; exit 1; }
-# Its own process group, so that an early exit stops it.
-# shellcheck disable=SC2016 # $test is the inner shell's
-setsid sh -c 'while read -r test; do "$test" --ignored --nocapture || exit 1; done <target/slow-tests.txt' \
-  >target/slow.log 2>&1 &
+# The three run at once, each with its own log (they wait on memory, the
+# emulator and one thread each, and peaks are measured per process), then
+# the logs in turn. Their own process group, so that an early exit stops them.
+# shellcheck disable=SC2016 # the variables are the inner shell's
+setsid sh -c 'n=0 pids=
+while read -r test; do
+  n=$((n + 1))
+  "$test" --ignored --nocapture >"target/slow-$n.log" 2>&1 &
+  pids="$pids $!"
+done <target/slow-tests.txt
+status=0
+for pid in $pids; do wait "$pid" || status=1; done
+cat target/slow-[0-9].log
+exit $status' >target/slow.log 2>&1 &
 slow_pid=$!
 
 say "fuzz targets: started in the background, 30 s each (log: target/fuzz.log)"
