@@ -1,6 +1,6 @@
-# Until this change the stack was a child module (module "imgflow" in a root
-# configuration that passed every variable through). A stack deployed then has
-# its resources at module.imgflow.<address> in its state; these blocks tell
+# Earlier versions of the stack were a child module (module "imgflow" in a
+# root configuration that passed every variable through). A stack deployed
+# from one has its resources at module.imgflow.<address> in its state; these blocks tell
 # Terraform they are the same objects here, so that the next apply moves them
 # in the state instead of destroying and re-creating buckets, keys and the
 # function. Keep them while such states may exist (tests/terraform checks each

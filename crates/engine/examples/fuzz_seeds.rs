@@ -1,4 +1,4 @@
-//! Writes the fuzz targets' seed corpora (fuzz/seeds.sh runs it): small
+//! Writes the fuzz targets' seed corpora (scripts/fuzz.sh runs it): small
 //! images of every kind the engine reads, made with the tests' fixture
 //! builders and the committed sample, and S3 events.
 //!

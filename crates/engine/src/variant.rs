@@ -57,7 +57,7 @@ const JPEG_QUALITY: Quality = Quality {
     default: 85,
 };
 
-/// The product's contract (docs/design.md, "The five variants"), in output order.
+/// The product's contract (docs/design.md, "The variants"), in output order.
 pub const VARIANT_TABLE: &[VariantSpec] = &[
     VariantSpec {
         name: "compressed",
