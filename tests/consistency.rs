@@ -2,7 +2,8 @@
 //! they name in the function's namespace is one the code emits
 //! (`telemetry::catalog::METRICS`), with exactly the dimensions it emits
 //! (otherwise CloudWatch shows nothing); every alarm names a runbook that
-//! exists, and every runbook belongs to an alarm.
+//! exists, and every runbook belongs to an alarm; the log messages the
+//! runbooks filter on are ones the code writes.
 
 use imgflow_engine::VARIANT_TABLE;
 use imgflow_lambda::config::{self, SetBy, DEFAULT_NAMESPACE, DEFAULT_SERVICE};
@@ -376,4 +377,57 @@ fn the_docs_list_every_variable_and_reason() {
             reason.code()
         );
     }
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The text after each `marker` up to `end`, in `text`.
+fn quoted<'a>(text: &'a str, marker: &str, end: char) -> Vec<&'a str> {
+    text.match_indices(marker)
+        .filter_map(|(at, _)| {
+            let rest = &text[at + marker.len()..];
+            rest.find(end).map(|stop| &rest[..stop])
+        })
+        .collect()
+}
+
+#[test]
+fn the_log_messages_runbooks_filter_on_are_ones_the_code_writes() {
+    // A Logs Insights filter on a message the code does not write finds
+    // nothing, and the on-call engineer concludes there is nothing to find.
+    let mut sources = Vec::new();
+    for dir in ["src", "crates/engine/src"] {
+        rust_sources(&repo().join(dir), &mut sources);
+    }
+    let code: String = sources
+        .iter()
+        .map(|p| fs::read_to_string(p).unwrap())
+        .collect();
+    let mut pages = files("runbooks");
+    pages.push(repo().join("docs/operations.md"));
+    let mut checked = 0;
+    for page in &pages {
+        let text = fs::read_to_string(page).unwrap();
+        let exact = quoted(&text, "message = \"", '"');
+        let like = quoted(&text, "message like /", '/');
+        for message in exact.iter().chain(&like) {
+            assert!(
+                code.contains(message),
+                "{}: filters on the log message {message:?}, which the code never writes",
+                name(page)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "found only {checked} message filters");
 }
