@@ -72,7 +72,8 @@ impl Plan {
             .iter()
             .chain(&self.variants)
             .map(|d| d.bytes)
-            .sum()
+            // Sizes come from manifests in the bucket: never trust them to add up.
+            .fold(0u64, u64::saturating_add)
     }
 }
 

@@ -147,7 +147,8 @@ impl Inspection {
     /// refused rather than risked.
     pub fn leanest(&self) -> (u64, Schedule) {
         let m = &self.memory;
-        if m.two_passes + memory::TWO_PASSES_MIN_SAVING < m.one_at_a_time {
+        // Estimates saturate at u64::MAX for absurd headers: no overflow here.
+        if m.two_passes.saturating_add(memory::TWO_PASSES_MIN_SAVING) < m.one_at_a_time {
             (m.two_passes, Schedule::TwoPasses)
         } else {
             (m.one_at_a_time, Schedule::OneAtATime)
@@ -176,4 +177,32 @@ impl Inspection {
 
 pub(crate) fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_at_their_ceiling_pick_a_schedule_without_overflow() {
+        let inspection = Inspection {
+            shape: memory::Shape {
+                format: sniff::Format::Png,
+                width: 1,
+                height: 1,
+                color: image::ColorType::Rgba16,
+                progressive: None,
+                turned: false,
+                heic: None,
+                opaque: false,
+            },
+            memory: memory::Estimate {
+                one_at_a_time: u64::MAX,
+                two_passes: u64::MAX,
+                side_by_side: u64::MAX,
+            },
+            threads: 1,
+        };
+        assert_eq!(inspection.leanest(), (u64::MAX, Schedule::OneAtATime));
+    }
 }

@@ -810,8 +810,9 @@ fn every_bad_input_gets_its_reason() {
         .windows(2)
         .position(|w| w == [0xFF, 0xC2])
         .expect("progressive SOF");
-    bad_precision[sof + 4] = 99; // sample precision
-                                 // The same frame, marked as codings the decoders do not read.
+    // sample precision
+    bad_precision[sof + 4] = 99;
+    // The same frame, marked as codings the decoders do not read.
     let coded_as = |marker: u8, precision: u8| {
         let mut other = jpeg.clone();
         other[sof + 1] = marker;
