@@ -37,6 +37,19 @@ pub fn inspect(
     variants: &[VariantSettings],
 ) -> Result<Shape, RejectReason> {
     let format = check_bytes(bytes, limits)?;
+    // The headers are read by other crates' parsers (imagesize, the image
+    // crate's decoders, heifer's ISOBMFF reader): guarded like the decoders.
+    unless_it_panics(format_name(format), "the header reader", || {
+        read_header(format, bytes, limits, variants)
+    })
+}
+
+fn read_header(
+    format: Format,
+    bytes: &[u8],
+    limits: &Limits,
+    variants: &[VariantSettings],
+) -> Result<Shape, RejectReason> {
     let Some(image_format) = format.image_format() else {
         return heic_header(bytes, limits, variants).map(|h| heic_shape(&h));
     };
@@ -144,6 +157,18 @@ pub fn decode(
     variants: &[VariantSettings],
 ) -> Result<SourceImage, RejectReason> {
     let format = check_bytes(bytes, limits)?;
+    // Everything from the header on is other crates' parsing of the upload.
+    unless_it_panics(format_name(format), "the decoder", || {
+        decode_pixels(format, bytes, limits, variants)
+    })
+}
+
+fn decode_pixels(
+    format: Format,
+    bytes: &[u8],
+    limits: &Limits,
+    variants: &[VariantSettings],
+) -> Result<SourceImage, RejectReason> {
     let Some(image_format) = format.image_format() else {
         let header = heic_header(bytes, limits, variants)?;
         // Grid tiles decode side by side on the engine's threads.
@@ -190,10 +215,8 @@ pub fn decode(
             })?,
         }
     } else {
-        unless_it_panics(name, "the decoder", || {
-            DynamicImage::from_decoder(decoder)
-                .map_err(|e| classify(e, name, Some((width, height)), limits))
-        })?
+        DynamicImage::from_decoder(decoder)
+            .map_err(|e| classify(e, name, Some((width, height)), limits))?
     };
     if format == Format::Gif && structure::gif_first_frame_is_opaque(bytes) {
         // The memory estimate trusted the header (no alpha to code); palette
@@ -227,10 +250,11 @@ fn webp_alpha_restored(format: Format, bytes: &[u8]) -> Option<Vec<u8>> {
         .flatten()
 }
 
-/// Runs one of the image crate's decoders, which can panic on damaged files
-/// rather than fail (found by fuzzing: zune-jpeg 0.5 asserting in its CMYK
-/// upsampler; png 0.18 slicing past a palette that is not whole entries).
-/// A panic there is a corrupt upload, not a dead process.
+/// Runs a parser of the upload from another crate, which can panic on
+/// damaged files rather than fail (found by fuzzing: zune-jpeg 0.5
+/// asserting in its CMYK upsampler; png 0.18 slicing past a palette that is
+/// not whole entries). A panic there is a corrupt upload, not a dead
+/// process (nor a failed Lambda event or CLI batch).
 fn unless_it_panics<T>(
     name: &str,
     decoder: &str,
@@ -447,4 +471,33 @@ fn mentions_truncation(detail: &str) -> bool {
     ]
     .iter()
     .any(|needle| d.contains(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_the_upload_is_parsed_is_a_corrupt_upload() {
+        let result: Result<(), _> = unless_it_panics("PNG", "the header reader", || {
+            panic!("index 9 out of range")
+        });
+        match result {
+            Err(RejectReason::Corrupt { format, detail }) => {
+                assert_eq!(format, "PNG");
+                assert_eq!(detail, "the header reader failed: index 9 out of range");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_parser_error_passes_through_the_guard_unchanged() {
+        let result: Result<(), _> =
+            unless_it_panics("GIF", "the decoder", || Err(RejectReason::NotAnImage));
+        assert!(
+            matches!(result, Err(RejectReason::NotAnImage)),
+            "{result:?}"
+        );
+    }
 }
