@@ -22,6 +22,10 @@ pub enum InputError {
     Read(io::Error),
     #[error("cannot write the variants: {0}")]
     Write(io::Error),
+    /// The engine panicked on this input: our bug, reported for this file
+    /// alone while the rest of the batch goes on.
+    #[error("the engine crashed: {0}")]
+    Crashed(String),
 }
 
 impl InputError {
@@ -30,6 +34,7 @@ impl InputError {
             InputError::Engine(e) => e.reason(),
             InputError::Read(_) => Reason::ReadFailed,
             InputError::Write(_) => Reason::WriteFailed,
+            InputError::Crashed(_) => Reason::EngineCrashed,
         }
     }
 
@@ -175,7 +180,7 @@ pub fn process_bytes(
     settings: &Settings,
     schedule: Schedule,
 ) -> Result<Done, InputError> {
-    let image = engine::process_with(bytes, settings, schedule)?;
+    let image = unless_it_panics(|| engine::process_with(bytes, settings, schedule))??;
     let source_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -195,6 +200,18 @@ pub fn process_bytes(
         .collect();
     let written = write_all(out_dir, &files).map_err(InputError::Write)?;
     Ok(Done { image, written })
+}
+
+/// Runs the engine on one input; a panic becomes that input's error.
+fn unless_it_panics<T>(run: impl FnOnce() -> T) -> Result<T, InputError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "no message".to_owned());
+        InputError::Crashed(message)
+    })
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -229,4 +246,22 @@ pub fn admit(
         });
         EngineError::from(too_large).into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_the_engine_is_that_inputs_error() {
+        let result: Result<(), _> = unless_it_panics(|| panic!("row {} out of range", 7));
+        let e = result.expect_err("a panic is an error");
+        assert_eq!(e.reason(), Reason::EngineCrashed);
+        assert_eq!(e.message(), "the engine crashed: row 7 out of range");
+    }
+
+    #[test]
+    fn what_the_engine_returns_passes_through() {
+        assert_eq!(unless_it_panics(|| 5).expect("no panic"), 5);
+    }
 }
