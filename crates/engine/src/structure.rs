@@ -111,10 +111,11 @@ fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
 fn webp_frame_differs_from_canvas(b: &[u8]) -> Option<String> {
     const ANIMATED: u8 = 0x02;
     let mut chunks = riff_chunks(b);
-    let (b"VP8X", Some(vp8x)) = chunks.next()? else {
+    let (b"VP8X", Some(_)) = chunks.next()? else {
         return None;
     };
-    if vp8x.len() < 10 || vp8x[0] & ANIMATED != 0 {
+    let vp8x = vp8x_fields(b)?;
+    if vp8x[0] & ANIMATED != 0 {
         return None;
     }
     let u24 = |x: &[u8]| u32::from_le_bytes([x[0], x[1], x[2], 0]) + 1;
@@ -155,10 +156,10 @@ pub fn webp_with_alpha_flag_restored(b: &[u8]) -> Option<Vec<u8>> {
     // The VP8X chunk is first: its flags are the file's 21st byte.
     const FLAGS_AT: usize = 20;
     let mut chunks = riff_chunks(b);
-    let (b"VP8X", Some(vp8x)) = chunks.next()? else {
+    let (b"VP8X", Some(_)) = chunks.next()? else {
         return None;
     };
-    if vp8x.len() < 10 || vp8x[0] & (ALPHA | ANIMATED) != 0 {
+    if vp8x_fields(b)?[0] & (ALPHA | ANIMATED) != 0 {
         return None;
     }
     let has_alpha = chunks.any(|(fourcc, data)| match (fourcc, data) {
@@ -176,6 +177,14 @@ pub fn webp_with_alpha_flag_restored(b: &[u8]) -> Option<Vec<u8>> {
         fixed[FLAGS_AT] |= ALPHA;
         fixed
     })
+}
+
+/// The flags and canvas of an extended WebP, where the decoder (and
+/// imagesize) read them: the ten bytes after the VP8X chunk's header,
+/// whatever size the chunk declares (a VP8X of size 0 still has a canvas;
+/// its chunks then start inside it).
+fn vp8x_fields(b: &[u8]) -> Option<&[u8]> {
+    b.get(20..30)
 }
 
 /// The chunks of a RIFF file after the form type, each as (FourCC, data),

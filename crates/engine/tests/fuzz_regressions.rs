@@ -83,6 +83,19 @@ fn webp_frame_larger_than_its_canvas() {
     );
 }
 
+/// The same in a 134-byte WebP whose VP8X chunk declares a size of 0: the
+/// decoder still reads its canvas (11x4097) from the bytes after it, then
+/// finds the chunks among them, and allocated 400 MB for a VP8 frame of
+/// 16140x16383 (found by a 45-minute `process` run).
+#[test]
+fn webp_frame_larger_than_the_canvas_of_an_empty_vp8x() {
+    refused(
+        "webp-vp8x-of-size-zero.webp",
+        Reason::Corrupt,
+        "its VP8 frame is 16140x16383, its canvas 11x4097",
+    );
+}
+
 /// An 850-byte TIFF whose first IFD claims 5.5 million values for a tag:
 /// the decoder reserved 178 MB for them before finding none.
 #[test]
