@@ -77,6 +77,7 @@ fn read_header(
         turned: turns(orientation),
         heic: None,
         opaque: format == Format::Gif && structure::gif_first_frame_is_opaque(bytes),
+        input_copied: restored.is_some(),
     })
 }
 
@@ -118,6 +119,7 @@ fn heic_shape(header: &heic::HeicHeader) -> Shape {
         turned: false,
         heic: Some(header.decode),
         opaque: false,
+        input_copied: false,
     }
 }
 

@@ -195,6 +195,7 @@ mod tests {
                 turned: false,
                 heic: None,
                 opaque: false,
+                input_copied: false,
             },
             memory: memory::Estimate {
                 one_at_a_time: u64::MAX,

@@ -42,6 +42,9 @@ pub struct Shape {
     /// Alpha in memory, but none to code: the header says every pixel is
     /// opaque (a GIF without a transparent colour).
     pub opaque: bool,
+    /// The decoder reads a copy of the input (a WebP whose hidden alpha
+    /// flag is restored), held beside it while the pixels are decoded.
+    pub input_copied: bool,
 }
 
 /// What heifer holds while it decodes a HEIC, from the header.
@@ -203,8 +206,9 @@ pub fn estimate(
         // The GIF decoder draws frames on a canvas of its own.
         decode += source;
     }
-    if shape.format == Format::Jpeg {
-        // The header reader keeps a copy of the input until it is dropped.
+    if shape.format == Format::Jpeg || shape.input_copied {
+        // The header reader keeps a copy of the input until it is dropped
+        // (JPEG), or the decoder reads a copy (see `Shape::input_copied`).
         decode += input_bytes as f64;
     }
 
@@ -439,6 +443,7 @@ mod tests {
             turned: false,
             heic: None,
             opaque: false,
+            input_copied: false,
         }
     }
 
@@ -523,5 +528,27 @@ mod tests {
             1,
         );
         assert!(opaque.one_at_a_time > rgb.one_at_a_time);
+    }
+
+    #[test]
+    fn a_copied_input_is_counted_while_the_pixels_are_decoded() {
+        let v = Settings::default().variants;
+        let webp = |input_copied| Shape {
+            format: Format::WebP,
+            input_copied,
+            ..shape(4000, 3000, ColorType::Rgba8)
+        };
+        let input = 30_000_000;
+        let read = estimate(&webp(false), input, &v, 1);
+        let copied = estimate(&webp(true), input, &v, 1);
+        // The decode is not the peak of a photo this size: a copy of a
+        // large input (a lossless WebP of noise) can make it so.
+        assert!(copied.one_at_a_time >= read.one_at_a_time);
+        let huge = estimate(&webp(true), 200_000_000, &v, 1);
+        let huge_read = estimate(&webp(false), 200_000_000, &v, 1);
+        assert!(
+            huge.one_at_a_time > huge_read.one_at_a_time + 100_000_000,
+            "{huge:?} {huge_read:?}"
+        );
     }
 }
