@@ -10,8 +10,8 @@ use imgflow_lambda::handler::{handle_event, HandlerSettings};
 use imgflow_lambda::manifest::{self, Manifest};
 use imgflow_lambda::outcome::Outcome;
 use imgflow_lambda::store::{
-    metadata_bytes, Condition, Fetched, Listed, ObjectHead, ObjectStore, PutObject, StoreError,
-    MAX_KEY_BYTES, MAX_METADATA_BYTES, META_VARIANT,
+    metadata_bytes, metadata_text, Condition, Fetched, Listed, ObjectHead, ObjectStore, PutObject,
+    StoreError, MAX_KEY_BYTES, MAX_METADATA_BYTES, META_VARIANT,
 };
 use imgflow_testkit::fixtures::*;
 use std::collections::HashMap;
@@ -327,26 +327,48 @@ async fn keys_too_long_for_s3_are_refused_before_they_are_read() {
     // "_compressed_<8 hex>.jpg" (24 bytes). 1000 + 24 = S3's 1024 exactly.
     let fits = format!("{}.png", "f".repeat(1000));
     let over = format!("{}.png", "o".repeat(1001));
-    // 807 bytes of key; 2407 in a variant's metadata, percent-encoded.
+    // 811 bytes of key, 2407 percent-encoded: past the 2 KB of metadata
+    // that way, so it goes base64-encoded (1088 bytes).
     let accented = format!("photos/{}.png", "é".repeat(400));
-    for key in [&fits, &over, &accented] {
+    // A version id no S3 bucket hands out (theirs have 32 characters),
+    // beside a key of 1900 bytes percent-encoded: past the 2 KB.
+    let versioned = format!("{}.png", "é".repeat(316));
+    for key in [&fits, &over, &accented, &versioned] {
         store.insert("uploads", key, bytes.clone());
     }
-    let ev = event(&[
+    let mut ev = event(&[
         ("uploads", &fits, size),
         ("uploads", &over, size),
         ("uploads", &accented, size),
+        ("uploads", &versioned, size),
     ]);
+    ev.records[3].s3.object.version_id = Some("v".repeat(200));
     let out = handle_event(&store, &settings(), &ev, later()).await;
-    assert!(matches!(out[0], Outcome::Processed { .. }), "{out:?}");
-    assert!(store.manifest(&fits).is_some());
-    assert_complete(&store, &fits);
+    for (key, outcome) in [(&fits, &out[0]), (&accented, &out[2])] {
+        assert!(matches!(outcome, Outcome::Processed { .. }), "{out:?}");
+        assert!(store.manifest(key).is_some());
+        assert_complete(&store, key);
+    }
+    let marked = store
+        .variants()
+        .into_iter()
+        .filter(|k| k.starts_with("photos/"))
+        .map(|k| store.object("processed", &k).unwrap().metadata["imgflow-source-key"].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(marked.len(), 5);
+    for value in marked {
+        assert!(value.starts_with("base64:"), "{value}");
+        assert_eq!(metadata_text(&value), accented);
+    }
     let whys = [
-        "the compressed variant's key would be 1025 bytes",
-        // 2411 bytes of key, the names, and a version's 32 characters
-        "the key takes 2511 bytes in each variant's metadata",
+        (&out[1], "the compressed variant's key would be 1025 bytes"),
+        // 1900 bytes of key, 200 of version, the names and a variant name
+        (
+            &out[3],
+            "the key takes 2168 bytes in each variant's metadata",
+        ),
     ];
-    for (outcome, why) in out[1..].iter().zip(whys) {
+    for (outcome, why) in whys {
         assert_eq!(outcome.reason(), Some(Reason::BadKey), "{outcome:?}");
         assert_eq!(outcome.label(), "rejected");
         let Outcome::Rejected { message, .. } = outcome else {
@@ -356,10 +378,10 @@ async fn keys_too_long_for_s3_are_refused_before_they_are_read() {
     }
     assert_eq!(
         store.bodies_read.load(Ordering::Relaxed),
-        1,
-        "only the one that fits is read"
+        2,
+        "only the ones that fit are read"
     );
-    assert_eq!(store.variants().len(), 5, "nothing written for the others");
+    assert_eq!(store.variants().len(), 10, "nothing written for the others");
 }
 
 #[tokio::test]

@@ -131,9 +131,23 @@ pub trait ObjectStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Listed>, StoreError>> + Send;
 }
 
+/// The longest percent-encoded value stored as it is. It is the most a
+/// key could take when percent-encoding was the only form: the 2 KB less
+/// our names (58 bytes), the longest variant name ("compressed") and a
+/// version id (32), so every output written then keeps its value.
+pub const PERCENT_ENCODED_MAX: usize = MAX_METADATA_BYTES - 58 - 10 - 32;
+
+/// What starts the compact form (percent-encoding never writes a `:`).
+const BASE64_PREFIX: &str = "base64:";
+
 /// S3 metadata travels as HTTP headers: ASCII only. Keys may be any UTF-8,
-/// so they are stored percent-encoded (reversible, readable for ASCII keys).
+/// so they are stored percent-encoded (reversible, readable for ASCII
+/// keys), or, past [`PERCENT_ENCODED_MAX`], base64-encoded after
+/// `base64:`: 4/3 of the UTF-8 bytes where percent-encoding takes up to 3
+/// times, so that every key S3 takes (1024 bytes) fits beside our other
+/// metadata.
 pub fn metadata_value(text: &str) -> String {
+    use base64::Engine as _;
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
     const KEEP: &AsciiSet = &NON_ALPHANUMERIC
         .remove(b'/')
@@ -141,14 +155,27 @@ pub fn metadata_value(text: &str) -> String {
         .remove(b'_')
         .remove(b'.')
         .remove(b'~');
-    utf8_percent_encode(text, KEEP).to_string()
+    let percent = utf8_percent_encode(text, KEEP).to_string();
+    if percent.len() <= PERCENT_ENCODED_MAX {
+        percent
+    } else {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        format!("{BASE64_PREFIX}{encoded}")
+    }
 }
 
 /// The text a [`metadata_value`] carries.
 pub fn metadata_text(value: &str) -> String {
-    percent_encoding::percent_decode_str(value)
-        .decode_utf8_lossy()
-        .into_owned()
+    use base64::Engine as _;
+    let decoded = value
+        .strip_prefix(BASE64_PREFIX)
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+    match decoded {
+        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        None => percent_encoding::percent_decode_str(value)
+            .decode_utf8_lossy()
+            .into_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -165,5 +192,32 @@ mod tests {
         for text in ["holiday photos/été 1.png", "a+b%c.jpg", "plain"] {
             assert_eq!(metadata_text(&metadata_value(text)), text);
         }
+    }
+
+    #[test]
+    fn keys_too_long_percent_encoded_are_base64_encoded() {
+        // 1024 bytes of UTF-8, the most S3 takes: 3072 percent-encoded.
+        let key = format!("写真/ab{}.png", "猫".repeat(337));
+        assert_eq!(key.len(), 1024);
+        let value = metadata_value(&key);
+        assert_eq!(value.len(), "base64:".len() + 1368, "{value}");
+        assert!(value.is_ascii());
+        assert_eq!(metadata_text(&value), key);
+        // The longest value that was percent-encoded before stays so.
+        let before = format!("{}.png", "é".repeat((PERCENT_ENCODED_MAX - 4) / 6));
+        assert!(metadata_value(&before).len() <= PERCENT_ENCODED_MAX);
+        assert!(metadata_value(&before).starts_with("%C3%A9"));
+        assert!(metadata_value(&format!("é{before}")).starts_with("base64:"));
+    }
+
+    #[test]
+    fn the_names_counted_in_the_threshold_are_ours() {
+        let names = META_VARIANT.len() + META_SOURCE_KEY.len() + META_SOURCE_VERSION.len();
+        assert_eq!(names, 58);
+        let longest = imgflow_engine::variant::VARIANT_TABLE
+            .iter()
+            .map(|v| v.name.len())
+            .max();
+        assert_eq!(longest, Some(10));
     }
 }
