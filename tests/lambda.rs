@@ -329,6 +329,45 @@ fn variants_follow_their_upload() {
     assert!(moto.keys("processed").is_empty());
 }
 
+/// A key of 791 bytes of UTF-8 takes 2373 percent-encoded, past the 2 KB
+/// of metadata S3 allows: its variants carry it base64-encoded, and the
+/// delete finds them by it.
+#[test]
+fn a_long_non_ascii_key_is_processed_and_its_variants_removed() {
+    let moto = S3Emulator::start().unwrap();
+    seed(&moto, &[]);
+    let api = RuntimeApi::start().unwrap();
+    let _function = start_function(&api, &moto.endpoint, &[]);
+    let key = format!("写真/{}.png", "猫".repeat(260));
+    assert_eq!(key.len(), 791);
+    let photo = encode_with_image(
+        &DynamicImage::ImageRgb8(gradient(120, 80)),
+        ImageFormat::Png,
+    );
+    moto.put("uploads", &key, photo);
+    let put = imgflow_testkit::s3_change("ObjectCreated:Put", "uploads", &key, "0B01", None);
+    let record = outcome_of(&api, put);
+    assert_eq!(record["outcome"], "processed", "{record}");
+    let variants = manifest_variants(&manifest(&moto, &key).expect("the manifest"));
+    assert_eq!(variants.len(), 5);
+    for variant in &variants {
+        let head = moto.head("processed", variant);
+        let value = &head.metadata().unwrap()["imgflow-source-key"];
+        assert!(value.starts_with("base64:"), "{value}");
+        assert_eq!(imgflow_lambda::store::metadata_text(value), key);
+    }
+
+    moto.delete("uploads", &key);
+    let removed = imgflow_testkit::s3_change("ObjectRemoved:Delete", "uploads", &key, "0B02", None);
+    let record = outcome_of(&api, removed);
+    assert_eq!(record["outcome"], "removed", "{record}");
+    assert!(
+        moto.keys("processed").is_empty(),
+        "{:?}",
+        moto.keys("processed")
+    );
+}
+
 #[test]
 fn a_delete_marker_removes_the_variants_of_a_versioned_upload() {
     let moto = S3Emulator::start().unwrap();
