@@ -368,6 +368,36 @@ fn a_long_non_ascii_key_is_processed_and_its_variants_removed() {
     );
 }
 
+/// An upload stored in Glacier cannot be read until it is restored: a
+/// rejection that says so, not three attempts and the failed-events queue.
+#[test]
+fn an_archived_upload_is_rejected_with_what_to_do() {
+    let moto = S3Emulator::start().unwrap();
+    seed(&moto, &[]);
+    let api = RuntimeApi::start().unwrap();
+    let function = start_function(&api, &moto.endpoint, &[]);
+    let photo = encode_with_image(
+        &DynamicImage::ImageRgb8(gradient(120, 80)),
+        ImageFormat::Png,
+    );
+    moto.put_archived("uploads", "old/scan.png", photo);
+    let put =
+        imgflow_testkit::s3_change("ObjectCreated:Put", "uploads", "old/scan.png", "0C01", None);
+    let record = outcome_of(&api, put);
+    assert_eq!(record["outcome"], "rejected", "{record}");
+    assert_eq!(record["reason"], "archived", "{record}");
+    let logged = json_lines(&function)
+        .into_iter()
+        .find(|l| l["reason"] == "archived")
+        .expect("the rejection is logged");
+    let message = logged["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("s3://uploads/old/scan.png is in an archive storage class: restore it"),
+        "{logged}"
+    );
+    assert!(moto.keys("processed").is_empty());
+}
+
 #[test]
 fn a_delete_marker_removes_the_variants_of_a_versioned_upload() {
     let moto = S3Emulator::start().unwrap();

@@ -42,6 +42,15 @@ pub(super) async fn fetch<S: ObjectStore>(
     }
     let store_error = |operation: &str, e: StoreError| match e {
         StoreError::NotFound(_) => Outcome::stopped(key, Reason::Gone, "deleted since the event"),
+        StoreError::Archived(_) => Outcome::stopped(
+            key,
+            Reason::Archived,
+            format!(
+                "s3://{}/{key} is in an archive storage class: restore it, then run \
+                 `imgflow reprocess` on it",
+                source.bucket
+            ),
+        ),
         e => Outcome::stopped(
             key,
             Reason::StoreFailed,

@@ -93,6 +93,10 @@ pub enum StoreError {
     /// changed the object first. Read it again and decide again.
     #[error("changed meanwhile: {0}")]
     Conflict(String),
+    /// The object is in an archive storage class: no read succeeds until
+    /// someone restores it, so retrying the event cannot help.
+    #[error("archived: {0}")]
+    Archived(String),
     /// Throttling, network, timeouts, 5xx, denied access: retrying (after a
     /// fix, for access) can succeed, so the event must not be lost.
     #[error("{0}")]

@@ -49,6 +49,7 @@ fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 
 /// 404s mean the object is gone; a failed precondition (412), or S3's 409
 /// for two conditional writes at once, that someone else changed it first;
+/// a GET's 403 InvalidObjectState, that the object is archived (Glacier);
 /// everything else may work on a retry (throttling, network, 5xx) or after
 /// a fix (403), so the event is kept.
 fn classify<E, R>(what: &str, err: SdkError<E, R>) -> StoreError
@@ -64,6 +65,7 @@ where
     match code.as_deref() {
         Some("NoSuchKey" | "NotFound" | "NoSuchVersion") => StoreError::NotFound(message),
         Some("PreconditionFailed" | "ConditionalRequestConflict") => StoreError::Conflict(message),
+        Some("InvalidObjectState") => StoreError::Archived(message),
         _ => StoreError::Transient(message),
     }
 }

@@ -57,6 +57,9 @@ pub enum Reason {
     BadKey,
     /// An event record without a bucket name or an object key.
     BadEvent,
+    /// The upload is in an archive storage class (S3 Glacier Flexible
+    /// Retrieval, Deep Archive): unreadable until it is restored.
+    Archived,
     /// A key ending in `/`: a folder, not a file.
     FolderKey,
     /// The object store failed (throttling, network, access, 5xx).
@@ -75,7 +78,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in declaration order (docs and tests).
-    pub const ALL: [Reason; 24] = [
+    pub const ALL: [Reason; 25] = [
         Reason::NotObjectCreated,
         Reason::ProcessedBucket,
         Reason::OwnOutput,
@@ -93,6 +96,7 @@ impl Reason {
         Reason::TooLargeForMemory,
         Reason::BadKey,
         Reason::BadEvent,
+        Reason::Archived,
         Reason::FolderKey,
         Reason::StoreFailed,
         Reason::Deadline,
@@ -123,6 +127,7 @@ impl Reason {
             Reason::TooLargeForMemory => "too_large_for_memory",
             Reason::BadKey => "bad_key",
             Reason::BadEvent => "bad_event",
+            Reason::Archived => "archived",
             Reason::FolderKey => "folder_key",
             Reason::StoreFailed => "store_failed",
             Reason::Deadline => "deadline",
@@ -152,6 +157,7 @@ impl Reason {
             | Reason::TooLargeForMemory
             | Reason::BadKey
             | Reason::BadEvent
+            | Reason::Archived
             | Reason::FolderKey => Verdict::Rejected,
             Reason::StoreFailed
             | Reason::Deadline

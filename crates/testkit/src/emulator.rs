@@ -109,6 +109,23 @@ impl S3Emulator {
         })
     }
 
+    /// PUTs one object straight into S3 Glacier Flexible Retrieval: GETs of
+    /// it fail (InvalidObjectState) until it is restored.
+    pub fn put_archived(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        let client = self.client();
+        block_on(async {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(body.into())
+                .storage_class(aws_sdk_s3::types::StorageClass::Glacier)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
+        });
+    }
+
     /// DELETEs one object: the delete marker's version id, in a versioned bucket.
     pub fn delete(&self, bucket: &str, key: &str) -> Option<String> {
         let client = self.client();
