@@ -216,3 +216,33 @@ pub async fn apply<S: ObjectStore>(
     }
     (deleted, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doomed(bytes: u64) -> Doomed {
+        Doomed {
+            key: format!("k{bytes}"),
+            bytes,
+            why: Why::SourceGone,
+        }
+    }
+
+    #[test]
+    fn the_bytes_to_free_add_up_and_saturate() {
+        let plan = Plan {
+            manifests: vec![doomed(300)],
+            variants: vec![doomed(1000), doomed(24)],
+            ..Plan::default()
+        };
+        assert_eq!(plan.bytes(), 1324);
+        // A manifest in the bucket may claim any size.
+        let crafted = Plan {
+            manifests: vec![doomed(u64::MAX - 5)],
+            variants: vec![doomed(10)],
+            ..Plan::default()
+        };
+        assert_eq!(crafted.bytes(), u64::MAX);
+    }
+}
