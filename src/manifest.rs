@@ -97,11 +97,23 @@ impl Manifest {
     }
 
     /// Its variant keys that `next` does not name: what replacing this
-    /// manifest by `next` leaves to delete.
+    /// manifest by `next` leaves to delete (only keys named as variants of
+    /// `next`'s upload: see [`Manifest::variant_keys_of`]).
     pub fn retired_by(&self, next: &Manifest) -> Vec<String> {
+        self.variant_keys_of(&next.source.key)
+            .into_iter()
+            .filter(|key| !next.variants.iter().any(|n| &n.key == key))
+            .collect()
+    }
+
+    /// The keys it names that are named as variants of `upload_key`, the
+    /// upload whose manifest it is: what deleting that upload's variants
+    /// may delete. A manifest in the processed bucket is data: a damaged or
+    /// crafted one must not make the function delete other objects.
+    pub fn variant_keys_of(&self, upload_key: &str) -> Vec<String> {
         self.variants
             .iter()
-            .filter(|v| !next.variants.iter().any(|n| n.key == v.key))
+            .filter(|v| imgflow_engine::naming::variant_of(upload_key, &v.key).is_some())
             .map(|v| v.key.clone())
             .collect()
     }
@@ -193,12 +205,34 @@ mod tests {
         assert!(!manifest(None, &[]).is_newer_than(Some(&s("01"))));
     }
 
+    const OLD_LOW: &str = "trips/moon walk/astronaut_low_0000aaaa.jpg";
+    const NEW_LOW: &str = "trips/moon walk/astronaut_low_0000bbbb.jpg";
+    const PNG: &str = "trips/moon walk/astronaut_png_0000aaaa.png";
+
     #[test]
     fn replacing_retires_only_what_the_next_does_not_name() {
-        let old = manifest(None, &["a_x_1.jpg", "a_y_1.png"]);
-        let next = manifest(None, &["a_x_2.jpg", "a_y_1.png"]);
-        assert_eq!(old.retired_by(&next), ["a_x_1.jpg"]);
-        assert!(next.names_exactly(["a_y_1.png", "a_x_2.jpg"]));
-        assert!(!next.names_exactly(["a_y_1.png"]));
+        let old = manifest(None, &[OLD_LOW, PNG]);
+        let next = manifest(None, &[NEW_LOW, PNG]);
+        assert_eq!(old.retired_by(&next), [OLD_LOW]);
+        assert!(next.names_exactly([PNG, NEW_LOW]));
+        assert!(!next.names_exactly([PNG]));
+    }
+
+    #[test]
+    fn only_keys_named_as_the_uploads_variants_are_ever_deleted() {
+        let crafted = manifest(
+            None,
+            &[
+                OLD_LOW,
+                "trips/moon walk/other_low_0000aaaa.jpg",
+                "trips/moon walk/astronaut.png",
+                "billing/report.csv",
+                "trips/moon walk/astronaut_low_0000aaaa.jpg.json",
+            ],
+        );
+        let upload = "trips/moon walk/astronaut.png";
+        assert_eq!(crafted.variant_keys_of(upload), [OLD_LOW]);
+        assert_eq!(crafted.retired_by(&manifest(None, &[NEW_LOW])), [OLD_LOW]);
+        assert!(crafted.variant_keys_of("elsewhere.png").is_empty());
     }
 }

@@ -859,6 +859,47 @@ async fn an_overwrite_replaces_and_older_or_repeated_events_change_nothing() {
     assert_complete(&store, "a.png");
 }
 
+/// A manifest is data in a bucket: one that names other objects (damaged,
+/// or written by someone else) makes the delete remove only what is named
+/// as the upload's variants.
+#[tokio::test]
+async fn a_delete_never_removes_what_a_tampered_manifest_names_beyond_the_variants() {
+    let store = MemoryStore::default();
+    store.insert("uploads", "photos/cat.jpg", png());
+    store.insert("uploads", "photos/dog.jpg", other_png());
+    for key in ["photos/cat.jpg", "photos/dog.jpg"] {
+        assert_eq!(one(&store, put(key, "10")).await.label(), "processed");
+    }
+    store.insert("processed", "billing/report.csv", b"a,b".to_vec());
+    let dog = store.manifest("photos/dog.jpg").unwrap();
+    let mut cat = store.manifest("photos/cat.jpg").unwrap();
+    let named = |key: &str| manifest::Variant {
+        name: "webp".into(),
+        key: key.into(),
+        content_type: "image/webp".into(),
+        width: 1,
+        height: 1,
+        bytes: 1,
+    };
+    cat.variants.push(named("billing/report.csv"));
+    cat.variants.push(named(&dog.variants[2].key));
+    store.insert(
+        "processed",
+        &manifest::key_of("photos/cat.jpg"),
+        cat.to_json(),
+    );
+
+    store.remove("uploads", "photos/cat.jpg");
+    let out = one(&store, delete("photos/cat.jpg", "20")).await;
+    assert!(
+        matches!(&out, Outcome::Removed { deleted, .. } if deleted.len() == 5),
+        "{out:?}"
+    );
+    assert!(store.object("processed", "billing/report.csv").is_some());
+    assert_complete(&store, "photos/dog.jpg");
+    assert_eq!(store.variants().len(), 6, "{:?}", store.variants());
+}
+
 #[tokio::test]
 async fn a_delete_removes_everything_and_late_events_write_nothing() {
     let store = MemoryStore::default();

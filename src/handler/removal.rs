@@ -47,9 +47,7 @@ pub(super) async fn remove<S: ObjectStore>(
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return failed("DELETE the manifest", e),
         };
-        let mut doomed: Vec<String> = manifest
-            .map(|m| m.variants.iter().map(|v| v.key.clone()).collect())
-            .unwrap_or_default();
+        let mut doomed: Vec<String> = manifest.map(|m| m.variant_keys_of(key)).unwrap_or_default();
         // With the upload gone for good, whatever still carries its key goes
         // too: uploads processed before manifests existed, and what an
         // interrupted replacement left.

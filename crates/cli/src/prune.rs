@@ -133,7 +133,10 @@ pub async fn plan<S: ObjectStore>(
                     bytes: object.size,
                     why: Why::SourceGone,
                 });
-                for v in &m.variants {
+                // Only keys named as its upload's variants (a crafted
+                // manifest could name anything).
+                let keys = m.variant_keys_of(&m.source.key);
+                for v in m.variants.iter().filter(|v| keys.contains(&v.key)) {
                     plan.variants.push(Doomed {
                         key: v.key.clone(),
                         bytes: v.bytes,
