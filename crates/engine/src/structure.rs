@@ -104,10 +104,12 @@ fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
     None
 }
 
-/// An extended WebP declares its canvas in VP8X, and each frame declares
-/// its size again; the decoder allocates for a still image's frame (up to
-/// 16383x16383) before comparing it with the canvas, which the limits
-/// checked.
+/// An extended WebP declares its canvas in VP8X (and an animation each
+/// frame's size in its ANMF chunk), and each frame's bitstream declares
+/// its size again; the decoder allocates for that bitstream's frame (up to
+/// 16383x16383) and, in an animation, decodes it whole, before comparing
+/// the two sizes, which are the ones the limits checked. The first frame
+/// is checked: it is the one decoded.
 fn webp_frame_differs_from_canvas(b: &[u8]) -> Option<String> {
     const ANIMATED: u8 = 0x02;
     let mut chunks = riff_chunks(b);
@@ -115,32 +117,60 @@ fn webp_frame_differs_from_canvas(b: &[u8]) -> Option<String> {
         return None;
     };
     let vp8x = vp8x_fields(b)?;
-    if vp8x[0] & ANIMATED != 0 {
-        return None;
-    }
     let u24 = |x: &[u8]| u32::from_le_bytes([x[0], x[1], x[2], 0]) + 1;
+    if vp8x[0] & ANIMATED != 0 {
+        // ANMF: X, Y, width-1, height-1 (3 bytes each), duration (3),
+        // flags (1), then the frame's chunks (ALPH, VP8 or VP8L).
+        let anmf = chunks.find_map(|(fourcc, data)| (fourcc == b"ANMF").then_some(data?))?;
+        let declared = (u24(anmf.get(6..9)?), u24(anmf.get(9..12)?));
+        return sub_chunks(anmf.get(16..)?)
+            .find_map(|(fourcc, data)| bitstream_size(fourcc, data))
+            .and_then(|(kind, frame)| differs(kind, frame, "animation frame", declared));
+    }
     let canvas = (u24(&vp8x[4..7]), u24(&vp8x[7..10]));
     chunks.find_map(|(fourcc, data)| {
-        let data = data?;
-        let (kind, frame) = match fourcc {
-            // Key frame: 3 bytes of tag, the start code, 14-bit sizes.
-            b"VP8 " if data.len() >= 10 && data[3..6] == [0x9D, 0x01, 0x2A] => {
-                let side = |x: &[u8]| u32::from(u16::from_le_bytes([x[0], x[1]]) & 0x3FFF);
-                ("VP8", (side(&data[6..8]), side(&data[8..10])))
-            }
-            // Lossless: a signature byte, then width-1 and height-1 in 14 bits each.
-            b"VP8L" if data.len() >= 5 && data[0] == 0x2F => {
-                let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
-                ("VP8L", ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
-            }
-            _ => return None,
-        };
-        (frame != canvas).then(|| {
-            format!(
-                "its {kind} frame is {}x{}, its canvas {}x{}",
-                frame.0, frame.1, canvas.0, canvas.1
-            )
-        })
+        let (kind, frame) = bitstream_size(fourcc, data?)?;
+        differs(kind, frame, "canvas", canvas)
+    })
+}
+
+fn differs(kind: &str, frame: (u32, u32), what: &str, declared: (u32, u32)) -> Option<String> {
+    (frame != declared).then(|| {
+        format!(
+            "its {kind} frame is {}x{}, its {what} {}x{}",
+            frame.0, frame.1, declared.0, declared.1
+        )
+    })
+}
+
+/// The size a VP8 or VP8L bitstream declares.
+fn bitstream_size(fourcc: &[u8; 4], data: &[u8]) -> Option<(&'static str, (u32, u32))> {
+    match fourcc {
+        // Key frame: 3 bytes of tag, the start code, 14-bit sizes.
+        b"VP8 " if data.len() >= 10 && data[3..6] == [0x9D, 0x01, 0x2A] => {
+            let side = |x: &[u8]| u32::from(u16::from_le_bytes([x[0], x[1]]) & 0x3FFF);
+            Some(("VP8", (side(&data[6..8]), side(&data[8..10]))))
+        }
+        // Lossless: a signature byte, then width-1 and height-1 in 14 bits each.
+        b"VP8L" if data.len() >= 5 && data[0] == 0x2F => {
+            let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
+            Some(("VP8L", ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)))
+        }
+        _ => None,
+    }
+}
+
+/// The chunks inside a chunk's data (an ANMF frame's), each (FourCC,
+/// data), as long as they fit.
+fn sub_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], &[u8])> {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let header = b.get(i..i + 8)?;
+        let fourcc: &[u8; 4] = header[..4].try_into().ok()?;
+        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let data = b.get(i + 8..(i + 8).checked_add(size)?)?;
+        i += 8 + size + (size & 1);
+        Some((fourcc, data))
     })
 }
 
@@ -857,6 +887,53 @@ mod tests {
             None
         );
         assert_eq!(c(&[(b"VP8L", vp8l((300, 2)))]), None);
+    }
+
+    /// An ANMF chunk for a frame of `size` at (0, 0) holding `chunks`.
+    fn anmf((w, h): (u32, u32), chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+        let mut d = vec![0; 6];
+        d.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+        d.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+        d.extend_from_slice(&[100, 0, 0, 0]);
+        for (fourcc, data) in chunks {
+            d.extend_from_slice(*fourcc);
+            d.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            d.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                d.push(0);
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn an_animations_first_frame_must_match_its_frame_header() {
+        let c = |frame: Vec<u8>| {
+            let file = webp(&[
+                (b"VP8X", vp8x(0x02, (24, 24))),
+                (b"ANIM", vec![0; 6]),
+                (b"ANMF", frame),
+            ]);
+            contradiction(Format::WebP, &file)
+        };
+        assert_eq!(c(anmf((24, 24), &[(b"VP8 ", vp8((24, 24)))])), None);
+        assert_eq!(c(anmf((3, 2), &[(b"VP8L", vp8l((3, 2)))])), None);
+        assert_eq!(
+            c(anmf((24, 24), &[(b"VP8 ", vp8((16383, 16383)))])),
+            Some("its VP8 frame is 16383x16383, its animation frame 24x24".into())
+        );
+        assert_eq!(
+            c(anmf(
+                (24, 24),
+                &[(b"ALPH", vec![0; 3]), (b"VP8 ", vp8((24, 9000)))]
+            )),
+            Some("its VP8 frame is 24x9000, its animation frame 24x24".into()),
+            "found past the alpha"
+        );
+        assert_eq!(
+            c(anmf((3, 2), &[(b"VP8L", vp8l((300, 2)))])),
+            Some("its VP8L frame is 300x2, its animation frame 3x2".into())
+        );
     }
 
     /// A little-endian TIFF whose one IFD entry has `count` values of `kind`

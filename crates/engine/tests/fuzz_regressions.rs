@@ -96,6 +96,19 @@ fn webp_frame_larger_than_the_canvas_of_an_empty_vp8x() {
     );
 }
 
+/// The same in an animation (found reading image-webp, not by a fuzzer):
+/// a 16x16 WebP whose first ANMF frame holds a VP8 bitstream of
+/// 16383x16383. The decoder allocated 268 MB for it and decodes such a
+/// frame whole before comparing it with the frame's declared size.
+#[test]
+fn webp_animation_frame_larger_than_its_header() {
+    refused(
+        "webp-animation-frame-larger-than-its-header.webp",
+        Reason::Corrupt,
+        "its VP8 frame is 16383x16383, its animation frame 16x16",
+    );
+}
+
 /// An 850-byte TIFF whose first IFD claims 5.5 million values for a tag:
 /// the decoder reserved 178 MB for them before finding none.
 #[test]
