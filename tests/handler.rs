@@ -859,6 +859,29 @@ async fn an_overwrite_replaces_and_older_or_repeated_events_change_nothing() {
     assert_complete(&store, "a.png");
 }
 
+/// Variants written before long keys took the base64 form (an unversioned
+/// bucket wrote no version, leaving room for 2000 bytes percent-encoded)
+/// are still found by their metadata when the upload goes.
+#[tokio::test]
+async fn a_delete_finds_variants_whose_key_an_older_version_percent_encoded() {
+    let store = MemoryStore::default();
+    let key = format!("{}.png", "é".repeat(325));
+    let old_form = format!("{}.png", "%C3%A9".repeat(325));
+    assert_eq!(old_form.len(), 1954);
+    let variant = imgflow_engine::naming::output_key(&key, "webp", "0000aaaa", "webp");
+    let metadata = HashMap::from([
+        ("imgflow-variant".to_owned(), "webp".to_owned()),
+        ("imgflow-source-key".to_owned(), old_form),
+    ]);
+    store.store("processed", &variant, b"RIFF".to_vec(), metadata);
+    let out = one(&store, delete(&key, "20")).await;
+    assert!(
+        matches!(&out, Outcome::Removed { deleted, .. } if deleted == &[variant.clone()]),
+        "{out:?}"
+    );
+    assert!(store.variants().is_empty());
+}
+
 /// A manifest is data in a bucket: one that names other objects (damaged,
 /// or written by someone else) makes the delete remove only what is named
 /// as the upload's variants.

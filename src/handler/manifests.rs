@@ -5,7 +5,9 @@
 
 use super::HandlerSettings;
 use crate::manifest::{self, Manifest};
-use crate::store::{metadata_value, Condition, Listed, ObjectStore, PutObject, StoreError};
+use crate::store::{
+    metadata_text, metadata_value, Condition, Listed, ObjectStore, PutObject, StoreError,
+};
 use crate::store::{META_SOURCE_KEY, META_VARIANT};
 use imgflow_engine::naming;
 use std::time::SystemTime;
@@ -130,7 +132,6 @@ pub async fn variants_by_metadata<S: ObjectStore>(
     let listed = store
         .list(processed_bucket, &format!("{folders}{stem}_"))
         .await?;
-    let wanted = metadata_value(source_key);
     let mut found = Vec::new();
     for object in listed {
         if naming::variant_of(source_key, &object.key).is_none() {
@@ -141,8 +142,10 @@ pub async fn variants_by_metadata<S: ObjectStore>(
             Err(StoreError::NotFound(_)) => continue,
             Err(e) => return Err(e),
         };
+        // Decoded, not compared with today's encoding: outputs written
+        // with other settings may hold the key in the other form.
         let ours = head.metadata.contains_key(META_VARIANT)
-            && head.metadata.get(META_SOURCE_KEY) == Some(&wanted);
+            && (head.metadata.get(META_SOURCE_KEY)).is_some_and(|v| metadata_text(v) == source_key);
         if ours {
             found.push(object);
         }
