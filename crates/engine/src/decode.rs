@@ -7,6 +7,7 @@ use super::sniff::{format_name, sniff, Format, Sniffed};
 use super::{alpha, structure};
 use crate::memory::Shape;
 use crate::settings::{Limits, VariantSettings};
+use image::metadata::Orientation;
 use image::{ColorType, DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -38,7 +39,9 @@ pub fn inspect(
 ) -> Result<Shape, RejectReason> {
     let format = check_bytes(bytes, limits)?;
     // The headers are read by other crates' parsers (imagesize, the image
-    // crate's decoders, heifer's ISOBMFF reader): guarded like the decoders.
+    // crate's decoders, heifer's ISOBMFF reader) beside our own structure
+    // checks: all of it only reads the upload, guarded like the decoders
+    // (a panic's message names where it happened).
     unless_it_panics(format_name(format), "the header reader", || {
         read_header(format, bytes, limits, variants)
     })
@@ -63,9 +66,7 @@ fn read_header(
     } else {
         decoder.color_type()
     };
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     Ok(Shape {
         format,
         width,
@@ -143,8 +144,8 @@ fn heic_rejection(e: heic::HeicError) -> RejectReason {
 }
 
 /// Orientations that swap width and height (a second buffer to turn into).
-fn turns(orientation: image::metadata::Orientation) -> bool {
-    use image::metadata::Orientation::*;
+fn turns(orientation: Orientation) -> bool {
+    use Orientation::*;
     matches!(
         orientation,
         Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH
@@ -159,28 +160,49 @@ pub fn decode(
     variants: &[VariantSettings],
 ) -> Result<SourceImage, RejectReason> {
     let format = check_bytes(bytes, limits)?;
-    // Everything from the header on is other crates' parsing of the upload.
-    unless_it_panics(format_name(format), "the decoder", || {
+    // From the header to the pixels, the upload is parsed by other crates'
+    // decoders: guarded. What is done to the pixels after is ours: a panic
+    // there is our bug (the engine crashed), not a corrupt upload.
+    let (mut image, orientation) = unless_it_panics(format_name(format), "the decoder", || {
         decode_pixels(format, bytes, limits, variants)
-    })
+    })?;
+    let pixels = &mut image.pixels;
+    if format == Format::Gif && structure::gif_first_frame_is_opaque(bytes) {
+        // The memory estimate trusted the header (no alpha to code); palette
+        // indices past the palette, which the decoder leaves transparent,
+        // must not make it wrong. They come out black.
+        if let DynamicImage::ImageRgba8(rgba) = pixels {
+            rgba.pixels_mut().for_each(|p| p.0[3] = u8::MAX);
+        }
+    }
+    match format {
+        Format::Bmp => alpha::opaque_if_all_transparent(pixels),
+        Format::Tiff if structure::tiff_alpha_is_associated(bytes) => alpha::unpremultiply(pixels),
+        _ => {}
+    }
+    pixels.apply_orientation(orientation);
+    Ok(image)
 }
 
+/// The decoders' pixels, as they come, and the EXIF orientation to apply.
 fn decode_pixels(
     format: Format,
     bytes: &[u8],
     limits: &Limits,
     variants: &[VariantSettings],
-) -> Result<SourceImage, RejectReason> {
+) -> Result<(SourceImage, Orientation), RejectReason> {
     let Some(image_format) = format.image_format() else {
         let header = heic_header(bytes, limits, variants)?;
-        // Grid tiles decode side by side on the engine's threads.
+        // Grid tiles decode side by side on the engine's threads; heifer
+        // turns the pixels itself.
         let pixels =
             heic::decode(bytes, &header, rayon::current_num_threads()).map_err(heic_rejection)?;
-        return Ok(SourceImage {
+        let image = SourceImage {
             format,
             pixels,
             icc: header.icc,
-        });
+        };
+        return Ok((image, Orientation::NoTransforms));
     };
     let restored = webp_alpha_restored(format, bytes);
     let bytes = restored.as_deref().unwrap_or(bytes);
@@ -194,11 +216,9 @@ fn decode_pixels(
         .ok()
         .flatten()
         .filter(|p| !p.is_empty());
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
 
-    let mut pixels = if format == Format::Jpeg {
+    let pixels = if format == Format::Jpeg {
         // The image crate's decoder holds a copy of the input: free it first.
         drop(decoder);
         let decoded = jpeg_decode::decode(bytes).map_err(|detail| {
@@ -220,27 +240,12 @@ fn decode_pixels(
         DynamicImage::from_decoder(decoder)
             .map_err(|e| classify(e, name, Some((width, height)), limits))?
     };
-    if format == Format::Gif && structure::gif_first_frame_is_opaque(bytes) {
-        // The memory estimate trusted the header (no alpha to code); palette
-        // indices past the palette, which the decoder leaves transparent,
-        // must not make it wrong. They come out black.
-        if let DynamicImage::ImageRgba8(rgba) = &mut pixels {
-            rgba.pixels_mut().for_each(|p| p.0[3] = u8::MAX);
-        }
-    }
-    match format {
-        Format::Bmp => alpha::opaque_if_all_transparent(&mut pixels),
-        Format::Tiff if structure::tiff_alpha_is_associated(bytes) => {
-            alpha::unpremultiply(&mut pixels)
-        }
-        _ => {}
-    }
-    pixels.apply_orientation(orientation);
-    Ok(SourceImage {
+    let image = SourceImage {
         format,
         pixels,
         icc,
-    })
+    };
+    Ok((image, orientation))
 }
 
 /// A copy of a WebP whose extended header hides the alpha its image has,
