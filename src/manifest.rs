@@ -107,13 +107,18 @@ impl Manifest {
     }
 
     /// The keys it names that are named as variants of `upload_key`, the
-    /// upload whose manifest it is: what deleting that upload's variants
-    /// may delete. A manifest in the processed bucket is data: a damaged or
-    /// crafted one must not make the function delete other objects.
+    /// upload whose manifest it is, with its content id: what deleting
+    /// that upload's variants may delete. A manifest in the processed
+    /// bucket is data: a damaged one must not make the function delete
+    /// other objects (another upload's variants have another stem, or,
+    /// beside an upload of the same stem, another id).
     pub fn variant_keys_of(&self, upload_key: &str) -> Vec<String> {
         self.variants
             .iter()
-            .filter(|v| imgflow_engine::naming::variant_of(upload_key, &v.key).is_some())
+            .filter(|v| {
+                imgflow_engine::naming::variant_of(upload_key, &v.key)
+                    .is_some_and(|(_, id)| id == self.id)
+            })
             .map(|v| v.key.clone())
             .collect()
     }
@@ -209,30 +214,45 @@ mod tests {
     const NEW_LOW: &str = "trips/moon walk/astronaut_low_0000bbbb.jpg";
     const PNG: &str = "trips/moon walk/astronaut_png_0000aaaa.png";
 
+    fn with_id(id: &str, keys: &[&str]) -> Manifest {
+        Manifest {
+            id: id.into(),
+            ..manifest(None, keys)
+        }
+    }
+
     #[test]
     fn replacing_retires_only_what_the_next_does_not_name() {
-        let old = manifest(None, &[OLD_LOW, PNG]);
-        let next = manifest(None, &[NEW_LOW, PNG]);
-        assert_eq!(old.retired_by(&next), [OLD_LOW]);
-        assert!(next.names_exactly([PNG, NEW_LOW]));
-        assert!(!next.names_exactly([PNG]));
+        let old = with_id("0000aaaa", &[OLD_LOW, PNG]);
+        let next = with_id("0000bbbb", &[NEW_LOW]);
+        assert_eq!(old.retired_by(&next), [OLD_LOW, PNG]);
+        // The same variant in both (same bytes, the manifest rewritten).
+        let again = with_id("0000aaaa", &[PNG]);
+        assert_eq!(old.retired_by(&again), [OLD_LOW]);
+        assert!(next.names_exactly([NEW_LOW]));
+        assert!(!old.names_exactly([PNG]));
     }
 
     #[test]
     fn only_keys_named_as_the_uploads_variants_are_ever_deleted() {
-        let crafted = manifest(
-            None,
+        let crafted = with_id(
+            "0000aaaa",
             &[
                 OLD_LOW,
                 "trips/moon walk/other_low_0000aaaa.jpg",
                 "trips/moon walk/astronaut.png",
                 "billing/report.csv",
                 "trips/moon walk/astronaut_low_0000aaaa.jpg.json",
+                // astronaut.jpg's, whose variants share the stem: another id.
+                "trips/moon walk/astronaut_low_0000cccc.jpg",
             ],
         );
         let upload = "trips/moon walk/astronaut.png";
         assert_eq!(crafted.variant_keys_of(upload), [OLD_LOW]);
-        assert_eq!(crafted.retired_by(&manifest(None, &[NEW_LOW])), [OLD_LOW]);
+        assert_eq!(
+            crafted.retired_by(&with_id("0000bbbb", &[NEW_LOW])),
+            [OLD_LOW]
+        );
         assert!(crafted.variant_keys_of("elsewhere.png").is_empty());
     }
 }

@@ -117,7 +117,7 @@ pub async fn plan<S: ObjectStore>(
                 continue;
             }
         };
-        named.extend(m.variants.iter().map(|v| v.key.clone()));
+        named.extend(m.variant_keys_of(&m.source.key));
         if recent(object) {
             plan.too_recent += 1;
             current.insert(m.source.key.clone(), m);

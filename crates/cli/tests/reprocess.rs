@@ -154,6 +154,27 @@ fn prune_deletes_what_gone_or_replaced_uploads_left() {
     );
     moto.delete("uploads", "photos/b.png");
     moto.delete("processed", "legacy/c.png.json");
+    // b's manifest, damaged: it also names a neighbour's variant (same
+    // folder, another stem) and something else in the bucket. Neither
+    // goes with b.
+    let neighbours = moto.keys("processed");
+    let aa_low = neighbours
+        .iter()
+        .find(|k| k.starts_with("photos/aa_low_"))
+        .expect("aa's low variant");
+    let mut b: serde_json::Value =
+        serde_json::from_slice(&moto.get("processed", "photos/b.png.json").unwrap()).unwrap();
+    let variants = b["variants"].as_array_mut().unwrap();
+    let mut extra = variants[0].clone();
+    extra["key"] = aa_low.as_str().into();
+    variants.push(extra.clone());
+    extra["key"] = "photos/a.png.json".into();
+    variants.push(extra);
+    moto.put(
+        "processed",
+        "photos/b.png.json",
+        serde_json::to_vec(&b).unwrap(),
+    );
     let before = moto.keys("processed");
 
     let prune = |extra: &[&str]| {
