@@ -328,7 +328,7 @@ async fn keys_too_long_for_s3_are_refused_before_they_are_read() {
     let fits = format!("{}.png", "f".repeat(1000));
     let over = format!("{}.png", "o".repeat(1001));
     // 811 bytes of key, 2407 percent-encoded: past the 2 KB of metadata
-    // that way, so it goes base64-encoded (1088 bytes).
+    // that way, so it goes base64-encoded (1091 bytes).
     let accented = format!("photos/{}.png", "é".repeat(400));
     // A version id no S3 bucket hands out (theirs have 32 characters),
     // beside a key of 1900 bytes percent-encoded: past the 2 KB.

@@ -178,9 +178,10 @@ fn metadata(key: &str, variant: &str, version: Option<&str>) -> Vec<(&'static st
 
 /// Why S3 would refuse the outputs of `source` on every retry, if it
 /// would: an output key past [`MAX_KEY_BYTES`] (the variants' names and
-/// the manifest's add to the upload's key), or the key, percent-encoded in
-/// each variant's metadata, past [`MAX_METADATA_BYTES`]. Known from the
-/// key alone, so it is checked before the upload is read.
+/// the manifest's add to the upload's key), or the key, encoded in each
+/// variant's metadata (`store::metadata_value`) beside its version, past
+/// [`MAX_METADATA_BYTES`]: only a version id longer than S3's can do that.
+/// Known from the event alone, so it is checked before the upload is read.
 pub(super) fn beyond_s3_limits(
     settings: &HandlerSettings,
     source: &SourceObject,
@@ -214,9 +215,9 @@ pub(super) fn beyond_s3_limits(
     let bytes = metadata_bytes(&metadata(key, longest_name, Some(&version)));
     (bytes > MAX_METADATA_BYTES).then(|| {
         format!(
-            "the key takes {bytes} bytes in each variant's metadata (percent-encoded, with \
-             its version), past S3's limit of {MAX_METADATA_BYTES}: shorten the file name \
-             or its folders"
+            "the key takes {bytes} bytes in each variant's metadata (encoded, with its \
+             version), past S3's limit of {MAX_METADATA_BYTES}: shorten the file name or \
+             its folders"
         )
     })
 }
