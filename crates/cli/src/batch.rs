@@ -204,14 +204,8 @@ pub fn process_bytes(
 
 /// Runs the engine on one input; a panic becomes that input's error.
 fn unless_it_panics<T>(run: impl FnOnce() -> T) -> Result<T, InputError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "no message".to_owned());
-        InputError::Crashed(message)
-    })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .map_err(|panic| InputError::Crashed(engine::codecs::panic_message(panic)))
 }
 
 const MIB: u64 = 1024 * 1024;

@@ -117,7 +117,10 @@ pub async fn plan<S: ObjectStore>(
                 continue;
             }
         };
-        named.extend(m.variant_keys_of(&m.source.key));
+        // Only keys named as its upload's variants (a damaged manifest
+        // could name anything): the rest are judged by their metadata.
+        let keys = m.variant_keys_of(&m.source.key);
+        named.extend(keys.iter().cloned());
         if recent(object) {
             plan.too_recent += 1;
             current.insert(m.source.key.clone(), m);
@@ -133,9 +136,6 @@ pub async fn plan<S: ObjectStore>(
                     bytes: object.size,
                     why: Why::SourceGone,
                 });
-                // Only keys named as its upload's variants (a crafted
-                // manifest could name anything).
-                let keys = m.variant_keys_of(&m.source.key);
                 for v in m.variants.iter().filter(|v| keys.contains(&v.key)) {
                     plan.variants.push(Doomed {
                         key: v.key.clone(),

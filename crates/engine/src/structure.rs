@@ -160,18 +160,9 @@ fn bitstream_size(fourcc: &[u8; 4], data: &[u8]) -> Option<(&'static str, (u32, 
     }
 }
 
-/// The chunks inside a chunk's data (an ANMF frame's), each (FourCC,
-/// data), as long as they fit.
+/// The chunks inside a chunk's data (an ANMF frame's), as long as they fit.
 fn sub_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], &[u8])> {
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        let header = b.get(i..i + 8)?;
-        let fourcc: &[u8; 4] = header[..4].try_into().ok()?;
-        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        let data = b.get(i + 8..(i + 8).checked_add(size)?)?;
-        i += 8 + size + (size & 1);
-        Some((fourcc, data))
-    })
+    chunks_between(b, 0, b.len()).map_while(|(fourcc, data)| Some((fourcc, data?)))
 }
 
 /// A still WebP whose extended header (VP8X) says it has no alpha while
@@ -232,8 +223,17 @@ fn riff_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], Option<&[u8]>)> {
         let first = u32_at(16);
         end = end.saturating_add(first + (first & 1));
     }
-    let end = end.min(b.len());
-    let mut i = 12;
+    chunks_between(b, 12, end.min(b.len()))
+}
+
+/// The chunks of `b` from `start` to `end`, each as (FourCC, data); a
+/// chunk that runs past the end of `b` comes with `None` and is the last.
+fn chunks_between(
+    b: &[u8],
+    start: usize,
+    end: usize,
+) -> impl Iterator<Item = (&[u8; 4], Option<&[u8]>)> {
+    let mut i = start;
     std::iter::from_fn(move || {
         if i >= end {
             return None;
@@ -896,12 +896,7 @@ mod tests {
         d.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
         d.extend_from_slice(&[100, 0, 0, 0]);
         for (fourcc, data) in chunks {
-            d.extend_from_slice(*fourcc);
-            d.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            d.extend_from_slice(data);
-            if data.len() % 2 == 1 {
-                d.push(0);
-            }
+            crate::codecs::webp::push_chunk(&mut d, fourcc, data);
         }
         d
     }

@@ -89,6 +89,24 @@ impl S3Emulator {
         body: Vec<u8>,
         metadata: &[(&str, &str)],
     ) -> Option<String> {
+        self.put_object(bucket, key, body, metadata, None)
+    }
+
+    /// PUTs one object straight into S3 Glacier Flexible Retrieval: GETs of
+    /// it fail (InvalidObjectState) until it is restored.
+    pub fn put_archived(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        let glacier = Some(aws_sdk_s3::types::StorageClass::Glacier);
+        self.put_object(bucket, key, body, &[], glacier);
+    }
+
+    fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        metadata: &[(&str, &str)],
+        storage_class: Option<aws_sdk_s3::types::StorageClass>,
+    ) -> Option<String> {
         let client = self.client();
         let metadata = metadata
             .iter()
@@ -101,29 +119,13 @@ impl S3Emulator {
                 .key(key)
                 .body(body.into())
                 .set_metadata(Some(metadata))
+                .set_storage_class(storage_class)
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"))
                 .version_id()
                 .map(str::to_owned)
         })
-    }
-
-    /// PUTs one object straight into S3 Glacier Flexible Retrieval: GETs of
-    /// it fail (InvalidObjectState) until it is restored.
-    pub fn put_archived(&self, bucket: &str, key: &str, body: Vec<u8>) {
-        let client = self.client();
-        block_on(async {
-            client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .body(body.into())
-                .storage_class(aws_sdk_s3::types::StorageClass::Glacier)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
-        });
     }
 
     /// DELETEs one object: the delete marker's version id, in a versioned bucket.

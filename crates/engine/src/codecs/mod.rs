@@ -8,10 +8,11 @@ pub mod jpeg_decode;
 pub mod png;
 pub mod webp;
 
-/// The message of a panic caught around a decoder: libjpeg reports fatal
-/// errors by unwinding with the message as payload (mozjpeg's error
-/// manager); zune-jpeg asserts, and heifer panics on some hostile files.
-pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+/// The message of a caught panic: libjpeg reports fatal errors by
+/// unwinding with the message as payload (mozjpeg's error manager);
+/// zune-jpeg asserts, and heifer panics on some hostile files. (The CLI
+/// reports an engine panic on one input with it too.)
+pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
         .downcast_ref::<String>()
         .cloned()

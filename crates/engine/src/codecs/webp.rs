@@ -338,14 +338,20 @@ pub(crate) fn riff(chunks: &[(&[u8; 4], &[u8])]) -> Result<Vec<u8>, String> {
     out.extend_from_slice(&riff_size.to_le_bytes());
     out.extend_from_slice(b"WEBP");
     for (fourcc, data) in chunks {
-        out.extend_from_slice(*fourcc);
-        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        out.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            out.push(0);
-        }
+        push_chunk(&mut out, fourcc, data);
     }
     Ok(out)
+}
+
+/// Appends one chunk (FourCC, size, data, padding to an even size): the
+/// caller keeps each under 4 GiB.
+pub(crate) fn push_chunk(out: &mut Vec<u8>, fourcc: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(fourcc);
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        out.push(0);
+    }
 }
 
 /// Re-wraps a simple-format WebP as extended format with an ICCP chunk.
