@@ -99,6 +99,7 @@ fn inspection(kind: &Kind, width: u32, height: u32, settings: &Settings) -> Insp
         heic: None,
         opaque: false,
         input_copied: false,
+        icc: Default::default(),
     };
     let pixels = f64::from(width) * f64::from(height);
     let upload = (pixels * kind.upload_bytes_per_pixel).min(settings.limits.max_bytes as f64);

@@ -1,11 +1,11 @@
 //! Bytes → oriented pixels: sniff, check limits before allocating, decode
 //! once, apply EXIF orientation, keep the ICC profile, drop everything else.
 
-use super::codecs::{heic, jpeg_decode, panic_message};
+use super::codecs::{self, heic, jpeg_decode, panic_message};
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Format, Sniffed};
 use super::{alpha, structure};
-use crate::memory::Shape;
+use crate::memory::{IccShape, Shape};
 use crate::settings::{Limits, VariantSettings};
 use image::metadata::Orientation;
 use image::{ColorType, DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
@@ -67,6 +67,7 @@ fn read_header(
         decoder.color_type()
     };
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = checked_icc(format, icc_profile(&mut decoder))?;
     Ok(Shape {
         format,
         width,
@@ -79,6 +80,45 @@ fn read_header(
         heic: None,
         opaque: format == Format::Gif && structure::gif_first_frame_is_opaque(bytes),
         input_copied: restored.is_some(),
+        icc: icc_shape(icc.as_deref()),
+    })
+}
+
+/// The decoder's ICC profile. Broken metadata does not make the pixels
+/// unusable: without a readable profile the image goes on without one.
+fn icc_profile(decoder: &mut impl ImageDecoder) -> Option<Vec<u8>> {
+    decoder
+        .icc_profile()
+        .ok()
+        .flatten()
+        .filter(|p| !p.is_empty())
+}
+
+/// `icc`, refused when the variants would carry a profile larger than
+/// [`codecs::MAX_ICC_BYTES`] (one they leave out, e.g. CMYK, may be any size:
+/// it is part of the upload's bytes and never copied further).
+fn checked_icc(format: Format, icc: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, RejectReason> {
+    match &icc {
+        Some(profile) if profile.len() > codecs::MAX_ICC_BYTES && codecs::carried(profile) => {
+            Err(RejectReason::Corrupt {
+                format: format_name(format).to_owned(),
+                detail: format!(
+                    "its ICC profile takes {:.1} MiB, more than the {} MiB a profile may take \
+                     (real ones take kilobytes, and every variant carries a copy)",
+                    profile.len() as f64 / f64::from(1 << 20),
+                    codecs::MAX_ICC_BYTES >> 20
+                ),
+            })
+        }
+        _ => Ok(icc),
+    }
+}
+
+/// What the memory estimate needs of the profile.
+fn icc_shape(icc: Option<&[u8]>) -> IccShape {
+    icc.map_or(IccShape::default(), |profile| IccShape {
+        bytes: profile.len() as u64,
+        carried: codecs::carried(profile),
     })
 }
 
@@ -88,7 +128,8 @@ fn heic_header(
     limits: &Limits,
     variants: &[VariantSettings],
 ) -> Result<heic::HeicHeader, RejectReason> {
-    let header = heic::header(bytes).map_err(heic_rejection)?;
+    let mut header = heic::header(bytes).map_err(heic_rejection)?;
+    header.icc = checked_icc(Format::Heic, header.icc.take())?;
     // The canvas is decoded before clap crops it: it counts too.
     let (cw, ch) = header.canvas;
     let canvas_pixels = u64::from(cw) * u64::from(ch);
@@ -121,6 +162,7 @@ fn heic_shape(header: &heic::HeicHeader) -> Shape {
         heic: Some(header.decode),
         opaque: false,
         input_copied: false,
+        icc: icc_shape(header.icc.as_deref()),
     }
 }
 
@@ -210,12 +252,7 @@ fn decode_pixels(
     let name = format_name(format);
     let (width, height) = decoder.dimensions();
 
-    // Broken metadata does not make the pixels unusable: go on without it.
-    let icc = decoder
-        .icc_profile()
-        .ok()
-        .flatten()
-        .filter(|p| !p.is_empty());
+    let icc = checked_icc(format, icc_profile(&mut decoder))?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
 
     let pixels = if format == Format::Jpeg {

@@ -196,6 +196,7 @@ mod tests {
                 heic: None,
                 opaque: false,
                 input_copied: false,
+                icc: memory::IccShape::default(),
             },
             memory: memory::Estimate {
                 one_at_a_time: u64::MAX,

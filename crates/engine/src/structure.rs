@@ -52,10 +52,10 @@ pub fn flaw(format: Format, bytes: &[u8]) -> Option<Flaw> {
 /// kept it busy past a minute at 81 MP.
 pub const MAX_JPEG_SCANS: usize = 100;
 
-/// The largest ICC profile a PNG may carry: real ones take kilobytes, a
-/// few hundred at most. The decoder inflates the profile (and copies it
-/// into every variant) before any pixel, up to its allocation limit.
-pub const MAX_PNG_ICC_BYTES: usize = 2 << 20;
+/// The largest ICC profile a PNG may carry once inflated (the limit for
+/// every format): the decoder inflates the profile before any pixel, up to
+/// its own allocation limit, so it is checked here first.
+pub const MAX_PNG_ICC_BYTES: usize = crate::codecs::MAX_ICC_BYTES;
 /// The most text chunks a PNG may carry: the decoder keeps each one, at
 /// about 120 bytes of memory for 15 of file.
 pub const MAX_PNG_TEXT_CHUNKS: usize = 10_000;

@@ -617,6 +617,77 @@ fn icc_profile_is_kept_in_every_variant() {
     );
 }
 
+/// [`icc_profile`] padded to `bytes`.
+fn icc_profile_of(space: &[u8; 4], bytes: usize) -> Vec<u8> {
+    let mut p = icc_profile(space);
+    p.resize(bytes, 0x5a);
+    p[0..4].copy_from_slice(&(bytes as u32).to_be_bytes());
+    p
+}
+
+#[test]
+fn a_profile_every_variant_would_copy_is_refused_past_2_mib() {
+    let max = imgflow_engine::codecs::MAX_ICC_BYTES;
+    let jpeg = |icc| {
+        jpeg_rgb(
+            &gradient(64, 40),
+            &JpegOptions {
+                icc: Some(icc),
+                ..Default::default()
+            },
+        )
+    };
+    // At the limit: kept in every variant.
+    let fits = icc_profile_of(b"RGB ", max);
+    for v in &run(&jpeg(fits.clone())).variants {
+        assert_eq!(
+            icc_of(&v.bytes).as_deref(),
+            Some(fits.as_slice()),
+            "{}",
+            v.spec.name
+        );
+    }
+    // Past it, in a JPEG and a WebP: refused from the header, naming the
+    // profile, before any pixel.
+    let over = icc_profile_of(b"RGB ", max + 1);
+    let webp = imgflow_engine::codecs::webp::encode(
+        std::sync::Arc::new(DynamicImage::ImageRgb8(gradient(64, 40))),
+        85,
+        Some(&over),
+        imgflow_engine::codecs::webp::Footprint::Fast,
+    )
+    .unwrap();
+    for (name, src) in [("JPEG", jpeg(over.clone())), ("WebP", webp)] {
+        let settings = Settings::default();
+        for err in [
+            imgflow_engine::inspect(&src, &settings, 1).err(),
+            process(&src, &settings).err(),
+        ] {
+            let err = err.unwrap_or_else(|| panic!("{name}: accepted"));
+            assert_eq!(err.reason(), Reason::Corrupt, "{name}");
+            let message = err.to_string();
+            assert!(
+                message.contains(name) && message.contains("ICC profile takes 2.0 MiB"),
+                "{message}"
+            );
+        }
+    }
+    // A CMYK profile goes in no variant: any size the upload can hold.
+    let raw: Vec<u8> = (0..32 * 16 * 4).map(|i| i as u8).collect();
+    let cmyk = jpeg_cmyk(
+        32,
+        16,
+        &raw,
+        &JpegOptions {
+            icc: Some(icc_profile_of(b"CMYK", 3 * max)),
+            ..Default::default()
+        },
+    );
+    for v in &run(&cmyk).variants {
+        assert_eq!(icc_of(&v.bytes), None, "{}", v.spec.name);
+    }
+}
+
 #[test]
 fn transparency_goes_white_in_jpeg_and_stays_in_webp_and_png() {
     // Left half fully transparent black, right half opaque blue.

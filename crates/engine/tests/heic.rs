@@ -118,6 +118,23 @@ fn plain_icc_clap_grid_and_large_match_libheif() {
 }
 
 #[test]
+fn a_profile_past_2_mib_is_refused() {
+    let bytes = corpus().case("icc_oversized").bytes();
+    let settings = Settings::default();
+    for err in [
+        imgflow_engine::inspect(&bytes, &settings, 1).err(),
+        process(&bytes, &settings).err(),
+    ] {
+        let err = err.expect("refused");
+        assert_eq!(err.reason(), imgflow_engine::Reason::Corrupt);
+        assert!(
+            err.to_string().contains("ICC profile takes 2.0 MiB"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn the_eight_orientations_show_the_photo_as_a_viewer_does() {
     let cases: Vec<&HeicCase> = (1..=8)
         .map(|o| corpus().case(&format!("orient{o}")))

@@ -78,6 +78,10 @@ save("plain", pillow_heif.from_pillow(small))
 with_icc = rgb.copy()
 with_icc.info["icc_profile"] = icc
 save("icc", pillow_heif.from_pillow(with_icc), icc_profile=icc)
+# A profile past the 2 MiB the variants may carry (refused).
+oversized = bytearray(icc) + bytes((2 << 20) + 1 - len(icc))
+oversized[0:4] = len(oversized).to_bytes(4, "big")
+save("icc_oversized", pillow_heif.from_pillow(small), icc_profile=bytes(oversized))
 # Orientations 1-8 on a non-square crop: pillow-heif writes irot/imir for
 # the EXIF orientation and keeps the EXIF tag, as phones do.
 wide = rgb.crop((0, 64, 480, 384)).resize((240, 160), Image.LANCZOS)

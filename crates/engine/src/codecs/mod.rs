@@ -20,6 +20,17 @@ pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "no message".to_owned())
 }
 
+/// The largest ICC profile the variants carry. Real ones take kilobytes,
+/// a few hundred at most; the large LUT-based print profiles describe CMYK,
+/// which no variant carries. Each variant holds a copy, so a larger profile
+/// would multiply the upload's memory and every output's size for nothing.
+pub const MAX_ICC_BYTES: usize = 2 << 20;
+
+/// Whether variants carry `profile`: an RGB or gray one (see [`profile_for`]).
+pub fn carried(profile: &[u8]) -> bool {
+    icc_space(profile) != IccSpace::Other
+}
+
 /// The colour model a profile describes (ICC header, bytes 16..20).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IccSpace {

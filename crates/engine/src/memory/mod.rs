@@ -45,6 +45,17 @@ pub struct Shape {
     /// The decoder reads a copy of the input (a WebP whose hidden alpha
     /// flag is restored), held beside it while the pixels are decoded.
     pub input_copied: bool,
+    /// The ICC profile the decoder extracts.
+    pub icc: IccShape,
+}
+
+/// An ICC profile, as the estimate counts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IccShape {
+    /// Its size (0: no profile).
+    pub bytes: u64,
+    /// Whether the variants carry a copy each (RGB and gray profiles).
+    pub carried: bool,
 }
 
 /// What heifer holds while it decodes a HEIC, from the header.
@@ -420,7 +431,18 @@ pub fn estimate(
         .max(in_order(&all, 0.0, true).0)
         + ARENA_PER_THREAD * threads.max(1) as f64;
 
-    let total = |model: f64| ((input + model) * (1.0 + SLACK_FRACTION) + SLACK_BYTES) as u64;
+    // The ICC profile: the copy taken from the header, kept to the end, and
+    // the decoder's own while it decodes (the image crate's CMYK JPEG
+    // decoder keeps the segments); when carried, one in every output and
+    // one more while an encoder writes it (the PNG compresses it apart; the
+    // WebP copies its bitstream around it).
+    let icc = shape.icc.bytes as f64
+        * if shape.icc.carried {
+            2.0 + variants.len() as f64
+        } else {
+            2.0
+        };
+    let total = |model: f64| ((input + icc + model) * (1.0 + SLACK_FRACTION) + SLACK_BYTES) as u64;
     Estimate {
         one_at_a_time: total(one_at_a_time),
         two_passes: total(two_passes),
@@ -444,6 +466,7 @@ mod tests {
             heic: None,
             opaque: false,
             input_copied: false,
+            icc: IccShape::default(),
         }
     }
 
@@ -550,5 +573,25 @@ mod tests {
             huge.one_at_a_time > huge_read.one_at_a_time + 100_000_000,
             "{huge:?} {huge_read:?}"
         );
+    }
+
+    #[test]
+    fn an_icc_profile_is_counted_once_per_copy() {
+        let v = Settings::default().variants;
+        let with = |bytes, carried| Shape {
+            icc: IccShape { bytes, carried },
+            ..shape(100, 100, ColorType::Rgb8)
+        };
+        let none = estimate(&with(0, false), 0, &v, 1).one_at_a_time;
+        let profile = 2 << 20;
+        // Carried: the decoder's copy, one per variant, one being written.
+        let carried = estimate(&with(profile, true), 0, &v, 1).one_at_a_time;
+        assert!(
+            carried >= none + (2 + v.len() as u64) * profile,
+            "{carried} {none}"
+        );
+        // Left out (CMYK): the header's copy and the decoder's.
+        let left_out = estimate(&with(profile, false), 0, &v, 1).one_at_a_time;
+        assert!(left_out >= none + 2 * profile && left_out < carried);
     }
 }
