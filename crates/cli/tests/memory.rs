@@ -167,6 +167,36 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
             encode_with_image(&DynamicImage::ImageRgb8(rgb), ImageFormat::Bmp),
         ),
         ("animated.gif", animated_gif()),
+        // Metadata the decoders copy, on small images: a 4 MiB EXIF block
+        // in a PNG, and 4 MB of JPEG ICC segments that make no profile
+        // (each says it is the first of one).
+        ("exif.png", {
+            let mut big_exif = exif(1);
+            big_exif.resize(4 << 20, 0);
+            let img = gradient(300, 200);
+            png_raw(
+                300,
+                200,
+                png::ColorType::Rgb,
+                png::BitDepth::Eight,
+                img.as_raw(),
+                None,
+                None,
+                Some(&big_exif),
+            )
+        }),
+        ("icc-segments.jpg", {
+            let jpeg = jpeg_rgb(&gradient(300, 200), &JpegOptions::default());
+            let mut segment = vec![0xFF, 0xE2, 0xFD, 0xEA];
+            segment.extend_from_slice(b"ICC_PROFILE\0\x01\x01");
+            segment.resize(2 + 0xFDEA, 0x5a);
+            let mut out = jpeg[..2].to_vec();
+            for _ in 0..64 {
+                out.extend_from_slice(&segment);
+            }
+            out.extend_from_slice(&jpeg[2..]);
+            out
+        }),
         // A small image whose ICC profile (as large as one may be) is
         // copied into every variant: the profile makes the peak.
         ("icc.jpg", {

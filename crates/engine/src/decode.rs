@@ -68,6 +68,18 @@ fn read_header(
     };
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let icc = checked_icc(format, icc_profile(&mut decoder))?;
+    let mut icc_shape = icc_shape(icc.as_deref());
+    if format == Format::Jpeg {
+        // Segments that make no profile are kept by the header reader too.
+        icc_shape.bytes = icc_shape
+            .bytes
+            .max(structure::jpeg_icc_segment_bytes(bytes));
+    }
+    let exif = decoder
+        .exif_metadata()
+        .ok()
+        .flatten()
+        .map_or(0, |e| e.len());
     Ok(Shape {
         format,
         width,
@@ -80,7 +92,8 @@ fn read_header(
         heic: None,
         opaque: format == Format::Gif && structure::gif_first_frame_is_opaque(bytes),
         input_copied: restored.is_some(),
-        icc: icc_shape(icc.as_deref()),
+        icc: icc_shape,
+        exif: exif as u64,
     })
 }
 
@@ -163,6 +176,8 @@ fn heic_shape(header: &heic::HeicHeader) -> Shape {
         opaque: false,
         input_copied: false,
         icc: icc_shape(header.icc.as_deref()),
+        // heifer reads the orientation from the boxes, not the EXIF.
+        exif: 0,
     }
 }
 

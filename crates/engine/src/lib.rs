@@ -197,6 +197,7 @@ mod tests {
                 opaque: false,
                 input_copied: false,
                 icc: memory::IccShape::default(),
+                exif: 0,
             },
             memory: memory::Estimate {
                 one_at_a_time: u64::MAX,

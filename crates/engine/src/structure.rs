@@ -405,8 +405,18 @@ fn is_frame_header(marker: u8) -> bool {
     (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
 }
 
+/// The bytes of a JPEG's ICC profile segments (APP2 `ICC_PROFILE`): the
+/// header reader keeps them all, whether or not they make a profile.
+pub fn jpeg_icc_segment_bytes(b: &[u8]) -> u64 {
+    jpeg_segments(b)
+        .filter(|(marker, segment)| *marker == 0xE2 && segment.starts_with(b"ICC_PROFILE\0"))
+        .map(|(_, segment)| segment.len() as u64)
+        .sum()
+}
+
 /// A JPEG's marker segments up to the first scan's (SOS the last), as
-/// (marker, the bytes after its length field: the rest of the file).
+/// (marker, the bytes after its length field: up to the segment's end, or
+/// the rest of the file for SOS).
 fn jpeg_segments(b: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
     let mut i = 2; // after SOI
     std::iter::from_fn(move || loop {
@@ -419,12 +429,13 @@ fn jpeg_segments(b: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
             0x01 | 0xD0..=0xD8 => i += 2,
             0xD9 => return None,
             _ => {
-                let segment = b.get(i + 4..).unwrap_or_default();
+                let start = i + 4;
                 i = if marker == 0xDA {
                     b.len()
                 } else {
                     i + 2 + usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]))
                 };
+                let segment = b.get(start..i.min(b.len())).unwrap_or_default();
                 return Some((marker, segment));
             }
         }
@@ -733,6 +744,27 @@ mod tests {
         b.extend_from_slice(&(6 + 2 * u16::from(in_scan)).to_be_bytes());
         b.push(in_scan);
         b
+    }
+
+    #[test]
+    fn jpeg_icc_segments_are_counted_whether_or_not_they_make_a_profile() {
+        let segment = |marker: u8, payload: &[u8]| {
+            let mut s = vec![0xFF, marker];
+            s.extend_from_slice(&(payload.len() as u16 + 2).to_be_bytes());
+            s.extend_from_slice(payload);
+            s
+        };
+        let icc = [b"ICC_PROFILE\0\x01\x01".as_slice(), &[7; 100]].concat();
+        let mut jpeg = vec![0xFF, 0xD8];
+        jpeg.extend(segment(0xE2, &icc));
+        jpeg.extend(segment(0xE2, &icc)); // a second "first of one"
+        jpeg.extend(segment(0xE2, b"MPF\0other")); // APP2, not ICC
+        jpeg.extend(segment(0xE1, &icc)); // ICC text, not in APP2
+        jpeg.extend(jpeg_headers(0xC0, (16, 16), &[0x11], 1));
+        assert_eq!(jpeg_icc_segment_bytes(&jpeg), 2 * icc.len() as u64);
+        // A segment cut by the end of the file counts what is there.
+        let cut = &jpeg[..2 + 4 + 50];
+        assert_eq!(jpeg_icc_segment_bytes(cut), 50);
     }
 
     #[test]

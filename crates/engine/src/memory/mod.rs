@@ -47,6 +47,8 @@ pub struct Shape {
     pub input_copied: bool,
     /// The ICC profile the decoder extracts.
     pub icc: IccShape,
+    /// The EXIF block's bytes (the decoder reads it for the orientation).
+    pub exif: u64,
 }
 
 /// An ICC profile, as the estimate counts it.
@@ -217,6 +219,10 @@ pub fn estimate(
         // The GIF decoder draws frames on a canvas of its own.
         decode += source;
     }
+    // The decoder copies the EXIF block (the PNG decoder keeps its chunk,
+    // its parsed copy and the one it hands over): real ones take a few
+    // kilobytes, but a PNG or WebP may hold one as large as the file.
+    decode += 3.0 * shape.exif as f64;
     if shape.format == Format::Jpeg || shape.input_copied {
         // The header reader keeps a copy of the input until it is dropped
         // (JPEG), or the decoder reads a copy (see `Shape::input_copied`).
@@ -467,6 +473,7 @@ mod tests {
             opaque: false,
             input_copied: false,
             icc: IccShape::default(),
+            exif: 0,
         }
     }
 
