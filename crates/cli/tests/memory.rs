@@ -200,10 +200,7 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
         // A small image whose ICC profile (as large as one may be) is
         // copied into every variant: the profile makes the peak.
         ("icc.jpg", {
-            let mut icc = icc_profile(b"RGB ");
-            let max = imgflow_engine::codecs::MAX_ICC_BYTES;
-            icc.resize(max, 0x5a);
-            icc[0..4].copy_from_slice(&(max as u32).to_be_bytes());
+            let icc = icc_profile_sized(b"RGB ", imgflow_engine::codecs::MAX_ICC_BYTES);
             jpeg_rgb(
                 &gradient(300, 200),
                 &JpegOptions {

@@ -617,14 +617,6 @@ fn icc_profile_is_kept_in_every_variant() {
     );
 }
 
-/// [`icc_profile`] padded to `bytes`.
-fn icc_profile_of(space: &[u8; 4], bytes: usize) -> Vec<u8> {
-    let mut p = icc_profile(space);
-    p.resize(bytes, 0x5a);
-    p[0..4].copy_from_slice(&(bytes as u32).to_be_bytes());
-    p
-}
-
 #[test]
 fn a_profile_every_variant_would_copy_is_refused_past_2_mib() {
     let max = imgflow_engine::codecs::MAX_ICC_BYTES;
@@ -638,7 +630,7 @@ fn a_profile_every_variant_would_copy_is_refused_past_2_mib() {
         )
     };
     // At the limit: kept in every variant.
-    let fits = icc_profile_of(b"RGB ", max);
+    let fits = icc_profile_sized(b"RGB ", max);
     for v in &run(&jpeg(fits.clone())).variants {
         assert_eq!(
             icc_of(&v.bytes).as_deref(),
@@ -649,7 +641,7 @@ fn a_profile_every_variant_would_copy_is_refused_past_2_mib() {
     }
     // Past it, in a JPEG and a WebP: refused from the header, naming the
     // profile, before any pixel.
-    let over = icc_profile_of(b"RGB ", max + 1);
+    let over = icc_profile_sized(b"RGB ", max + 1);
     let webp = imgflow_engine::codecs::webp::encode(
         std::sync::Arc::new(DynamicImage::ImageRgb8(gradient(64, 40))),
         85,
@@ -679,7 +671,7 @@ fn a_profile_every_variant_would_copy_is_refused_past_2_mib() {
         16,
         &raw,
         &JpegOptions {
-            icc: Some(icc_profile_of(b"CMYK", 3 * max)),
+            icc: Some(icc_profile_sized(b"CMYK", 3 * max)),
             ..Default::default()
         },
     );

@@ -48,6 +48,14 @@ pub fn icc_profile(space: &[u8; 4]) -> Vec<u8> {
     p
 }
 
+/// [`icc_profile`] padded to `bytes` (its header says so).
+pub fn icc_profile_sized(space: &[u8; 4], bytes: usize) -> Vec<u8> {
+    let mut p = icc_profile(space);
+    p.resize(bytes, 0x5a);
+    p[0..4].copy_from_slice(&(bytes as u32).to_be_bytes());
+    p
+}
+
 /// An EXIF block (APP1 payload, with the `Exif\0\0` prefix) holding an
 /// orientation and a camera make that must not leak into outputs.
 pub fn exif(orientation: u16) -> Vec<u8> {
