@@ -1,7 +1,8 @@
 //! Amazon S3 (or any S3 API, e.g. moto in tests) through the official SDK.
 
 use super::{Condition, Fetched, Listed, ObjectHead, ObjectStore, PutObject, StoreError};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
@@ -61,13 +62,44 @@ where
         SdkError::ServiceError(service) => service.err().code().map(str::to_owned),
         _ => None,
     };
-    let message = format!("{what}: {}", DisplayErrorContext(&err));
+    let message = format!("{what}: {}", describe(&err));
     match code.as_deref() {
         Some("NoSuchKey" | "NotFound" | "NoSuchVersion") => StoreError::NotFound(message),
         Some("PreconditionFailed" | "ConditionalRequestConflict") => StoreError::Conflict(message),
         Some("InvalidObjectState") => StoreError::Archived(message),
         _ => StoreError::Transient(message),
     }
+}
+
+/// An SDK error in a line an operator can read: S3's code, message and
+/// request id (what AWS support asks for), or the chain of causes of an
+/// error before an answer (network, timeout). The SDK's own rendering ends
+/// with the whole error's debug form, raw HTTP response included.
+fn describe<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    if let SdkError::ServiceError(service) = err {
+        let e = service.err();
+        let mut line = match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            // A HEAD's answer has no body to name the error.
+            (None, _) => e.to_string(),
+        };
+        if let Some(id) = e.meta().request_id() {
+            line.push_str(&format!(" (request id {id})"));
+        }
+        return line;
+    }
+    let mut line = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        line.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    line
 }
 
 /// ETags travel quoted; conditions compare them without.

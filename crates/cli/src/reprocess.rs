@@ -74,7 +74,7 @@ pub async fn targets(
         for object in store
             .list(&bucket, &key_prefix)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot list {prefix}: {e}"))?
         {
             if !object.key.ends_with('/') {
                 out.push(SourceObject {

@@ -101,7 +101,30 @@ fn reprocess_redrives_a_prefix_and_single_objects() {
     let failed = imgflow(&dead, &["reprocess", "s3://uploads/other/c.png"]);
     assert_eq!(failed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&failed.stdout).contains("failed 1"));
-    assert!(String::from_utf8_lossy(&failed.stderr).contains("other/c.png: store_failed"));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("other/c.png: store_failed"));
+    // One line with the causes, not the SDK's debug form of the error.
+    assert!(
+        stderr.contains("dispatch failure") && stderr.contains("Connection refused"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("ServiceError") && !stderr.contains("Response {"),
+        "{stderr}"
+    );
+
+    // A bucket that does not exist: S3's code and message, and the request id.
+    let missing = imgflow(
+        &moto.endpoint,
+        &["reprocess", "--prefix", "s3://no-such-bucket/"],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("cannot list s3://no-such-bucket/: ListObjectsV2: NoSuchBucket: The specified bucket does not exist (request id "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("raw:"), "{stderr}");
 
     let usage = imgflow(&moto.endpoint, &["reprocess", "https://example.com/x.png"]);
     assert_eq!(usage.status.code(), Some(1));
