@@ -116,9 +116,9 @@ fn checked_icc(format: Format, icc: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, 
             Err(RejectReason::Corrupt {
                 format: format_name(format).to_owned(),
                 detail: format!(
-                    "its ICC profile takes {:.1} MiB, more than the {} MiB a profile may take \
+                    "its ICC profile takes {} bytes, more than the {} MiB a profile may take \
                      (real ones take kilobytes, and every variant carries a copy)",
-                    profile.len() as f64 / f64::from(1 << 20),
+                    profile.len(),
                     codecs::MAX_ICC_BYTES >> 20
                 ),
             })

@@ -696,7 +696,7 @@ mod tests {
         assert!(bomb.len() < 10_000);
         assert_eq!(
             contradiction(Format::Png, &bomb).as_deref(),
-            Some("its ICC profile (iCCP) inflates past 2 MiB")
+            Some("its ICC profile (iCCP) inflates past 1 MiB")
         );
         let text = (b"tEXt", b"k\0v".to_vec());
         let many = vec![text.clone(); MAX_PNG_TEXT_CHUNKS];

@@ -618,7 +618,7 @@ fn icc_profile_is_kept_in_every_variant() {
 }
 
 #[test]
-fn a_profile_every_variant_would_copy_is_refused_past_2_mib() {
+fn a_profile_every_variant_would_copy_is_refused_past_1_mib() {
     let max = imgflow_engine::codecs::MAX_ICC_BYTES;
     let jpeg = |icc| {
         jpeg_rgb(
@@ -659,7 +659,7 @@ fn a_profile_every_variant_would_copy_is_refused_past_2_mib() {
             assert_eq!(err.reason(), Reason::Corrupt, "{name}");
             let message = err.to_string();
             assert!(
-                message.contains(name) && message.contains("ICC profile takes 2.0 MiB"),
+                message.contains(name) && message.contains("ICC profile takes 1048577 bytes"),
                 "{message}"
             );
         }

@@ -78,8 +78,8 @@ save("plain", pillow_heif.from_pillow(small))
 with_icc = rgb.copy()
 with_icc.info["icc_profile"] = icc
 save("icc", pillow_heif.from_pillow(with_icc), icc_profile=icc)
-# A profile past the 2 MiB the variants may carry (refused).
-oversized = bytearray(icc) + bytes((2 << 20) + 1 - len(icc))
+# A profile past the 1 MiB the variants may carry (refused).
+oversized = bytearray(icc) + bytes((1 << 20) + 1 - len(icc))
 oversized[0:4] = len(oversized).to_bytes(4, "big")
 save("icc_oversized", pillow_heif.from_pillow(small), icc_profile=bytes(oversized))
 # Orientations 1-8 on a non-square crop: pillow-heif writes irot/imir for

@@ -23,8 +23,10 @@ pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 /// The largest ICC profile the variants carry. Real ones take kilobytes,
 /// a few hundred at most; the large LUT-based print profiles describe CMYK,
 /// which no variant carries. Each variant holds a copy, so a larger profile
-/// would multiply the upload's memory and every output's size for nothing.
-pub const MAX_ICC_BYTES: usize = 2 << 20;
+/// would multiply the upload's memory and every output's size for nothing;
+/// and Pillow, for one, refuses to open a PNG whose profile inflates past
+/// 1 MiB.
+pub const MAX_ICC_BYTES: usize = 1 << 20;
 
 /// Whether variants carry `profile`: an RGB or gray one (see [`profile_for`]).
 pub fn carried(profile: &[u8]) -> bool {

@@ -590,7 +590,7 @@ mod tests {
             ..shape(100, 100, ColorType::Rgb8)
         };
         let none = estimate(&with(0, false), 0, &v, 1).one_at_a_time;
-        let profile = 2 << 20;
+        let profile = 1 << 20;
         // Carried: the decoder's copy, one per variant, one being written.
         let carried = estimate(&with(profile, true), 0, &v, 1).one_at_a_time;
         assert!(
