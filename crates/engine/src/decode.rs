@@ -67,7 +67,7 @@ fn read_header(
         decoder.color_type()
     };
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let icc = checked_icc(format, icc_profile(&mut decoder))?;
+    let icc = checked_icc(format, icc_profile(format, bytes, &mut decoder))?;
     let mut icc_shape = icc_shape(icc.as_deref());
     if format == Format::Jpeg {
         // Segments that make no profile are kept by the header reader too.
@@ -97,14 +97,16 @@ fn read_header(
     })
 }
 
-/// The decoder's ICC profile. Broken metadata does not make the pixels
-/// unusable: without a readable profile the image goes on without one.
-fn icc_profile(decoder: &mut impl ImageDecoder) -> Option<Vec<u8>> {
-    decoder
-        .icc_profile()
-        .ok()
-        .flatten()
-        .filter(|p| !p.is_empty())
+/// The upload's ICC profile, from the decoder (a TIFF's from its tag, see
+/// [`structure::tiff_icc_profile`]). Broken metadata does not make the
+/// pixels unusable: without a readable profile the image goes on without one.
+fn icc_profile(format: Format, bytes: &[u8], decoder: &mut impl ImageDecoder) -> Option<Vec<u8>> {
+    let profile = if format == Format::Tiff {
+        structure::tiff_icc_profile(bytes).map(<[u8]>::to_vec)
+    } else {
+        decoder.icc_profile().ok().flatten()
+    };
+    profile.filter(|p| !p.is_empty())
 }
 
 /// `icc`, refused when the variants would carry a profile larger than
@@ -267,7 +269,7 @@ fn decode_pixels(
     let name = format_name(format);
     let (width, height) = decoder.dimensions();
 
-    let icc = checked_icc(format, icc_profile(&mut decoder))?;
+    let icc = checked_icc(format, icc_profile(format, bytes, &mut decoder))?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
 
     let pixels = if format == Format::Jpeg {

@@ -590,6 +590,18 @@ fn icc_profile_is_kept_in_every_variant() {
         );
     }
 
+    // From a small TIFF too, with a profile of a few kilobytes (the image
+    // crate's decoder loses those; the engine reads the tag itself).
+    let srgb_sized = icc_profile_sized(b"RGB ", 3144);
+    for v in &run(&tiff_rgb_with_icc(&gradient(30, 20), &srgb_sized)).variants {
+        assert_eq!(
+            icc_of(&v.bytes).as_deref(),
+            Some(srgb_sized.as_slice()),
+            "TIFF {}",
+            v.spec.name
+        );
+    }
+
     // A gray profile stays with gray pixels and is not put on RGB ones.
     let gray_icc = icc_profile(b"GRAY");
     let raw: Vec<u8> = (0..32 * 16).map(|i| i as u8).collect();
@@ -639,7 +651,7 @@ fn a_profile_every_variant_would_copy_is_refused_past_1_mib() {
             v.spec.name
         );
     }
-    // Past it, in a JPEG and a WebP: refused from the header, naming the
+    // Past it, in a JPEG, a WebP and a TIFF: refused from the header, naming the
     // profile, before any pixel.
     let over = icc_profile_sized(b"RGB ", max + 1);
     let webp = imgflow_engine::codecs::webp::encode(
@@ -649,7 +661,8 @@ fn a_profile_every_variant_would_copy_is_refused_past_1_mib() {
         imgflow_engine::codecs::webp::Footprint::Fast,
     )
     .unwrap();
-    for (name, src) in [("JPEG", jpeg(over.clone())), ("WebP", webp)] {
+    let tiff = tiff_rgb_with_icc(&gradient(64, 40), &over);
+    for (name, src) in [("JPEG", jpeg(over.clone())), ("WebP", webp), ("TIFF", tiff)] {
         let settings = Settings::default();
         for err in [
             imgflow_engine::inspect(&src, &settings, 1).err(),

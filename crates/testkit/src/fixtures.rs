@@ -195,6 +195,23 @@ pub fn png_raw(
     out
 }
 
+/// An RGB TIFF carrying `icc` (InterColorProfile), which the image crate's
+/// encoder cannot write.
+pub fn tiff_rgb_with_icc(img: &RgbImage, icc: &[u8]) -> Vec<u8> {
+    use tiff::encoder::{colortype::RGB8, TiffEncoder};
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut encoder = TiffEncoder::new(&mut out).unwrap();
+    let mut image = encoder
+        .new_image::<RGB8>(img.width(), img.height())
+        .unwrap();
+    image
+        .encoder()
+        .write_tag(tiff::tags::Tag::IccProfile, icc)
+        .unwrap();
+    image.write_data(img.as_raw()).unwrap();
+    out.into_inner()
+}
+
 /// Any image through the image crate's own encoders (PNG, GIF, TIFF, BMP,
 /// lossless WebP).
 pub fn encode_with_image(img: &DynamicImage, format: image::ImageFormat) -> Vec<u8> {
