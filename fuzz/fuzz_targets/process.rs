@@ -1,6 +1,7 @@
 //! Every decoder through the engine's entry point: bytes → every variant,
 //! one at a time. An input may be refused with a reason; it may not panic,
-//! and an encoder may not fail on pixels the decoder produced.
+//! an encoder may not fail on pixels the decoder produced, and what is
+//! decoded, the header check (`inspect`) admits with the same dimensions.
 #![no_main]
 
 use imgflow_engine::{EngineError, Schedule};
@@ -17,6 +18,19 @@ fuzz_target!(
         Ok(image) => {
             let source = &image.source;
             assert!(u64::from(source.width) * u64::from(source.height) <= imgflow_fuzz::MAX_PIXELS);
+            // The function inspects before it processes: the header must
+            // admit what the decoder reads, with the same dimensions (the
+            // memory estimate is made from them).
+            let shape = match imgflow_engine::inspect(bytes, &settings, 1) {
+                Ok(inspection) => inspection.shape,
+                Err(e) => panic!("decoded, but the header was refused: {e}"),
+            };
+            let shown = if shape.turned {
+                (shape.height, shape.width)
+            } else {
+                (shape.width, shape.height)
+            };
+            assert_eq!(shown, (source.width, source.height), "{shape:?}");
             assert_eq!(image.variants.len(), settings.variants.len());
             for v in &image.variants {
                 assert!(!v.bytes.is_empty(), "{} variant is empty", v.spec.name);
