@@ -6,6 +6,7 @@ use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::collections::HashMap;
 use std::time::SystemTime;
 
@@ -53,10 +54,9 @@ fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 /// a GET's 403 InvalidObjectState, that the object is archived (Glacier);
 /// everything else may work on a retry (throttling, network, 5xx) or after
 /// a fix (403), so the event is kept.
-fn classify<E, R>(what: &str, err: SdkError<E, R>) -> StoreError
+fn classify<E>(what: &str, err: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     let code = match &err {
         SdkError::ServiceError(service) => service.err().code().map(str::to_owned),
@@ -75,18 +75,17 @@ where
 /// request id (what AWS support asks for), or the chain of causes of an
 /// error before an answer (network, timeout). The SDK's own rendering ends
 /// with the whole error's debug form, raw HTTP response included.
-fn describe<E, R>(err: &SdkError<E, R>) -> String
+fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     if let SdkError::ServiceError(service) = err {
         let e = service.err();
         let mut line = match (e.code(), e.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.to_owned(),
-            // A HEAD's answer has no body to name the error.
-            (None, _) => e.to_string(),
+            // A HEAD's answer has no body to name the error: its status does.
+            (None, _) => format!("HTTP {}: {e}", service.raw().status().as_u16()),
         };
         if let Some(id) = e.meta().request_id() {
             line.push_str(&format!(" (request id {id})"));
@@ -239,5 +238,45 @@ impl ObjectStore for S3Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::error::ErrorMetadata;
+    use aws_sdk_s3::operation::head_object::HeadObjectError;
+    use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Error;
+    use aws_sdk_s3::primitives::SdkBody;
+    use aws_smithy_runtime_api::http::StatusCode;
+
+    fn answer(status: u16) -> HttpResponse {
+        HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+    }
+
+    #[test]
+    fn errors_read_in_one_line() {
+        // S3 named the error: its code, message and request id.
+        let meta = ErrorMetadata::builder()
+            .code("NoSuchBucket")
+            .message("The specified bucket does not exist")
+            .custom("aws_request_id", "R123")
+            .build();
+        let listed = SdkError::service_error(ListObjectsV2Error::generic(meta), answer(404));
+        assert_eq!(
+            describe(&listed),
+            "NoSuchBucket: The specified bucket does not exist (request id R123)"
+        );
+        // A HEAD's answer has no body: the status names it.
+        let head = SdkError::service_error(
+            HeadObjectError::generic(ErrorMetadata::builder().build()),
+            answer(403),
+        );
+        let line = describe(&head);
+        assert!(line.starts_with("HTTP 403: "), "{line}");
+        assert!(!line.contains("Response"), "{line}");
+        assert!(
+            matches!(classify("HeadObject", head), StoreError::Transient(m) if m.starts_with("HeadObject: HTTP 403"))
+        );
     }
 }
