@@ -3,6 +3,7 @@
 //! rather than fail), and the claims a decoder would allocate for before
 //! it finds out they are false.
 
+use crate::codecs::MAX_ICC_BYTES;
 use crate::sniff::Format;
 
 /// What is wrong with a file's structure, found without a decoder.
@@ -52,17 +53,14 @@ pub fn flaw(format: Format, bytes: &[u8]) -> Option<Flaw> {
 /// kept it busy past a minute at 81 MP.
 pub const MAX_JPEG_SCANS: usize = 100;
 
-/// The largest ICC profile a PNG may carry once inflated (the limit for
-/// every format): the decoder inflates the profile before any pixel, up to
-/// its own allocation limit, so it is checked here first.
-pub const MAX_PNG_ICC_BYTES: usize = crate::codecs::MAX_ICC_BYTES;
 /// The most text chunks a PNG may carry: the decoder keeps each one, at
 /// about 120 bytes of memory for 15 of file.
 pub const MAX_PNG_TEXT_CHUNKS: usize = 10_000;
 
 /// Metadata the PNG decoder would inflate or keep far beyond the file's
-/// size: an ICC profile past [`MAX_PNG_ICC_BYTES`] once inflated, or more
-/// than [`MAX_PNG_TEXT_CHUNKS`] text chunks.
+/// size: an ICC profile past [`MAX_ICC_BYTES`] once inflated (checked
+/// here: the decoder inflates it before any pixel, up to its own
+/// allocation limit), or more than [`MAX_PNG_TEXT_CHUNKS`] text chunks.
 fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
     let mut texts = 0;
     let mut i = 8;
@@ -78,13 +76,13 @@ fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
                     .position(|&c| c == 0)
                     .and_then(|nul| data.get(nul + 2..))
                     .unwrap_or_default();
-                let mut profile = vec![0; MAX_PNG_ICC_BYTES];
+                let mut profile = vec![0; MAX_ICC_BYTES];
                 let inflated =
                     libdeflater::Decompressor::new().zlib_decompress(stream, &mut profile);
                 if let Err(libdeflater::DecompressionError::InsufficientSpace) = inflated {
                     return Some(format!(
                         "its ICC profile (iCCP) inflates past {} MiB",
-                        MAX_PNG_ICC_BYTES >> 20
+                        MAX_ICC_BYTES >> 20
                     ));
                 }
             }
@@ -710,9 +708,9 @@ mod tests {
     #[test]
     fn png_metadata_that_would_outgrow_the_file_is_a_contradiction() {
         assert_eq!(contradiction(Format::Png, &png_with(&[])), None);
-        let fits = png_with(&[(b"iCCP", iccp(MAX_PNG_ICC_BYTES))]);
+        let fits = png_with(&[(b"iCCP", iccp(MAX_ICC_BYTES))]);
         assert_eq!(contradiction(Format::Png, &fits), None);
-        let bomb = png_with(&[(b"iCCP", iccp(MAX_PNG_ICC_BYTES + 1))]);
+        let bomb = png_with(&[(b"iCCP", iccp(MAX_ICC_BYTES + 1))]);
         assert!(bomb.len() < 10_000);
         assert_eq!(
             contradiction(Format::Png, &bomb).as_deref(),

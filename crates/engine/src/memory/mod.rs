@@ -54,7 +54,8 @@ pub struct Shape {
 /// An ICC profile, as the estimate counts it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IccShape {
-    /// Its size (0: no profile).
+    /// Its size (0: no profile); for a JPEG, at least its ICC segments'
+    /// (the header reader keeps them even when they make no profile).
     pub bytes: u64,
     /// Whether the variants carry a copy each (RGB and gray profiles).
     pub carried: bool,
@@ -442,12 +443,8 @@ pub fn estimate(
     // decoder keeps the segments); when carried, one in every output and
     // one more while an encoder writes it (the PNG compresses it apart; the
     // WebP copies its bitstream around it).
-    let icc = shape.icc.bytes as f64
-        * if shape.icc.carried {
-            2.0 + variants.len() as f64
-        } else {
-            2.0
-        };
+    let carriers = if shape.icc.carried { variants.len() } else { 0 };
+    let icc = shape.icc.bytes as f64 * (2 + carriers) as f64;
     let total = |model: f64| ((input + icc + model) * (1.0 + SLACK_FRACTION) + SLACK_BYTES) as u64;
     Estimate {
         one_at_a_time: total(one_at_a_time),
