@@ -167,6 +167,12 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
             encode_with_image(&DynamicImage::ImageRgb8(rgb), ImageFormat::Bmp),
         ),
         ("animated.gif", animated_gif()),
+        // A photo whose one frame reaches past a 1x1 screen: the canvas
+        // grows to hold it.
+        (
+            "past-screen.gif",
+            gif_past_its_screen(&photo_like(1200, 800), (0, 0), (1, 1)),
+        ),
         // Metadata the decoders copy, on small images: a 4 MiB EXIF block
         // in a PNG, and 4 MB of JPEG ICC segments that make no profile
         // (each says it is the first of one).

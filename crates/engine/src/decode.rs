@@ -1,7 +1,7 @@
 //! Bytes → oriented pixels: sniff, check limits before allocating, decode
 //! once, apply EXIF orientation, keep the ICC profile, drop everything else.
 
-use super::codecs::{self, heic, jpeg_decode, panic_message};
+use super::codecs::{self, gif_decode, heic, jpeg_decode, panic_message};
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Format, Sniffed};
 use super::{alpha, structure};
@@ -59,7 +59,7 @@ fn read_header(
     let restored = webp_alpha_restored(format, bytes);
     let bytes = restored.as_deref().unwrap_or(bytes);
     let mut decoder = open(bytes, (format, image_format), limits, variants)?;
-    let (width, height) = decoder.dimensions();
+    let (width, height) = dimensions(format, bytes, &decoder);
     let color = if format == Format::Jpeg && decoder.color_type().has_color() {
         // CMYK comes out as RGB too.
         image::ColorType::Rgb8
@@ -267,7 +267,7 @@ fn decode_pixels(
     let bytes = restored.as_deref().unwrap_or(bytes);
     let mut decoder = open(bytes, (format, image_format), limits, variants)?;
     let name = format_name(format);
-    let (width, height) = decoder.dimensions();
+    let (width, height) = dimensions(format, bytes, &decoder);
 
     let icc = checked_icc(format, icc_profile(format, bytes, &mut decoder))?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
@@ -290,6 +290,11 @@ fn decode_pixels(
                 image_crate_decode(bytes, (format, image_format), limits, (width, height))
             })?,
         }
+    } else if format == Format::Gif {
+        drop(decoder);
+        gif_decode::decode(bytes, (width, height), max_alloc(limits))
+            .map(DynamicImage::ImageRgba8)
+            .map_err(|e| classify(e, name, Some((width, height)), limits))?
     } else {
         DynamicImage::from_decoder(decoder)
             .map_err(|e| classify(e, name, Some((width, height)), limits))?
@@ -372,9 +377,18 @@ fn open<'a>(
     }
     let decoder = image_crate_decoder(bytes, image_format, limits)
         .map_err(|e| classify(e, name, None, limits))?;
-    let (width, height) = decoder.dimensions();
+    let (width, height) = dimensions(format, bytes, &decoder);
     check(width, height)?;
     Ok(decoder)
+}
+
+/// The image's dimensions: the decoder's, except a GIF's, whose canvas may
+/// be larger than the screen the decoder reports (`structure::gif_canvas`).
+fn dimensions(format: Format, bytes: &[u8], decoder: &impl ImageDecoder) -> (u32, u32) {
+    match format {
+        Format::Gif => structure::gif_canvas(bytes).unwrap_or_else(|| decoder.dimensions()),
+        _ => decoder.dimensions(),
+    }
 }
 
 /// The dimensions the header declares, where they can be read. imagesize
@@ -392,6 +406,9 @@ fn header_dimensions(format: Format, bytes: &[u8]) -> Option<(u32, u32)> {
             _ => Some((u32::try_from(i32_at(18)?).ok()?, i32_at(22)?.unsigned_abs())),
         };
     }
+    if format == Format::Gif {
+        return structure::gif_canvas(bytes);
+    }
     let size = imagesize::blob_size(bytes).ok()?;
     Some((
         u32::try_from(size.width).ok()?,
@@ -406,11 +423,16 @@ fn image_crate_decoder<'a>(
 ) -> image::ImageResult<impl ImageDecoder + 'a> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = image::Limits::default();
-    // Our pixel limit is the real guard; this only keeps decoders' own
-    // allocations in proportion to it (16 bytes/pixel = RGBA f32).
-    decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16).max(64 << 20));
+    decoder_limits.max_alloc = Some(max_alloc(limits));
     reader.limits(decoder_limits);
     reader.into_decoder()
+}
+
+/// The most one allocation of a decoder may take. Our pixel limit is the
+/// real guard; this only keeps decoders' own allocations in proportion to
+/// it (16 bytes/pixel = RGBA f32).
+fn max_alloc(limits: &Limits) -> u64 {
+    limits.max_pixels.saturating_mul(16).max(64 << 20)
 }
 
 fn image_crate_decode(

@@ -582,14 +582,40 @@ fn walk_jpeg(b: &[u8]) -> JpegWalk {
     }
 }
 
-/// Whether a GIF's first frame, as decoded, is opaque everywhere: it has
-/// no transparent colour and covers the whole screen (the decoder leaves
-/// the rest transparent). It comes out as RGBA all the same, but no alpha
-/// is coded for it, which the memory estimate counts. `false` when unsure.
-pub fn gif_first_frame_is_opaque(b: &[u8]) -> bool {
+/// A GIF's first frame as its image descriptor places it.
+struct GifFirstFrame {
+    screen: (u32, u32),
+    left: u32,
+    top: u32,
+    width: u32,
+    height: u32,
+    /// Its graphic control extension names a transparent colour.
+    transparent: bool,
+}
+
+impl GifFirstFrame {
+    /// The logical screen, grown to hold the frame where it reaches past it.
+    fn canvas(&self) -> (u32, u32) {
+        (
+            self.screen.0.max(self.left + self.width),
+            self.screen.1.max(self.top + self.height),
+        )
+    }
+}
+
+/// The first image descriptor of a GIF, after its extensions; `None` when
+/// it cannot be read (cut short, or not a GIF).
+fn gif_first_frame(b: &[u8]) -> Option<GifFirstFrame> {
     const TRANSPARENT_COLOUR: u8 = 0x01;
-    let u16_at =
-        |at: usize| -> Option<u16> { Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?])) };
+    if !b.starts_with(b"GIF8") {
+        return None;
+    }
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from(u16::from_le_bytes([
+            *b.get(at)?,
+            *b.get(at + 1)?,
+        ])))
+    };
     let table = |flags: u8| {
         if flags & 0x80 != 0 {
             3usize << ((flags & 0x07) + 1)
@@ -607,30 +633,50 @@ pub fn gif_first_frame_is_opaque(b: &[u8]) -> bool {
             }
         }
     };
-    let first_frame = || -> Option<bool> {
-        let (screen_w, screen_h) = (u16_at(6)?, u16_at(8)?);
-        let mut at = 13 + table(*b.get(10)?);
-        let mut transparent = false;
-        loop {
-            match *b.get(at)? {
-                // Graphic control extension: the next frame's transparency.
-                0x21 if *b.get(at + 1)? == 0xF9 => {
-                    transparent = *b.get(at + 3)? & TRANSPARENT_COLOUR != 0;
-                    at = skip_sub_blocks(at + 2)?;
-                }
-                0x21 => at = skip_sub_blocks(at + 2)?,
-                0x2C => {
-                    let covers = u16_at(at + 1)? == 0
-                        && u16_at(at + 3)? == 0
-                        && u16_at(at + 5)? == screen_w
-                        && u16_at(at + 7)? == screen_h;
-                    return Some(covers && !transparent);
-                }
-                _ => return None,
+    let screen = (u32_at(6)?, u32_at(8)?);
+    let mut at = 13 + table(*b.get(10)?);
+    let mut transparent = false;
+    loop {
+        match *b.get(at)? {
+            // Graphic control extension: the next frame's transparency.
+            0x21 if *b.get(at + 1)? == 0xF9 => {
+                transparent = *b.get(at + 3)? & TRANSPARENT_COLOUR != 0;
+                at = skip_sub_blocks(at + 2)?;
             }
+            0x21 => at = skip_sub_blocks(at + 2)?,
+            0x2C => {
+                return Some(GifFirstFrame {
+                    screen,
+                    left: u32_at(at + 1)?,
+                    top: u32_at(at + 3)?,
+                    width: u32_at(at + 5)?,
+                    height: u32_at(at + 7)?,
+                    transparent,
+                })
+            }
+            _ => return None,
         }
-    };
-    b.starts_with(b"GIF8") && first_frame().unwrap_or(false)
+    }
+}
+
+/// The canvas a GIF's first frame is drawn on: its logical screen, grown
+/// to hold the frame when the frame reaches past it, as browsers and
+/// Pillow draw such files (some writers leave the screen 0x0 or smaller
+/// than the image). The image crate would crop the frame to the screen,
+/// after decoding all of it: a 1x1 screen over a 64 MP frame made 1x1
+/// variants, and held memory the screen's size did not account for.
+pub fn gif_canvas(b: &[u8]) -> Option<(u32, u32)> {
+    gif_first_frame(b).map(|f| f.canvas())
+}
+
+/// Whether a GIF's first frame, as decoded, is opaque everywhere: it has
+/// no transparent colour and covers the whole canvas (the rest is left
+/// transparent). It comes out as RGBA all the same, but no alpha is coded
+/// for it, which the memory estimate counts. `false` when unsure.
+pub fn gif_first_frame_is_opaque(b: &[u8]) -> bool {
+    gif_first_frame(b).is_some_and(|f| {
+        f.left == 0 && f.top == 0 && (f.width, f.height) == f.canvas() && !f.transparent
+    })
 }
 
 #[cfg(test)]
@@ -1091,5 +1137,30 @@ mod tests {
             assert!(!gif_first_frame_is_opaque(&whole[..cut]), "{cut}");
         }
         assert!(!gif_first_frame_is_opaque(b"\x89PNG\r\n\x1a\n"));
+        // A frame past a smaller screen covers the canvas it grows.
+        assert!(gif_first_frame_is_opaque(&gif((1, 1), (0, 0, 4, 3), None)));
+        assert!(gif_first_frame_is_opaque(&gif((0, 0), (0, 0, 4, 3), None)));
+        assert!(!gif_first_frame_is_opaque(&gif((1, 1), (1, 0, 4, 3), None)));
+    }
+
+    #[test]
+    fn a_gif_canvas_holds_its_screen_and_its_first_frame() {
+        assert_eq!(gif_canvas(&gif((4, 3), (0, 0, 4, 3), None)), Some((4, 3)));
+        assert_eq!(gif_canvas(&gif((4, 3), (1, 1, 2, 1), None)), Some((4, 3)));
+        assert_eq!(
+            gif_canvas(&gif((1, 1), (0, 0, 800, 600), None)),
+            Some((800, 600))
+        );
+        assert_eq!(
+            gif_canvas(&gif((0, 0), (2, 3, 4, 5), Some(1))),
+            Some((6, 8))
+        );
+        assert_eq!(
+            gif_canvas(&gif((10, 1), (65535, 65535, 65535, 65535), None)),
+            Some((131_070, 131_070))
+        );
+        let whole = gif((4, 3), (0, 0, 4, 3), None);
+        assert_eq!(gif_canvas(&whole[..30]), None);
+        assert_eq!(gif_canvas(b"\x89PNG\r\n\x1a\n"), None);
     }
 }

@@ -475,6 +475,42 @@ fn a_gif_that_says_it_is_opaque_is_decoded_opaque() {
     assert!(!contains(variant(&out, "webp"), b"ALPH"), "no alpha coded");
 }
 
+#[test]
+fn a_gif_frame_past_its_screen_is_drawn_whole_as_browsers_draw_it() {
+    // A 1x1 screen over a 40x30 frame: Pillow and browsers show 40x30 (the
+    // image crate would crop it to 1x1, after decoding all of it).
+    let red = image::RgbaImage::from_pixel(40, 30, image::Rgba([255, 0, 0, 255]));
+    let gif = gif_past_its_screen(&red, (0, 0), (1, 1));
+    let inspection = imgflow_engine::inspect(&gif, &Settings::default(), 1).unwrap();
+    assert_eq!((inspection.shape.width, inspection.shape.height), (40, 30));
+    let out = run(&gif);
+    assert!(out.variants.iter().all(|v| (v.width, v.height) == (40, 30)));
+    let png = decode(variant(&out, "png")).to_rgba8();
+    assert!(png.pixels().all(|p| p.0 == [255, 0, 0, 255]));
+    assert!(
+        !contains(variant(&out, "webp"), b"ALPH"),
+        "opaque: no alpha coded"
+    );
+
+    // Drawn at (5, 4), past a 10x10 screen: the canvas holds both, and is
+    // transparent around the frame.
+    let gif = gif_past_its_screen(&red, (5, 4), (10, 10));
+    let out = run(&gif);
+    let png = decode(variant(&out, "png")).to_rgba8();
+    assert_eq!(png.dimensions(), (45, 34));
+    assert_eq!(png.get_pixel(0, 0).0, [0, 0, 0, 0]);
+    assert_eq!(png.get_pixel(4, 33).0, [0, 0, 0, 0]);
+    assert_eq!(png.get_pixel(5, 4).0, [255, 0, 0, 255]);
+    assert_eq!(png.get_pixel(44, 33).0, [255, 0, 0, 255]);
+
+    // The pixel limit holds for the canvas, and the refusal names it.
+    let mut small = Settings::default();
+    small.limits.max_pixels = 1000;
+    let err = process(&gif_past_its_screen(&red, (0, 0), (1, 1)), &small).unwrap_err();
+    assert_eq!(err.reason(), Reason::TooManyPixels);
+    assert!(err.to_string().contains("40x30 is 1200 pixels"), "{err}");
+}
+
 /// Displayed colours (TL, TR, BL, BR) of the quadrant fixture per EXIF orientation.
 type Quadrants = [[u8; 3]; 4];
 const ORIENTED: [(u16, (u32, u32), Quadrants); 8] = [

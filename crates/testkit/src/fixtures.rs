@@ -374,6 +374,22 @@ pub fn gif_out_of_palette(w: u16, h: u16) -> Vec<u8> {
     b
 }
 
+/// A GIF whose one frame, `image` drawn at `at`, reaches past its logical
+/// `screen` (browsers and Pillow grow the canvas to hold it). The colours
+/// are quantised to the frame's own palette.
+pub fn gif_past_its_screen(image: &RgbaImage, at: (u16, u16), screen: (u16, u16)) -> Vec<u8> {
+    let (w, h) = (image.width() as u16, image.height() as u16);
+    let mut pixels = image.as_raw().clone();
+    let mut frame = gif::Frame::from_rgba_speed(w, h, &mut pixels, 30);
+    (frame.left, frame.top) = at;
+    let mut out = Vec::new();
+    {
+        let mut encoder = gif::Encoder::new(&mut out, screen.0, screen.1, &[]).unwrap();
+        encoder.write_frame(&frame).unwrap();
+    }
+    out
+}
+
 /// A two-frame animated GIF: first frame red, second blue.
 pub fn animated_gif() -> Vec<u8> {
     use image::codecs::gif::GifEncoder;

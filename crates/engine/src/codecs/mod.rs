@@ -2,6 +2,7 @@
 //! takes pixels it can store as they are, plus the ICC profile to embed when
 //! it fits those pixels.
 
+pub mod gif_decode;
 pub mod heic;
 pub mod jpeg;
 pub mod jpeg_decode;
