@@ -191,6 +191,8 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
                 Some(&big_exif),
             )
         }),
+        // ...and 4 MiB of text chunks, which the PNG decoder keeps.
+        ("text.png", png_rgb_with_text(&gradient(300, 200), 64, 1 << 16)),
         ("icc-segments.jpg", {
             let jpeg = jpeg_rgb(&gradient(300, 200), &JpegOptions::default());
             let mut segment = vec![0xFF, 0xE2, 0xFD, 0xEA];

@@ -94,6 +94,11 @@ fn read_header(
         input_copied: restored.is_some(),
         icc: icc_shape,
         exif: exif as u64,
+        text: if format == Format::Png {
+            structure::png_text_bytes(bytes)
+        } else {
+            0
+        },
     })
 }
 
@@ -180,6 +185,7 @@ fn heic_shape(header: &heic::HeicHeader) -> Shape {
         icc: icc_shape(header.icc.as_deref()),
         // heifer reads the orientation from the boxes, not the EXIF.
         exif: 0,
+        text: 0,
     }
 }
 

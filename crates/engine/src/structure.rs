@@ -63,11 +63,8 @@ pub const MAX_PNG_TEXT_CHUNKS: usize = 10_000;
 /// allocation limit), or more than [`MAX_PNG_TEXT_CHUNKS`] text chunks.
 fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
     let mut texts = 0;
-    let mut i = 8;
-    while let Some(header) = b.get(i..i + 8) {
-        let size = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let data = b.get(i + 8..(i + 8).checked_add(size)?)?;
-        match &header[4..8] {
+    for (kind, data) in png_chunks(b) {
+        match kind {
             b"iCCP" => {
                 // A Latin-1 name, its NUL, the method byte, then zlib.
                 // (A malformed one is the decoder's to judge.)
@@ -94,12 +91,39 @@ fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
                     ));
                 }
             }
-            b"IEND" => return None,
             _ => {}
         }
-        i += 12 + size;
     }
     None
+}
+
+/// The memory the PNG decoder keeps for text chunks (tEXt, zTXt, iTXt)
+/// while it decodes: each one's data (zTXt and iTXt stay compressed) and
+/// about 128 bytes of its own. Real files carry a few hundred bytes; one
+/// made of 30 MiB of text peaked twice as high as its estimate without it.
+pub fn png_text_bytes(b: &[u8]) -> u64 {
+    const PER_CHUNK: u64 = 128;
+    png_chunks(b)
+        .filter(|(kind, _)| matches!(*kind, b"tEXt" | b"zTXt" | b"iTXt"))
+        .map(|(_, data)| data.len() as u64 + PER_CHUNK)
+        .sum()
+}
+
+/// A PNG's chunks after the signature, each as (type, data), up to IEND
+/// or the first that runs past the end of `b`.
+fn png_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut i = 8;
+    std::iter::from_fn(move || {
+        let header = b.get(i..i + 8)?;
+        let size = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let data = b.get(i + 8..(i + 8).checked_add(size)?)?;
+        let kind = &header[4..8];
+        if kind == b"IEND" {
+            return None;
+        }
+        i += 12 + size;
+        Some((kind, data))
+    })
 }
 
 /// An extended WebP declares its canvas in VP8X (and an animation each
@@ -749,6 +773,21 @@ mod tests {
             contradiction(Format::Jpeg, &with_scans(MAX_JPEG_SCANS + 1)).as_deref(),
             Some("it has 101 scans (more than 100)")
         );
+    }
+
+    #[test]
+    fn png_text_chunks_are_counted_with_the_decoders_overhead() {
+        assert_eq!(png_text_bytes(&png_with(&[])), 0);
+        let texts = png_with(&[
+            (b"tEXt", b"k\0v".to_vec()),
+            (b"zTXt", vec![0; 1000]),
+            (b"iTXt", vec![0; 20]),
+            (b"iCCP", vec![0; 5000]),
+        ]);
+        assert_eq!(png_text_bytes(&texts), 3 + 1000 + 20 + 3 * 128);
+        // A chunk cut short ends the count: here the zTXt (the signature,
+        // IHDR and tEXt take 48 bytes).
+        assert_eq!(png_text_bytes(&texts[..48 + 500]), 3 + 128);
     }
 
     #[test]

@@ -195,6 +195,26 @@ pub fn png_raw(
     out
 }
 
+/// An RGB PNG of `img` with `chunks` tEXt chunks of `bytes_each` bytes of
+/// text each, before its pixels.
+pub fn png_rgb_with_text(img: &RgbImage, chunks: usize, bytes_each: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, img.width(), img.height());
+        e.set_color(png::ColorType::Rgb);
+        let mut writer = e.write_header().unwrap();
+        let mut text = b"Comment\0".to_vec();
+        text.resize(text.len() + bytes_each, b'x');
+        for _ in 0..chunks {
+            writer
+                .write_chunk(png::chunk::ChunkType(*b"tEXt"), &text)
+                .unwrap();
+        }
+        writer.write_image_data(img.as_raw()).unwrap();
+    }
+    out
+}
+
 /// An RGB TIFF carrying `icc` (InterColorProfile), which the image crate's
 /// encoder cannot write.
 pub fn tiff_rgb_with_icc(img: &RgbImage, icc: &[u8]) -> Vec<u8> {

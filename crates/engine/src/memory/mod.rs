@@ -49,6 +49,9 @@ pub struct Shape {
     pub icc: IccShape,
     /// The EXIF block's bytes (the decoder reads it for the orientation).
     pub exif: u64,
+    /// What the decoder keeps of the file's text while it decodes (a PNG's
+    /// text chunks: `structure::png_text_bytes`).
+    pub text: u64,
 }
 
 /// An ICC profile, as the estimate counts it.
@@ -224,6 +227,7 @@ pub fn estimate(
     // its parsed copy and the one it hands over): real ones take a few
     // kilobytes, but a PNG or WebP may hold one as large as the file.
     decode += 3.0 * shape.exif as f64;
+    decode += shape.text as f64;
     if shape.format == Format::Jpeg || shape.input_copied {
         // The header reader keeps a copy of the input until it is dropped
         // (JPEG), or the decoder reads a copy (see `Shape::input_copied`).
@@ -471,6 +475,7 @@ mod tests {
             input_copied: false,
             icc: IccShape::default(),
             exif: 0,
+            text: 0,
         }
     }
 
