@@ -167,6 +167,15 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
             encode_with_image(&DynamicImage::ImageRgb8(rgb), ImageFormat::Bmp),
         ),
         ("animated.gif", animated_gif()),
+        // Gray with alpha, which the engine reads past the image crate.
+        ("gray-alpha.tiff", {
+            let gray = DynamicImage::ImageRgba8(photo_like(1200, 800)).to_luma8();
+            let pixels: Vec<(u16, u16)> = gray
+                .enumerate_pixels()
+                .map(|(x, _, p)| (u16::from(p.0[0]), (x % 256) as u16))
+                .collect();
+            tiff_gray_alpha(1200, 800, &pixels, 8, false)
+        }),
         // A photo whose one frame reaches past a 1x1 screen: the canvas
         // grows to hold it.
         (
@@ -192,7 +201,10 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
             )
         }),
         // ...and 4 MiB of text chunks, which the PNG decoder keeps.
-        ("text.png", png_rgb_with_text(&gradient(300, 200), 64, 1 << 16)),
+        (
+            "text.png",
+            png_rgb_with_text(&gradient(300, 200), 64, 1 << 16),
+        ),
         ("icc-segments.jpg", {
             let jpeg = jpeg_rgb(&gradient(300, 200), &JpegOptions::default());
             let mut segment = vec![0xFF, 0xE2, 0xFD, 0xEA];

@@ -1,12 +1,14 @@
 //! Bytes → oriented pixels: sniff, check limits before allocating, decode
 //! once, apply EXIF orientation, keep the ICC profile, drop everything else.
 
+use super::codecs::tiff_decode::ExtraTiffDecoder;
 use super::codecs::{self, gif_decode, heic, jpeg_decode, panic_message};
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Format, Sniffed};
 use super::{alpha, structure};
 use crate::memory::{IccShape, Shape};
 use crate::settings::{Limits, VariantSettings};
+use image::error::UnsupportedErrorKind;
 use image::metadata::Orientation;
 use image::{ColorType, DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 use std::io::Cursor;
@@ -349,7 +351,7 @@ fn open<'a>(
     (format, image_format): (Format, ImageFormat),
     limits: &Limits,
     variants: &[VariantSettings],
-) -> Result<impl ImageDecoder + 'a, RejectReason> {
+) -> Result<Box<dyn ImageDecoder + 'a>, RejectReason> {
     let name = format_name(format);
     let check = |width, height| {
         let header = Header {
@@ -381,11 +383,51 @@ fn open<'a>(
         }
         None => {}
     }
-    let decoder = image_crate_decoder(bytes, image_format, limits)
-        .map_err(|e| classify(e, name, None, limits))?;
+    let opened = match image_crate_decoder(bytes, image_format, limits) {
+        Ok(decoder) => Ok(Box::new(decoder) as Box<dyn ImageDecoder + 'a>),
+        // Gray-and-alpha TIFFs, which the image crate refuses.
+        Err(ImageError::Unsupported(e)) if format == Format::Tiff => {
+            match ExtraTiffDecoder::open(bytes, max_alloc(limits)) {
+                Ok(Some(decoder)) => Ok(Box::new(decoder) as Box<dyn ImageDecoder + 'a>),
+                Ok(None) => Err(ImageError::Unsupported(e)),
+                Err(other) => Err(other),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    let decoder =
+        opened.map_err(|e| with_tiff_pixel_kind(classify(e, name, None, limits), format, bytes))?;
     let (width, height) = dimensions(format, bytes, &decoder);
     check(width, height)?;
     Ok(decoder)
+}
+
+/// A TIFF the decoder refuses, with its pixel type in words
+/// (`structure::tiff_pixel_kind`): the decoder names it by its bit count
+/// alone, or not at all.
+fn with_tiff_pixel_kind(reason: RejectReason, format: Format, bytes: &[u8]) -> RejectReason {
+    const READ: &str =
+        "the decoder reads unsigned 1-16-bit gray, gray with alpha, RGB, RGBA and CMYK";
+    match (reason, structure::tiff_pixel_kind(bytes)) {
+        (
+            RejectReason::UnsupportedFeature {
+                format: name,
+                feature,
+            },
+            Some(kind),
+        ) if format == Format::Tiff => {
+            let feature = if feature.starts_with("its pixels") {
+                format!("its pixels are {kind} ({READ})")
+            } else {
+                format!("{feature} (its pixels are {kind}; {READ})")
+            };
+            RejectReason::UnsupportedFeature {
+                format: name,
+                feature,
+            }
+        }
+        (other, _) => other,
+    }
 }
 
 /// The image's dimensions: the decoder's, except a GIF's, whose canvas may
@@ -532,8 +574,15 @@ fn classify(
                 limit: limits.max_pixels,
             }
         }
-        ImageError::Unsupported(e) => RejectReason::UnsupportedFormat {
-            format: format!("this kind of {format} ({e})"),
+        ImageError::Unsupported(e) => RejectReason::UnsupportedFeature {
+            format,
+            feature: match e.kind() {
+                UnsupportedErrorKind::Color(colour) => {
+                    format!("its pixels are of a type the decoder does not read ({colour:?})")
+                }
+                UnsupportedErrorKind::GenericFeature(what) => what,
+                _ => e.to_string(),
+            },
         },
         other => {
             let detail = other.to_string();

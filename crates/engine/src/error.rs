@@ -15,6 +15,10 @@ pub enum RejectReason {
         "{format} images are not supported (supported: JPEG, PNG, WebP, GIF, TIFF, BMP, HEIC)"
     )]
     UnsupportedFormat { format: String },
+    /// A format we read, in a variant of it we do not (its pixel type, a
+    /// coding): `feature` says what, as a sentence's end.
+    #[error("this {format} is not supported: {feature}")]
+    UnsupportedFeature { format: String, feature: String },
     #[error("the {format} data is truncated: it ends before the image is complete")]
     Truncated { format: String },
     #[error("the {format} data is corrupt: {detail}")]
@@ -52,7 +56,9 @@ impl RejectReason {
         match self {
             RejectReason::Empty => Reason::Empty,
             RejectReason::NotAnImage => Reason::NotAnImage,
-            RejectReason::UnsupportedFormat { .. } => Reason::UnsupportedFormat,
+            RejectReason::UnsupportedFormat { .. } | RejectReason::UnsupportedFeature { .. } => {
+                Reason::UnsupportedFormat
+            }
             RejectReason::Truncated { .. } => Reason::Truncated,
             RejectReason::Corrupt { .. } => Reason::Corrupt,
             RejectReason::TooManyPixels { .. } => Reason::TooManyPixels,
@@ -105,6 +111,10 @@ mod tests {
             RejectReason::NotAnImage,
             RejectReason::UnsupportedFormat {
                 format: "AVIF".into(),
+            },
+            RejectReason::UnsupportedFeature {
+                format: "TIFF".into(),
+                feature: "its pixels are 8-bit YCbCr".into(),
             },
             RejectReason::Truncated {
                 format: "PNG".into(),

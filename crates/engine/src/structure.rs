@@ -343,6 +343,57 @@ pub fn tiff_icc_profile(b: &[u8]) -> Option<&[u8]> {
     b.get(start..start.checked_add(len)?)
 }
 
+/// What a TIFF's pixels are, in words (e.g. "32-bit floating-point gray"),
+/// from its first IFD's Photometric, BitsPerSample and SampleFormat tags:
+/// for the refusal of a kind the decoder does not read. `None` when the
+/// tags cannot be read.
+pub fn tiff_pixel_kind(b: &[u8]) -> Option<String> {
+    const BITS_PER_SAMPLE: u16 = 258;
+    const PHOTOMETRIC: u16 = 262;
+    const SAMPLES_PER_PIXEL: u16 = 277;
+    const SAMPLE_FORMAT: u16 = 339;
+    const SHORT: u16 = 3;
+    let tiff = Tiff::new(b);
+    // A tag's first SHORT value: in the entry, or at its offset.
+    let first_short = |tag: u16| {
+        tiff.first_ifd()?.flatten().find_map(|e| {
+            (e.tag == tag && e.kind == SHORT && e.count >= 1).then(|| {
+                if e.count <= 2 {
+                    tiff.u16_at(e.at + 8)
+                } else {
+                    tiff.u16_at(e.offset as usize)
+                }
+            })?
+        })
+    };
+    let samples = first_short(SAMPLES_PER_PIXEL).unwrap_or(1);
+    let colour = match first_short(PHOTOMETRIC)? {
+        0 | 1 if samples > 1 => "gray with alpha".to_owned(),
+        0 | 1 => "gray".to_owned(),
+        2 if samples > 3 => "RGBA".to_owned(),
+        2 => "RGB".to_owned(),
+        3 => "palette".to_owned(),
+        4 => "transparency mask".to_owned(),
+        5 => "CMYK".to_owned(),
+        6 => "YCbCr".to_owned(),
+        8 => "CIE L*a*b*".to_owned(),
+        9 => "ICC L*a*b*".to_owned(),
+        10 => "ITU L*a*b*".to_owned(),
+        32803 => "colour filter array (raw sensor data)".to_owned(),
+        32844 => "LogL".to_owned(),
+        32845 => "LogLuv".to_owned(),
+        34892 => "linear raw".to_owned(),
+        other => format!("photometric {other}"),
+    };
+    let sample = match first_short(SAMPLE_FORMAT).unwrap_or(1) {
+        2 => "signed ",
+        3 => "floating-point ",
+        _ => "",
+    };
+    let bits = first_short(BITS_PER_SAMPLE).unwrap_or(1);
+    Some(format!("{bits}-bit {sample}{colour}"))
+}
+
 /// A TIFF's bytes, read in its byte order.
 #[derive(Clone, Copy)]
 struct Tiff<'a> {

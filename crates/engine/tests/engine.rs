@@ -442,6 +442,81 @@ fn tiff_rgba(image: &image::RgbaImage, extra_samples: u16) -> Vec<u8> {
 }
 
 #[test]
+fn gray_with_alpha_tiffs_are_read() {
+    // Opaque, half-transparent and transparent pixels, 8 and 16 bits.
+    let pixels: Vec<(u16, u16)> = (0..12)
+        .map(|i| [(200, 255), (100, 128), (0, 0)][i % 3])
+        .collect();
+    let out = run(&tiff_gray_alpha(4, 3, &pixels, 8, false));
+    assert!(out.variants.iter().all(|v| (v.width, v.height) == (4, 3)));
+    let png = decode(variant(&out, "png")).to_luma_alpha8();
+    for (p, &(gray, alpha)) in png.pixels().zip(&pixels) {
+        assert_eq!(p.0, [gray as u8, alpha as u8]);
+    }
+    assert!(contains(variant(&out, "webp"), b"ALPH"), "alpha kept");
+
+    let wide: Vec<(u16, u16)> = pixels.iter().map(|&(g, a)| (g * 257, a * 257)).collect();
+    let png = decode(variant(
+        &run(&tiff_gray_alpha(4, 3, &wide, 16, false)),
+        "png",
+    ));
+    assert_eq!(png.color(), image::ColorType::La16);
+    for (p, &(gray, alpha)) in png.to_luma_alpha16().pixels().zip(&wide) {
+        assert_eq!(p.0, [gray, alpha]);
+    }
+
+    // Associated alpha is made straight: gray 50 at alpha 128 is 100.
+    let premultiplied = vec![(50, 128); 12];
+    let png = decode(variant(
+        &run(&tiff_gray_alpha(4, 3, &premultiplied, 8, true)),
+        "png",
+    ));
+    assert!(png.to_luma_alpha8().pixels().all(|p| p.0 == [100, 128]));
+
+    // Cut short: refused as the other TIFFs are.
+    let whole = tiff_gray_alpha(4, 3, &pixels, 8, false);
+    let mut cut = whole[..20].to_vec();
+    cut.extend(&whole[whole.len() - 126..]);
+    assert!(matches!(
+        reject_reason(&cut, &Settings::default()),
+        Reason::Truncated | Reason::Corrupt
+    ));
+}
+
+#[test]
+fn tiffs_of_pixel_types_the_decoder_does_not_read_are_named() {
+    let mut float = Cursor::new(Vec::new());
+    tiff::encoder::TiffEncoder::new(&mut float)
+        .unwrap()
+        .write_image::<tiff::encoder::colortype::Gray32Float>(4, 3, &[0.5; 12])
+        .unwrap();
+    let float = float.into_inner();
+    let err = process(&float, &Settings::default()).unwrap_err();
+    assert_eq!(err.reason(), Reason::UnsupportedFormat);
+    assert!(
+        err.to_string()
+            .contains("this TIFF is not supported: its pixels are 32-bit floating-point gray"),
+        "{err}"
+    );
+    // A palette TIFF (the tiff crate reads none): a gray one relabelled.
+    let mut palette = encode_with_image(
+        &DynamicImage::ImageLuma8(image::GrayImage::new(4, 3)),
+        ImageFormat::Tiff,
+    );
+    let photometric = palette
+        .windows(8)
+        .position(|w| w == [0x06, 0x01, 3, 0, 1, 0, 0, 0])
+        .expect("a Photometric entry");
+    palette[photometric + 8] = 3;
+    let err = process(&palette, &Settings::default()).unwrap_err();
+    assert_eq!(err.reason(), Reason::UnsupportedFormat);
+    assert!(
+        err.to_string().contains("(its pixels are 8-bit palette;"),
+        "{err}"
+    );
+}
+
+#[test]
 fn tiff_with_associated_alpha_is_made_straight() {
     // Premultiplied: red at alpha 82 is stored as (82, 0, 0, 82).
     let stored = image::RgbaImage::from_fn(9, 4, |x, _| match x % 3 {

@@ -215,6 +215,54 @@ pub fn png_rgb_with_text(img: &RgbImage, chunks: usize, bytes_each: usize) -> Ve
     out
 }
 
+/// An uncompressed gray-and-alpha TIFF of `w`x`h` pixels, each a (gray,
+/// alpha) pair of `bits` (8 or 16) bits, the alpha associated
+/// (premultiplied) or not. Neither the image crate's nor the tiff crate's
+/// encoder writes one.
+pub fn tiff_gray_alpha(
+    w: u32,
+    h: u32,
+    pixels: &[(u16, u16)],
+    bits: u16,
+    associated: bool,
+) -> Vec<u8> {
+    let mut data = Vec::new();
+    for &(gray, alpha) in pixels {
+        for v in [gray, alpha] {
+            if bits == 8 {
+                data.push(v as u8);
+            } else {
+                data.extend(v.to_le_bytes());
+            }
+        }
+    }
+    let entries: [(u16, u16, u32, u32); 10] = [
+        (256, 4, 1, w),
+        (257, 4, 1, h),
+        (258, 3, 2, u32::from(bits) | u32::from(bits) << 16), // two SHORTs in the entry
+        (259, 3, 1, 1),                                       // no compression
+        (262, 3, 1, 1),                                       // black is zero
+        (273, 4, 1, 8),                                       // the strip, after the header
+        (277, 3, 1, 2),
+        (278, 4, 1, h),
+        (279, 4, 1, data.len() as u32),
+        (338, 3, 1, if associated { 1 } else { 2 }),
+    ];
+    let ifd = 8 + data.len() as u32;
+    let mut out = b"II*\0".to_vec();
+    out.extend(ifd.to_le_bytes());
+    out.extend(&data);
+    out.extend((entries.len() as u16).to_le_bytes());
+    for (tag, kind, count, value) in entries {
+        out.extend(tag.to_le_bytes());
+        out.extend(kind.to_le_bytes());
+        out.extend(count.to_le_bytes());
+        out.extend(value.to_le_bytes());
+    }
+    out.extend(0u32.to_le_bytes());
+    out
+}
+
 /// An RGB TIFF carrying `icc` (InterColorProfile), which the image crate's
 /// encoder cannot write.
 pub fn tiff_rgb_with_icc(img: &RgbImage, icc: &[u8]) -> Vec<u8> {

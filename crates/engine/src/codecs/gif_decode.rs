@@ -52,10 +52,7 @@ pub fn decode(bytes: &[u8], canvas: (u32, u32), max_alloc: u64) -> Result<RgbaIm
 }
 
 fn decoding(detail: &str) -> ImageError {
-    ImageError::Decoding(DecodingError::new(
-        ImageFormatHint::Exact(ImageFormat::Gif),
-        detail.to_owned(),
-    ))
+    super::decoding_error(ImageFormat::Gif, detail)
 }
 
 /// The gif crate's errors as the image crate reports them.

@@ -1,13 +1,24 @@
-//! Encoders, one module per output format, and the JPEG decoder. Each encoder
-//! takes pixels it can store as they are, plus the ICC profile to embed when
-//! it fits those pixels.
+//! Encoders, one module per output format, and the decoders we drive
+//! ourselves (JPEG, GIF, gray-and-alpha TIFF, HEIC). Each encoder takes
+//! pixels it can store as they are, plus the ICC profile to embed when it
+//! fits those pixels.
 
 pub mod gif_decode;
 pub mod heic;
 pub mod jpeg;
 pub mod jpeg_decode;
 pub mod png;
+pub mod tiff_decode;
 pub mod webp;
+
+/// A decoding error in the image crate's terms, for the decoders we drive
+/// ourselves: the engine classifies every decoder's errors the same way.
+fn decoding_error(format: image::ImageFormat, detail: &str) -> image::ImageError {
+    image::ImageError::Decoding(image::error::DecodingError::new(
+        image::error::ImageFormatHint::Exact(format),
+        detail.to_owned(),
+    ))
+}
 
 /// The message of a caught panic: libjpeg reports fatal errors by
 /// unwinding with the message as payload (mozjpeg's error manager);
