@@ -207,6 +207,10 @@ fn heic_rejection(e: heic::HeicError) -> RejectReason {
         heic::HeicError::Truncated => RejectReason::Truncated { format },
         heic::HeicError::Corrupt(detail) => RejectReason::Corrupt { format, detail },
         heic::HeicError::Unsupported(what) => RejectReason::UnsupportedFormat { format: what },
+        heic::HeicError::UnsupportedFeature(feature) => RejectReason::UnsupportedFeature {
+            format: "HEIC".to_owned(),
+            feature,
+        },
     }
 }
 

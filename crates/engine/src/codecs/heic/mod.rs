@@ -28,19 +28,19 @@ pub enum HeicError {
     /// The file is damaged or inconsistent.
     #[error("{0}")]
     Corrupt(String),
-    /// A HEIF whose primary image is not HEVC (AVIF, JPEG in HEIF), or
-    /// uses a feature heifer does not decode; the text names it, to go
-    /// before "images are not supported".
+    /// A HEIF whose primary image is not HEVC (AVIF, JPEG in HEIF): the
+    /// text names the format, to go before "images are not supported".
     #[error("{0}")]
     Unsupported(String),
+    /// A HEIC using a feature the decoder does not read: the text names it.
+    #[error("{0}")]
+    UnsupportedFeature(String),
 }
 
 fn container(e: isobmff::Error) -> HeicError {
     match e {
         isobmff::Error::UnexpectedEof => HeicError::Truncated,
-        isobmff::Error::Unimplemented(what) => {
-            HeicError::Unsupported(format!("this kind of HEIF ({what})"))
-        }
+        isobmff::Error::Unimplemented(what) => HeicError::UnsupportedFeature(what.to_string()),
         other => HeicError::Corrupt(other.to_string()),
     }
 }
@@ -48,9 +48,7 @@ fn container(e: isobmff::Error) -> HeicError {
 fn decoder(e: heifer::Error) -> HeicError {
     match e {
         heifer::Error::Container(e) => container(e),
-        heifer::Error::Unsupported(what) => {
-            HeicError::Unsupported(format!("this kind of HEIC ({what})"))
-        }
+        heifer::Error::Unsupported(what) => HeicError::UnsupportedFeature(what),
         other => HeicError::Corrupt(other.to_string()),
     }
 }
@@ -60,3 +58,24 @@ fn decoder(e: heifer::Error) -> HeicError {
 /// conversion (color.rs:260).
 #[cfg(test)]
 const GRID_PANIC: &[u8] = include_bytes!("../../../tests/fixtures/heifer_crash_grid_tile.heic");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_decoders_do_not_read_is_named_as_a_feature() {
+        assert_eq!(
+            container(isobmff::Error::Unimplemented("infe version < 2")),
+            HeicError::UnsupportedFeature("infe version < 2".into())
+        );
+        assert_eq!(
+            decoder(heifer::Error::Unsupported("colour primaries 22".into())),
+            HeicError::UnsupportedFeature("colour primaries 22".into())
+        );
+        assert_eq!(
+            container(isobmff::Error::UnexpectedEof),
+            HeicError::Truncated
+        );
+    }
+}
