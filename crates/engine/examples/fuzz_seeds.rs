@@ -111,12 +111,25 @@ fn images() -> io::Result<Vec<(String, Vec<u8>)>> {
         ),
         ("animated.gif", animated_gif()),
         ("rgba.gif", encode_with_image(&rgba, ImageFormat::Gif)),
+        (
+            "past-screen.gif",
+            gif_past_its_screen(&photo_like(16, 12), (3, 2), (4, 4)),
+        ),
         ("lossless.webp", encode_with_image(&rgba, ImageFormat::WebP)),
         (
             "gray.tiff",
             encode_with_image(&gray.clone().into(), ImageFormat::Tiff),
         ),
         ("rgba.tiff", encode_with_image(&rgba, ImageFormat::Tiff)),
+        ("gray-alpha.tiff", {
+            let pixels: Vec<(u16, u16)> = (0..48u16).map(|i| (i * 5, 255 - i * 5)).collect();
+            tiff_gray_alpha(8, 6, &pixels, 8, false)
+        }),
+        ("gray-alpha16.tiff", {
+            let pixels: Vec<(u16, u16)> =
+                (0..48u16).map(|i| (i * 1300, 60_000 - i * 1000)).collect();
+            tiff_gray_alpha(8, 6, &pixels, 16, true)
+        }),
         (
             "rgb.bmp",
             encode_with_image(&small.clone().into(), ImageFormat::Bmp),
