@@ -180,7 +180,7 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
         // grows to hold it.
         (
             "past-screen.gif",
-            gif_past_its_screen(&photo_like(1200, 800), (0, 0), (1, 1)),
+            gif_past_its_screen(&photo_like(600, 400), (0, 0), (1, 1)),
         ),
         // Metadata the decoders copy, on small images: a 4 MiB EXIF block
         // in a PNG, and 4 MB of JPEG ICC segments that make no profile

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 /// About this many bytes of converted rows at a time: small next to the
 /// image, large enough that the per-strip work is noise.
-const STRIP_BYTES: usize = 1 << 20;
+pub(crate) const STRIP_BYTES: usize = 1 << 20;
 
 /// Opaque 8-bit rows of one source.
 pub struct OpaqueRows<'a> {

@@ -106,7 +106,7 @@ pub struct Estimate {
 /// for the next and the saving may not happen.
 pub const TWO_PASSES_MIN_SAVING: u64 = 32 << 20;
 
-/// The allocator's slack and the converted strips, on top of the model.
+/// The allocator's slack, on top of the model.
 const SLACK_FRACTION: f64 = 0.05;
 const SLACK_BYTES: f64 = 1.5 * 1024.0 * 1024.0;
 /// Threads that allocate at the same time get malloc arenas of their own:
@@ -236,6 +236,27 @@ pub fn estimate(
 
     let rows = f64::from(shape.height);
     let mozjpeg = pixels * MOZJPEG_PER_COMPONENT * if gray { 1.0 } else { 1.5 };
+    // A full-size JPEG takes the source's rows a strip at a time
+    // (`rows.rs`): the strip's crop of the source, its 8-bit form (from 16
+    // bits) and its opaque form (from alpha), for up to about 1 MiB of
+    // output rows. 8-bit gray and RGB are passed through as they are.
+    let jpeg_strip = if opaque_passthrough {
+        0.0
+    } else {
+        let width = f64::from(shape.width);
+        let strip_rows = (crate::rows::STRIP_BYTES as f64 / (width * opaque_channels))
+            .floor()
+            .clamp(1.0, rows);
+        let channels = f64::from(shape.color.channel_count());
+        let bytes_per_pixel = shape.color.bytes_per_pixel() as f64;
+        let eight_bit = if bytes_per_pixel > channels {
+            channels
+        } else {
+            0.0
+        };
+        let opaque = if alpha { opaque_channels } else { 0.0 };
+        strip_rows * width * (bytes_per_pixel + eight_bit + opaque)
+    };
     let yuv = pixels * (WEBP_YUV + if alpha { WEBP_ALPHA_PLANE } else { 0.0 });
     let webp_copy = if eight_bit_rgb_or_rgba {
         0.0
@@ -300,7 +321,7 @@ pub fn estimate(
             };
             let (work, out) = match (v.spec.codec, full) {
                 (Codec::Jpeg, true) => (
-                    mozjpeg,
+                    mozjpeg + jpeg_strip,
                     pixels * lossy_out(v.quality) * opaque_channels / 3.0,
                 ),
                 (Codec::Jpeg, false) => (
