@@ -200,10 +200,11 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
                 Some(&big_exif),
             )
         }),
-        // ...and 4 MiB of text chunks, which the PNG decoder keeps.
+        // ...and 4 MiB of text chunks, which the PNG decoder keeps (as
+        // UTF-8: é takes two bytes).
         (
             "text.png",
-            png_rgb_with_text(&gradient(300, 200), 64, 1 << 16),
+            png_rgb_with_text(&gradient(300, 200), 64, 1 << 16, 0xE9),
         ),
         ("icc-segments.jpg", {
             let jpeg = jpeg_rgb(&gradient(300, 200), &JpegOptions::default());

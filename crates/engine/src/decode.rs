@@ -207,10 +207,9 @@ fn heic_rejection(e: heic::HeicError) -> RejectReason {
         heic::HeicError::Truncated => RejectReason::Truncated { format },
         heic::HeicError::Corrupt(detail) => RejectReason::Corrupt { format, detail },
         heic::HeicError::Unsupported(what) => RejectReason::UnsupportedFormat { format: what },
-        heic::HeicError::UnsupportedFeature(feature) => RejectReason::UnsupportedFeature {
-            format: "HEIC".to_owned(),
-            feature,
-        },
+        heic::HeicError::UnsupportedFeature(feature) => {
+            RejectReason::UnsupportedFeature { format, feature }
+        }
     }
 }
 
@@ -389,7 +388,7 @@ fn open<'a>(
     }
     let opened = match image_crate_decoder(bytes, image_format, limits) {
         Ok(decoder) => Ok(Box::new(decoder) as Box<dyn ImageDecoder + 'a>),
-        // Gray-and-alpha TIFFs, which the image crate refuses.
+        // Two-sample gray TIFFs, which the image crate refuses.
         Err(ImageError::Unsupported(e)) if format == Format::Tiff => {
             match ExtraTiffDecoder::open(bytes, max_alloc(limits)) {
                 Ok(Some(decoder)) => Ok(Box::new(decoder) as Box<dyn ImageDecoder + 'a>),
@@ -410,8 +409,8 @@ fn open<'a>(
 /// (`structure::tiff_pixel_kind`): the decoder names it by its bit count
 /// alone, or not at all.
 fn with_tiff_pixel_kind(reason: RejectReason, format: Format, bytes: &[u8]) -> RejectReason {
-    const READ: &str =
-        "the decoder reads unsigned 1-16-bit gray, gray with alpha, RGB, RGBA and CMYK";
+    const READ: &str = "the decoder reads 1, 8 and 16-bit gray, with or without alpha; \
+         8 and 16-bit RGB, RGBA and CMYK; floating-point RGB and RGBA";
     match (reason, structure::tiff_pixel_kind(bytes)) {
         (
             RejectReason::UnsupportedFeature {

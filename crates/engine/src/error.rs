@@ -159,6 +159,7 @@ mod tests {
                 "empty",
                 "not_an_image",
                 "unsupported_format",
+                "unsupported_format",
                 "truncated",
                 "corrupt",
                 "too_many_pixels",

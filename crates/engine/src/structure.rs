@@ -98,15 +98,34 @@ fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
 }
 
 /// The memory the PNG decoder keeps for text chunks (tEXt, zTXt, iTXt)
-/// while it decodes: each one's data (zTXt and iTXt stay compressed) and
-/// about 128 bytes of its own. Real files carry a few hundred bytes; one
-/// made of 30 MiB of text peaked twice as high as its estimate without it.
+/// while it decodes: each one's data (zTXt and compressed iTXt stay
+/// compressed; tEXt's Latin-1 becomes UTF-8, two bytes a character past
+/// ASCII), about 128 bytes of its own per chunk, and the buffer it
+/// reads chunks into, as large as the largest rounded up to a power of
+/// two. Real files carry a few hundred bytes; one made of 30 MiB of text
+/// peaked twice as high as its estimate without it.
 pub fn png_text_bytes(b: &[u8]) -> u64 {
     const PER_CHUNK: u64 = 128;
-    png_chunks(b)
-        .filter(|(kind, _)| matches!(*kind, b"tEXt" | b"zTXt" | b"iTXt"))
-        .map(|(_, data)| data.len() as u64 + PER_CHUNK)
-        .sum()
+    let mut kept = 0;
+    let mut largest = 0;
+    for (kind, data) in png_chunks(b) {
+        let len = data.len() as u64;
+        match kind {
+            // Latin-1 past ASCII takes two bytes of UTF-8.
+            b"tEXt" => kept += len + high_bytes(data) + PER_CHUNK,
+            b"zTXt" | b"iTXt" => kept += len + PER_CHUNK,
+            _ => continue,
+        }
+        largest = largest.max(len);
+    }
+    if largest == 0 {
+        return 0;
+    }
+    kept + largest.next_power_of_two()
+}
+
+fn high_bytes(data: &[u8]) -> u64 {
+    data.iter().filter(|&&c| c >= 0x80).count() as u64
 }
 
 /// A PNG's chunks after the signature, each as (type, data), up to IEND
@@ -343,14 +362,17 @@ pub fn tiff_icc_profile(b: &[u8]) -> Option<&[u8]> {
     b.get(start..start.checked_add(len)?)
 }
 
-/// What a TIFF's pixels are, in words (e.g. "32-bit floating-point gray"),
-/// from its first IFD's Photometric, BitsPerSample and SampleFormat tags:
+/// What a TIFF's pixels are, in words (e.g. "32-bit floating-point gray",
+/// "8-bit white-is-zero gray with one extra sample"), from its first IFD's
+/// Photometric, BitsPerSample, SamplesPerPixel, PlanarConfiguration and
+/// SampleFormat tags:
 /// for the refusal of a kind the decoder does not read. `None` when the
 /// tags cannot be read.
 pub fn tiff_pixel_kind(b: &[u8]) -> Option<String> {
     const BITS_PER_SAMPLE: u16 = 258;
     const PHOTOMETRIC: u16 = 262;
     const SAMPLES_PER_PIXEL: u16 = 277;
+    const PLANAR_CONFIGURATION: u16 = 284;
     const SAMPLE_FORMAT: u16 = 339;
     const SHORT: u16 = 3;
     let tiff = Tiff::new(b);
@@ -368,9 +390,8 @@ pub fn tiff_pixel_kind(b: &[u8]) -> Option<String> {
     };
     let samples = first_short(SAMPLES_PER_PIXEL).unwrap_or(1);
     let colour = match first_short(PHOTOMETRIC)? {
-        0 | 1 if samples > 1 => "gray with alpha".to_owned(),
-        0 | 1 => "gray".to_owned(),
-        2 if samples > 3 => "RGBA".to_owned(),
+        0 => "white-is-zero gray".to_owned(),
+        1 => "gray".to_owned(),
         2 => "RGB".to_owned(),
         3 => "palette".to_owned(),
         4 => "transparency mask".to_owned(),
@@ -391,7 +412,22 @@ pub fn tiff_pixel_kind(b: &[u8]) -> Option<String> {
         _ => "",
     };
     let bits = first_short(BITS_PER_SAMPLE).unwrap_or(1);
-    Some(format!("{bits}-bit {sample}{colour}"))
+    let colour_samples = match colour.as_str() {
+        "gray" | "white-is-zero gray" | "palette" => 1,
+        "CMYK" => 4,
+        _ => 3,
+    };
+    let extra = match samples.saturating_sub(colour_samples) {
+        0 => String::new(),
+        1 => " with one extra sample".to_owned(),
+        n => format!(" with {n} extra samples"),
+    };
+    let planes = if first_short(PLANAR_CONFIGURATION) == Some(2) {
+        ", in separate planes"
+    } else {
+        ""
+    };
+    Some(format!("{bits}-bit {sample}{colour}{extra}{planes}"))
 }
 
 /// A TIFF's bytes, read in its byte order.
@@ -735,8 +771,8 @@ fn gif_first_frame(b: &[u8]) -> Option<GifFirstFrame> {
 }
 
 /// The canvas a GIF's first frame is drawn on: its logical screen, grown
-/// to hold the frame when the frame reaches past it, as browsers and
-/// Pillow draw such files (some writers leave the screen 0x0 or smaller
+/// to hold the frame when the frame reaches past it, the size browsers and
+/// Pillow give such files (some writers leave the screen 0x0 or smaller
 /// than the image). The image crate would crop the frame to the screen,
 /// after decoding all of it: a 1x1 screen over a 64 MP frame made 1x1
 /// variants, and held memory the screen's size did not account for.
@@ -830,15 +866,18 @@ mod tests {
     fn png_text_chunks_are_counted_with_the_decoders_overhead() {
         assert_eq!(png_text_bytes(&png_with(&[])), 0);
         let texts = png_with(&[
-            (b"tEXt", b"k\0v".to_vec()),
+            (b"tEXt", b"k\0\xE9".to_vec()),
             (b"zTXt", vec![0; 1000]),
             (b"iTXt", vec![0; 20]),
             (b"iCCP", vec![0; 5000]),
         ]);
-        assert_eq!(png_text_bytes(&texts), 3 + 1000 + 20 + 3 * 128);
+        // tEXt with its é twice (Latin-1 to UTF-8), the others once, the
+        // per-chunk overhead, and the read buffer for the largest (1000 →
+        // 1024).
+        assert_eq!(png_text_bytes(&texts), 3 + 1 + 1000 + 20 + 3 * 128 + 1024);
         // A chunk cut short ends the count: here the zTXt (the signature,
         // IHDR and tEXt take 48 bytes).
-        assert_eq!(png_text_bytes(&texts[..48 + 500]), 3 + 128);
+        assert_eq!(png_text_bytes(&texts[..48 + 500]), 4 + 128 + 4);
     }
 
     #[test]

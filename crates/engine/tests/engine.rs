@@ -473,6 +473,26 @@ fn gray_with_alpha_tiffs_are_read() {
     ));
     assert!(png.to_luma_alpha8().pixels().all(|p| p.0 == [100, 128]));
 
+    // SampleFormat given per sample (libtiff's way), both unsigned.
+    let per_sample = tiff_two_samples(
+        4,
+        3,
+        &pixels,
+        8,
+        &[(338, 3, 1, 2), (339, 3, 2, 1 | 1 << 16)],
+    );
+    let png = decode(variant(&run(&per_sample), "png")).to_luma_alpha8();
+    assert_eq!(png.get_pixel(1, 0).0, [100, 128]);
+    // Without ExtraSamples saying alpha (0: unspecified, or none), the
+    // second sample is not alpha: gray, as Pillow reads it.
+    for tags in [&[(338, 3, 1, 0)][..], &[]] {
+        let out = run(&tiff_two_samples(4, 3, &pixels, 8, tags));
+        let png = decode(variant(&out, "png"));
+        assert_eq!(png.color(), image::ColorType::L8, "{tags:?}");
+        assert_eq!(png.to_luma8().get_pixel(2, 0).0, [0]);
+        assert!(!contains(variant(&out, "webp"), b"ALPH"));
+    }
+
     // Cut short: refused as the other TIFFs are.
     let whole = tiff_gray_alpha(4, 3, &pixels, 8, false);
     let mut cut = whole[..20].to_vec();
@@ -497,6 +517,22 @@ fn tiffs_of_pixel_types_the_decoder_does_not_read_are_named() {
         err.to_string()
             .contains("this TIFF is not supported: its pixels are 32-bit floating-point gray"),
         "{err}"
+    );
+    // Two-sample gray the tiff crate cannot read: white-is-zero.
+    let white_is_zero = tiff_two_samples(4, 3, &[(10, 255); 12], 8, &[(262, 3, 1, 0)]);
+    let err = process(&white_is_zero, &Settings::default()).unwrap_err();
+    assert_eq!(err.reason(), Reason::UnsupportedFormat, "{err}");
+    assert!(
+        err.to_string()
+            .contains("its pixels are 8-bit white-is-zero gray with one extra sample"),
+        "{err}"
+    );
+    // (Planar ones are named too; this one's single strip is not a
+    // planar file's two, which the decoder finds inconsistent first.)
+    let planar = tiff_two_samples(4, 3, &[(10, 255); 12], 16, &[(284, 3, 1, 2)]);
+    assert_eq!(
+        imgflow_engine::structure::tiff_pixel_kind(&planar).as_deref(),
+        Some("16-bit gray with one extra sample, in separate planes")
     );
     // A palette TIFF (the tiff crate reads none): a gray one relabelled.
     let mut palette = encode_with_image(

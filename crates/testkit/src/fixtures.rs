@@ -196,15 +196,20 @@ pub fn png_raw(
 }
 
 /// An RGB PNG of `img` with `chunks` tEXt chunks of `bytes_each` bytes of
-/// text each, before its pixels.
-pub fn png_rgb_with_text(img: &RgbImage, chunks: usize, bytes_each: usize) -> Vec<u8> {
+/// Latin-1 text each, every character `character`, before its pixels.
+pub fn png_rgb_with_text(
+    img: &RgbImage,
+    chunks: usize,
+    bytes_each: usize,
+    character: u8,
+) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut e = png::Encoder::new(&mut out, img.width(), img.height());
         e.set_color(png::ColorType::Rgb);
         let mut writer = e.write_header().unwrap();
         let mut text = b"Comment\0".to_vec();
-        text.resize(text.len() + bytes_each, b'x');
+        text.resize(text.len() + bytes_each, character);
         for _ in 0..chunks {
             writer
                 .write_chunk(png::chunk::ChunkType(*b"tEXt"), &text)
@@ -226,9 +231,23 @@ pub fn tiff_gray_alpha(
     bits: u16,
     associated: bool,
 ) -> Vec<u8> {
+    let extra_samples = (338, 3, 1, if associated { 1 } else { 2 });
+    tiff_two_samples(w, h, pixels, bits, &[extra_samples])
+}
+
+/// An uncompressed little-endian TIFF of two samples a pixel (black-is-zero
+/// gray, chunky), with `tags` (tag, type, count, value held in the entry)
+/// added or replacing the defaults.
+pub fn tiff_two_samples(
+    w: u32,
+    h: u32,
+    pixels: &[(u16, u16)],
+    bits: u16,
+    tags: &[(u16, u16, u32, u32)],
+) -> Vec<u8> {
     let mut data = Vec::new();
-    for &(gray, alpha) in pixels {
-        for v in [gray, alpha] {
+    for &(first, second) in pixels {
+        for v in [first, second] {
             if bits == 8 {
                 data.push(v as u8);
             } else {
@@ -236,7 +255,7 @@ pub fn tiff_gray_alpha(
             }
         }
     }
-    let entries: [(u16, u16, u32, u32); 10] = [
+    let mut entries: Vec<(u16, u16, u32, u32)> = vec![
         (256, 4, 1, w),
         (257, 4, 1, h),
         (258, 3, 2, u32::from(bits) | u32::from(bits) << 16), // two SHORTs in the entry
@@ -246,8 +265,12 @@ pub fn tiff_gray_alpha(
         (277, 3, 1, 2),
         (278, 4, 1, h),
         (279, 4, 1, data.len() as u32),
-        (338, 3, 1, if associated { 1 } else { 2 }),
     ];
+    for &tag in tags {
+        entries.retain(|e| e.0 != tag.0);
+        entries.push(tag);
+    }
+    entries.sort_by_key(|e| e.0);
     let ifd = 8 + data.len() as u32;
     let mut out = b"II*\0".to_vec();
     out.extend(ifd.to_le_bytes());

@@ -1,7 +1,8 @@
 //! A GIF's first frame on its canvas: the logical screen, grown to hold the
-//! frame where it reaches past it ([`crate::structure::gif_canvas`]), as
-//! browsers and Pillow draw it. The image crate crops the frame to the
-//! screen instead. Around the frame, the canvas is transparent.
+//! frame where it reaches past it ([`crate::structure::gif_canvas`]): the
+//! size browsers and Pillow give it. The image crate crops the frame to
+//! the screen instead. Around the frame, the canvas is transparent, as the
+//! image crate leaves it (Pillow fills it with the background colour).
 
 use image::error::{DecodingError, ImageFormatHint, LimitError, LimitErrorKind};
 use image::{ImageError, ImageFormat, RgbaImage};

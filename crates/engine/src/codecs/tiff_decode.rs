@@ -1,8 +1,10 @@
-//! Gray-and-alpha TIFFs (Pillow's "LA" saved as TIFF, and what image
+//! Two-sample gray TIFFs (Pillow's "LA" saved as TIFF, and what image
 //! editors write for a gray image with transparency), which the tiff crate
-//! reads as two-sample "multiband" images and the image crate's decoder
-//! then refuses. (Palette TIFFs stay refused: the tiff crate does not read
-//! them.)
+//! reads as "multiband" images and the image crate's decoder then refuses.
+//! The second sample is alpha when ExtraSamples says so (associated or
+//! not); otherwise it is dropped and the image is gray, as Pillow reads it.
+//! Planar (one plane per sample) and white-is-zero ones stay refused, as do
+//! palette TIFFs: the tiff crate reads none of those.
 
 use image::error::{DecodingError, ImageFormatHint, LimitError, LimitErrorKind};
 use image::error::{UnsupportedError, UnsupportedErrorKind};
@@ -12,48 +14,62 @@ use std::io::Cursor;
 use tiff::decoder::{Decoder, DecodingResult, Limits};
 use tiff::tags::Tag;
 
-/// A gray-and-alpha TIFF, opened.
+/// A two-sample gray TIFF, opened.
 pub struct ExtraTiffDecoder<'a> {
     inner: Decoder<Cursor<&'a [u8]>>,
     dimensions: (u32, u32),
     /// Bits per sample: 8 or 16.
     bits: u8,
+    /// The second sample is alpha (else it is dropped).
+    alpha: bool,
 }
 
 impl<'a> ExtraTiffDecoder<'a> {
     /// `Ok(None)` for a TIFF of another kind (the image crate's to
     /// read or refuse). `max_alloc` bounds the tiff crate's buffers.
     pub fn open(bytes: &'a [u8], max_alloc: u64) -> ImageResult<Option<Self>> {
+        const BLACK_IS_ZERO: u16 = 1;
+        const CHUNKY: u16 = 1;
         let mut limits = Limits::default();
         limits.decoding_buffer_size = usize::try_from(max_alloc).unwrap_or(usize::MAX);
         let mut inner = Decoder::new(Cursor::new(bytes))
             .map_err(error)?
             .with_limits(limits);
         let dimensions = inner.dimensions().map_err(error)?;
-        let sample_format = inner
-            .find_tag_unsigned::<u16>(Tag::SampleFormat)
-            .map_err(error)?;
-        if sample_format.is_some_and(|f| f != 1) {
-            // Signed or floating-point samples: not these kinds.
+        // One value per sample, or one for all: all unsigned integers.
+        let unsigned = |inner: &mut Decoder<_>, tag| -> ImageResult<Vec<u16>> {
+            Ok(inner
+                .find_tag_unsigned_vec::<u16>(tag)
+                .map_err(error)?
+                .unwrap_or_default())
+        };
+        if unsigned(&mut inner, Tag::SampleFormat)?
+            .iter()
+            .any(|&f| f != 1)
+            || unsigned(&mut inner, Tag::PlanarConfiguration)?
+                .first()
+                .is_some_and(|&c| c != CHUNKY)
+            || unsigned(&mut inner, Tag::PhotometricInterpretation)?.first() != Some(&BLACK_IS_ZERO)
+        {
             return Ok(None);
         }
         let bits = match inner.colortype().map_err(error)? {
             tiff::ColorType::Multiband {
                 bit_depth: bits @ (8 | 16),
                 num_samples: 2,
-            } if inner
-                .find_tag_unsigned::<u16>(Tag::PhotometricInterpretation)
-                .map_err(error)?
-                == Some(1) =>
-            {
-                bits
-            }
+            } => bits,
             _ => return Ok(None),
         };
+        // ExtraSamples: 1 associated alpha, 2 unassociated, 0 unspecified.
+        let alpha = matches!(
+            unsigned(&mut inner, Tag::ExtraSamples)?.first(),
+            Some(1 | 2)
+        );
         Ok(Some(ExtraTiffDecoder {
             inner,
             dimensions,
             bits,
+            alpha,
         }))
     }
 }
@@ -64,10 +80,11 @@ impl ImageDecoder for ExtraTiffDecoder<'_> {
     }
 
     fn color_type(&self) -> ColorType {
-        if self.bits == 8 {
-            ColorType::La8
-        } else {
-            ColorType::La16
+        match (self.bits, self.alpha) {
+            (8, true) => ColorType::La8,
+            (8, false) => ColorType::L8,
+            (_, true) => ColorType::La16,
+            (_, false) => ColorType::L16,
         }
     }
 
@@ -84,24 +101,33 @@ impl ImageDecoder for ExtraTiffDecoder<'_> {
 
     fn read_image(mut self, buf: &mut [u8]) -> ImageResult<()> {
         let decoded = self.inner.read_image().map_err(error)?;
-        match decoded {
-            DecodingResult::U8(samples) => copy_exactly(buf, &samples),
-            DecodingResult::U16(samples) => copy_exactly(buf, bytemuck::cast_slice(&samples)),
-            _ => Err(decoding("its samples are not of the size its tags give")),
+        let samples: &[u8] = match &decoded {
+            DecodingResult::U8(samples) => samples,
+            DecodingResult::U16(samples) => bytemuck::cast_slice(samples),
+            _ => return Err(decoding("its samples are not of the size its tags give")),
+        };
+        let wanted = if self.alpha { buf.len() } else { 2 * buf.len() };
+        if samples.len() != wanted {
+            return Err(decoding("its pixel data is not the image's size"));
         }
+        if self.alpha {
+            buf.copy_from_slice(samples);
+        } else {
+            // Gray only: the first sample of each pair.
+            let sample = usize::from(self.bits / 8);
+            for (pixel, out) in samples
+                .chunks_exact(2 * sample)
+                .zip(buf.chunks_exact_mut(sample))
+            {
+                out.copy_from_slice(&pixel[..sample]);
+            }
+        }
+        Ok(())
     }
 
     fn read_image_boxed(self: Box<Self>, buf: &mut [u8]) -> ImageResult<()> {
         (*self).read_image(buf)
     }
-}
-
-fn copy_exactly(buf: &mut [u8], samples: &[u8]) -> ImageResult<()> {
-    if samples.len() != buf.len() {
-        return Err(decoding("its pixel data is not the image's size"));
-    }
-    buf.copy_from_slice(samples);
-    Ok(())
 }
 
 fn decoding(detail: &str) -> ImageError {
