@@ -101,7 +101,7 @@ fn inspection(kind: &Kind, width: u32, height: u32, settings: &Settings) -> Insp
         input_copied: false,
         icc: Default::default(),
         exif: 0,
-        text: 0,
+        held: 0,
     };
     let pixels = f64::from(width) * f64::from(height);
     let upload = (pixels * kind.upload_bytes_per_pixel).min(settings.limits.max_bytes as f64);

@@ -382,6 +382,55 @@ fn estimates_cover_measured_peaks_within_half_again() {
     }
 }
 
+/// WebP decoders hold more than the pixels (YUV planes, the lossless
+/// coder's words, an animation's canvas): with the thumbnail alone, their
+/// decoding makes the peak.
+#[test]
+fn webp_decoding_peaks_are_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = photo_like(1600, 1200);
+    let rgb = DynamicImage::ImageRgba8(photo.clone()).to_rgb8();
+    let lossy = |image: DynamicImage| {
+        imgflow_engine::codecs::webp::encode(
+            image.into(),
+            80,
+            None,
+            imgflow_engine::codecs::webp::Footprint::Fast,
+        )
+        .unwrap()
+    };
+    let lossy_rgb = lossy(DynamicImage::ImageRgb8(rgb.clone()));
+    let files = [
+        ("lossy.webp", lossy_rgb.clone()),
+        (
+            "lossy-alpha.webp",
+            lossy(DynamicImage::ImageRgba8(photo.clone())),
+        ),
+        (
+            "lossless.webp",
+            encode_with_image(&DynamicImage::ImageRgb8(rgb), ImageFormat::WebP),
+        ),
+        (
+            "lossless-alpha.webp",
+            encode_with_image(&DynamicImage::ImageRgba8(photo), ImageFormat::WebP),
+        ),
+        (
+            "animated.webp",
+            webp_animation(1600, 1200, &[lossy_rgb.clone(), lossy_rgb]),
+        ),
+    ];
+    let thumbnail = ["--variants", "thumbnail"];
+    for (name, bytes) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let measured = measured_kib_with(&path, Schedule::OneAtATime, &thumbnail);
+        let estimated = estimated_kib_with(&path, Schedule::OneAtATime, &thumbnail);
+        let ratio = estimated as f64 / measured as f64;
+        println!("{name:20} thumbnail: measured {measured:6} KiB, estimated {estimated:6} KiB ({ratio:.2}x)");
+        assert!((1.0..=1.5).contains(&ratio), "{name}: {ratio}");
+    }
+}
+
 /// The same holds for uploads just under the default pixel limit, made here
 /// (never committed), with the schedule `imgflow process --threads 1`
 /// admits them with. Slow: scripts/test.sh runs it with `--ignored`.

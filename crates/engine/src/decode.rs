@@ -6,7 +6,7 @@ use super::codecs::{self, gif_decode, heic, jpeg_decode, panic_message};
 use super::error::RejectReason;
 use super::sniff::{format_name, sniff, Format, Sniffed};
 use super::{alpha, structure};
-use crate::memory::{IccShape, Shape};
+use crate::memory::{self, IccShape, Shape};
 use crate::settings::{Limits, VariantSettings};
 use image::error::UnsupportedErrorKind;
 use image::metadata::Orientation;
@@ -96,10 +96,14 @@ fn read_header(
         input_copied: restored.is_some(),
         icc: icc_shape,
         exif: exif as u64,
-        text: if format == Format::Png {
-            structure::png_text_bytes(bytes)
-        } else {
-            0
+        held: match format {
+            Format::Png => structure::png_text_bytes(bytes),
+            Format::WebP => memory::webp_decoder_held(
+                structure::webp_coding(bytes).unwrap_or_default(),
+                color.has_alpha(),
+                u64::from(width) * u64::from(height),
+            ),
+            _ => 0,
         },
     })
 }
@@ -187,7 +191,7 @@ fn heic_shape(header: &heic::HeicHeader) -> Shape {
         icc: icc_shape(header.icc.as_deref()),
         // heifer reads the orientation from the boxes, not the EXIF.
         exif: 0,
-        text: 0,
+        held: 0,
     }
 }
 

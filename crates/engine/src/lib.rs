@@ -198,7 +198,7 @@ mod tests {
                 input_copied: false,
                 icc: memory::IccShape::default(),
                 exif: 0,
-                text: 0,
+                held: 0,
             },
             memory: memory::Estimate {
                 one_at_a_time: u64::MAX,

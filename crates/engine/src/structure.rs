@@ -241,6 +241,50 @@ pub fn webp_with_alpha_flag_restored(b: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+/// How a WebP's first image is coded, which decides what its decoder holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WebpCoding {
+    /// VP8L (else VP8, lossy).
+    pub lossless: bool,
+    /// A lossy image with an ALPH chunk.
+    pub alpha_chunk: bool,
+    /// An animation (VP8X's flag): the first frame is drawn on a canvas.
+    pub animated: bool,
+}
+
+/// The coding of a WebP's first image, from its chunks (an animation's
+/// first ANMF frame); `None` when no bitstream chunk is found.
+pub fn webp_coding(b: &[u8]) -> Option<WebpCoding> {
+    const ANIMATED: u8 = 0x02;
+    let animated =
+        b.get(12..16) == Some(b"VP8X") && vp8x_fields(b).is_some_and(|f| f[0] & ANIMATED != 0);
+    let coding = |chunks: &mut dyn Iterator<Item = (&[u8; 4], &[u8])>| {
+        let mut alpha_chunk = false;
+        for (fourcc, _) in chunks {
+            match fourcc {
+                b"ALPH" => alpha_chunk = true,
+                b"VP8 " => return Some((false, alpha_chunk)),
+                b"VP8L" => return Some((true, false)),
+                _ => {}
+            }
+        }
+        None
+    };
+    let (lossless, alpha_chunk) = if animated {
+        // ANMF: 16 bytes of frame header, then the frame's chunks.
+        let anmf =
+            riff_chunks(b).find_map(|(fourcc, data)| (fourcc == b"ANMF").then_some(data?))?;
+        coding(&mut sub_chunks(anmf.get(16..)?))?
+    } else {
+        coding(&mut riff_chunks(b).map_while(|(fourcc, data)| Some((fourcc, data?))))?
+    };
+    Some(WebpCoding {
+        lossless,
+        alpha_chunk,
+        animated,
+    })
+}
+
 /// The flags and canvas of an extended WebP, where the decoder (and
 /// imagesize) read them: the ten bytes after the VP8X chunk's header,
 /// whatever size the chunk declares (a VP8X of size 0 still has a canvas;
@@ -860,6 +904,47 @@ mod tests {
             contradiction(Format::Jpeg, &with_scans(MAX_JPEG_SCANS + 1)).as_deref(),
             Some("it has 101 scans (more than 100)")
         );
+    }
+
+    #[test]
+    fn a_webps_coding_is_read_from_its_chunks() {
+        let riff = |chunks: &[(&[u8; 4], &[u8])]| {
+            let mut body = b"WEBP".to_vec();
+            for (fourcc, data) in chunks {
+                body.extend(*fourcc);
+                body.extend((data.len() as u32).to_le_bytes());
+                body.extend(*data);
+            }
+            [
+                b"RIFF".as_slice(),
+                &(body.len() as u32).to_le_bytes(),
+                &body,
+            ]
+            .concat()
+        };
+        let vp8x = |flags: u8| [flags, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let coding = |lossless, alpha_chunk, animated| WebpCoding {
+            lossless,
+            alpha_chunk,
+            animated,
+        };
+        let lossy = riff(&[(b"VP8 ", &[0; 10])]);
+        assert_eq!(webp_coding(&lossy), Some(coding(false, false, false)));
+        let lossless = riff(&[(b"VP8L", &[0; 10])]);
+        assert_eq!(webp_coding(&lossless), Some(coding(true, false, false)));
+        let alpha = riff(&[
+            (b"VP8X", &vp8x(0x10)),
+            (b"ALPH", &[0; 4]),
+            (b"VP8 ", &[0; 10]),
+        ]);
+        assert_eq!(webp_coding(&alpha), Some(coding(false, true, false)));
+        let mut anmf = vec![0; 16];
+        anmf.extend(b"VP8L");
+        anmf.extend(4u32.to_le_bytes());
+        anmf.extend([0; 4]);
+        let animated = riff(&[(b"VP8X", &vp8x(0x02)), (b"ANIM", &[0; 6]), (b"ANMF", &anmf)]);
+        assert_eq!(webp_coding(&animated), Some(coding(true, false, true)));
+        assert_eq!(webp_coding(&riff(&[(b"EXIF", &[0; 4])])), None);
     }
 
     #[test]

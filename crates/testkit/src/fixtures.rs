@@ -481,6 +481,38 @@ pub fn gif_past_its_screen(image: &RgbaImage, at: (u16, u16), screen: (u16, u16)
     out
 }
 
+/// An animated WebP of `width`x`height` whose frames are the given simple
+/// (VP8 or VP8L, without VP8X) WebP files, each covering the canvas.
+pub fn webp_animation(width: u32, height: u32, frames: &[Vec<u8>]) -> Vec<u8> {
+    let u24 = |v: u32| v.to_le_bytes()[..3].to_vec();
+    let chunk = |fourcc: &[u8], data: &[u8]| {
+        let mut c = fourcc.to_vec();
+        c.extend((data.len() as u32).to_le_bytes());
+        c.extend(data);
+        if data.len() % 2 == 1 {
+            c.push(0);
+        }
+        c
+    };
+    let mut vp8x = vec![0x02, 0, 0, 0]; // animation
+    vp8x.extend(u24(width - 1));
+    vp8x.extend(u24(height - 1));
+    let mut body = b"WEBP".to_vec();
+    body.extend(chunk(b"VP8X", &vp8x));
+    body.extend(chunk(b"ANIM", &[255, 255, 255, 255, 0, 0]));
+    for frame in frames {
+        let mut anmf = [u24(0), u24(0), u24(width - 1), u24(height - 1), u24(100)].concat();
+        anmf.push(0);
+        // The frame's own chunk: after "RIFF", its size and "WEBP".
+        anmf.extend(&frame[12..]);
+        body.extend(chunk(b"ANMF", &anmf));
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend((body.len() as u32).to_le_bytes());
+    out.extend(body);
+    out
+}
+
 /// A two-frame animated GIF: first frame red, second blue.
 pub fn animated_gif() -> Vec<u8> {
     use image::codecs::gif::GifEncoder;
