@@ -382,11 +382,12 @@ fn estimates_cover_measured_peaks_within_half_again() {
     }
 }
 
-/// WebP decoders hold more than the pixels (YUV planes, the lossless
-/// coder's words, an animation's canvas): with the thumbnail alone, their
-/// decoding makes the peak.
+/// WebP and TIFF decoders hold more than the pixels (YUV planes, the
+/// lossless coder's words, an animation's canvas; a TIFF's samples as the
+/// file stores them): with the thumbnail alone, their decoding makes the
+/// peak.
 #[test]
-fn webp_decoding_peaks_are_covered() {
+fn decoding_peaks_are_covered() {
     let dir = tempfile::tempdir().unwrap();
     let photo = photo_like(1600, 1200);
     let rgb = DynamicImage::ImageRgba8(photo.clone()).to_rgb8();
@@ -400,6 +401,8 @@ fn webp_decoding_peaks_are_covered() {
         .unwrap()
     };
     let lossy_rgb = lossy(DynamicImage::ImageRgb8(rgb.clone()));
+    let rgb_copy = rgb.clone();
+    let gray = DynamicImage::ImageRgb8(rgb.clone()).to_luma8();
     let files = [
         ("lossy.webp", lossy_rgb.clone()),
         (
@@ -418,6 +421,17 @@ fn webp_decoding_peaks_are_covered() {
             "animated.webp",
             webp_animation(1600, 1200, &[lossy_rgb.clone(), lossy_rgb]),
         ),
+        (
+            "photo.tiff",
+            encode_with_image(&DynamicImage::ImageRgb8(rgb_copy), ImageFormat::Tiff),
+        ),
+        ("gray-alpha.tiff", {
+            let pixels: Vec<(u16, u16)> = gray
+                .enumerate_pixels()
+                .map(|(x, _, p)| (u16::from(p.0[0]), (x % 256) as u16))
+                .collect();
+            tiff_gray_alpha(1600, 1200, &pixels, 8, false)
+        }),
     ];
     let thumbnail = ["--variants", "thumbnail"];
     for (name, bytes) in files {

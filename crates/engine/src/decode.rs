@@ -98,6 +98,14 @@ fn read_header(
         exif: exif as u64,
         held: match format {
             Format::Png => structure::png_text_bytes(bytes),
+            // The TIFF decoder reads the image into a buffer of its own,
+            // in the file's samples (CMYK, or gray with its extra
+            // sample), then converts it into the one it hands over; a
+            // strip's decoder (JPEG, LZW) adds a little.
+            Format::Tiff => {
+                let file_bits = u64::from(decoder.original_color_type().bits_per_pixel());
+                u64::from(width) * u64::from(height) * file_bits / 8 * 11 / 10
+            }
             Format::WebP => memory::webp_decoder_held(
                 structure::webp_coding(bytes).unwrap_or_default(),
                 color.has_alpha(),

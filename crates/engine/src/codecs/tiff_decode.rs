@@ -88,6 +88,15 @@ impl ImageDecoder for ExtraTiffDecoder<'_> {
         }
     }
 
+    /// The samples as the file stores them: two a pixel.
+    fn original_color_type(&self) -> image::ExtendedColorType {
+        if self.bits == 8 {
+            image::ExtendedColorType::La8
+        } else {
+            image::ExtendedColorType::La16
+        }
+    }
+
     fn orientation(&mut self) -> ImageResult<Orientation> {
         let tag = self
             .inner
