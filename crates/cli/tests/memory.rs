@@ -401,7 +401,6 @@ fn decoding_peaks_are_covered() {
         .unwrap()
     };
     let lossy_rgb = lossy(DynamicImage::ImageRgb8(rgb.clone()));
-    let rgb_copy = rgb.clone();
     let gray = DynamicImage::ImageRgb8(rgb.clone()).to_luma8();
     let files = [
         ("lossy.webp", lossy_rgb.clone()),
@@ -411,7 +410,7 @@ fn decoding_peaks_are_covered() {
         ),
         (
             "lossless.webp",
-            encode_with_image(&DynamicImage::ImageRgb8(rgb), ImageFormat::WebP),
+            encode_with_image(&DynamicImage::ImageRgb8(rgb.clone()), ImageFormat::WebP),
         ),
         (
             "lossless-alpha.webp",
@@ -423,7 +422,7 @@ fn decoding_peaks_are_covered() {
         ),
         (
             "photo.tiff",
-            encode_with_image(&DynamicImage::ImageRgb8(rgb_copy), ImageFormat::Tiff),
+            encode_with_image(&DynamicImage::ImageRgb8(rgb), ImageFormat::Tiff),
         ),
         ("gray-alpha.tiff", {
             let pixels: Vec<(u16, u16)> = gray

@@ -98,14 +98,10 @@ fn read_header(
         exif: exif as u64,
         held: match format {
             Format::Png => structure::png_text_bytes(bytes),
-            // The TIFF decoder reads the image into a buffer of its own,
-            // in the file's samples (CMYK, or gray with its extra
-            // sample), then converts it into the one it hands over; a
-            // strip's decoder (JPEG, LZW) adds a little.
-            Format::Tiff => {
-                let file_bits = u64::from(decoder.original_color_type().bits_per_pixel());
-                u64::from(width) * u64::from(height) * file_bits / 8 * 11 / 10
-            }
+            Format::Tiff => memory::tiff_decoder_held(
+                decoder.original_color_type().bits_per_pixel(),
+                u64::from(width) * u64::from(height),
+            ),
             Format::WebP => memory::webp_decoder_held(
                 structure::webp_coding(bytes).unwrap_or_default(),
                 color.has_alpha(),
@@ -315,7 +311,7 @@ fn decode_pixels(
         }
     } else if format == Format::Gif {
         drop(decoder);
-        gif_decode::decode(bytes, (width, height), max_alloc(limits))
+        gif_decode::decode(bytes, (width, height))
             .map(DynamicImage::ImageRgba8)
             .map_err(|e| classify(e, name, Some((width, height)), limits))?
     } else {
@@ -410,39 +406,35 @@ fn open<'a>(
         }
         Err(e) => Err(e),
     };
-    let decoder =
-        opened.map_err(|e| with_tiff_pixel_kind(classify(e, name, None, limits), format, bytes))?;
+    let decoder = opened.map_err(|e| match &e {
+        ImageError::Unsupported(unsupported) if format == Format::Tiff => {
+            tiff_unsupported(unsupported, bytes).unwrap_or_else(|| classify(e, name, None, limits))
+        }
+        _ => classify(e, name, None, limits),
+    })?;
     let (width, height) = dimensions(format, bytes, &decoder);
     check(width, height)?;
     Ok(decoder)
 }
 
 /// A TIFF the decoder refuses, with its pixel type in words
-/// (`structure::tiff_pixel_kind`): the decoder names it by its bit count
-/// alone, or not at all.
-fn with_tiff_pixel_kind(reason: RejectReason, format: Format, bytes: &[u8]) -> RejectReason {
+/// (`structure::tiff_pixel_kind`), which the decoder names by its bit count
+/// alone (a colour type), or not at all; `None` when the tags cannot say.
+fn tiff_unsupported(e: &image::error::UnsupportedError, bytes: &[u8]) -> Option<RejectReason> {
     const READ: &str = "the decoder reads 1, 8 and 16-bit gray, with or without alpha; \
          8 and 16-bit RGB, RGBA and CMYK; floating-point RGB and RGBA";
-    match (reason, structure::tiff_pixel_kind(bytes)) {
-        (
-            RejectReason::UnsupportedFeature {
-                format: name,
-                feature,
-            },
-            Some(kind),
-        ) if format == Format::Tiff => {
-            let feature = if feature.starts_with("its pixels") {
-                format!("its pixels are {kind} ({READ})")
-            } else {
-                format!("{feature} (its pixels are {kind}; {READ})")
-            };
-            RejectReason::UnsupportedFeature {
-                format: name,
-                feature,
-            }
+    let kind = structure::tiff_pixel_kind(bytes)?;
+    let feature = match e.kind() {
+        UnsupportedErrorKind::Color(_) => format!("its pixels are {kind} ({READ})"),
+        UnsupportedErrorKind::GenericFeature(what) => {
+            format!("{what} (its pixels are {kind}; {READ})")
         }
-        (other, _) => other,
-    }
+        _ => format!("{e} (its pixels are {kind}; {READ})"),
+    };
+    Some(RejectReason::UnsupportedFeature {
+        format: format_name(Format::Tiff).to_owned(),
+        feature,
+    })
 }
 
 /// The image's dimensions: the decoder's, except a GIF's, whose canvas may

@@ -372,18 +372,7 @@ fn tiff_values_are_missing(b: &[u8]) -> bool {
 /// as it is.
 pub fn tiff_alpha_is_associated(b: &[u8]) -> bool {
     const EXTRA_SAMPLES: u16 = 338;
-    const SHORT: u16 = 3;
-    let tiff = Tiff::new(b);
-    let Some(entries) = tiff.first_ifd() else {
-        return false;
-    };
-    entries.flatten().any(|e| {
-        // A SHORT's first value is held in the entry (the offset field).
-        e.tag == EXTRA_SAMPLES
-            && e.kind == SHORT
-            && e.count >= 1
-            && tiff.u16_at(e.at + 8) == Some(1)
-    })
+    Tiff::new(b).first_short(EXTRA_SAMPLES) == Some(1)
 }
 
 /// A TIFF's ICC profile (tag 34675, InterColorProfile, in the first IFD),
@@ -418,37 +407,25 @@ pub fn tiff_pixel_kind(b: &[u8]) -> Option<String> {
     const SAMPLES_PER_PIXEL: u16 = 277;
     const PLANAR_CONFIGURATION: u16 = 284;
     const SAMPLE_FORMAT: u16 = 339;
-    const SHORT: u16 = 3;
-    let tiff = Tiff::new(b);
-    // A tag's first SHORT value: in the entry, or at its offset.
-    let first_short = |tag: u16| {
-        tiff.first_ifd()?.flatten().find_map(|e| {
-            (e.tag == tag && e.kind == SHORT && e.count >= 1).then(|| {
-                if e.count <= 2 {
-                    tiff.u16_at(e.at + 8)
-                } else {
-                    tiff.u16_at(e.offset as usize)
-                }
-            })?
-        })
-    };
+    let first_short = |tag| Tiff::new(b).first_short(tag);
     let samples = first_short(SAMPLES_PER_PIXEL).unwrap_or(1);
-    let colour = match first_short(PHOTOMETRIC)? {
-        0 => "white-is-zero gray".to_owned(),
-        1 => "gray".to_owned(),
-        2 => "RGB".to_owned(),
-        3 => "palette".to_owned(),
-        4 => "transparency mask".to_owned(),
-        5 => "CMYK".to_owned(),
-        6 => "YCbCr".to_owned(),
-        8 => "CIE L*a*b*".to_owned(),
-        9 => "ICC L*a*b*".to_owned(),
-        10 => "ITU L*a*b*".to_owned(),
-        32803 => "colour filter array (raw sensor data)".to_owned(),
-        32844 => "LogL".to_owned(),
-        32845 => "LogLuv".to_owned(),
-        34892 => "linear raw".to_owned(),
-        other => format!("photometric {other}"),
+    // The colour, and how many samples it takes.
+    let (colour, colour_samples) = match first_short(PHOTOMETRIC)? {
+        0 => ("white-is-zero gray".to_owned(), 1),
+        1 => ("gray".to_owned(), 1),
+        2 => ("RGB".to_owned(), 3),
+        3 => ("palette".to_owned(), 1),
+        4 => ("transparency mask".to_owned(), 1),
+        5 => ("CMYK".to_owned(), 4),
+        6 => ("YCbCr".to_owned(), 3),
+        8 => ("CIE L*a*b*".to_owned(), 3),
+        9 => ("ICC L*a*b*".to_owned(), 3),
+        10 => ("ITU L*a*b*".to_owned(), 3),
+        32803 => ("colour filter array (raw sensor data)".to_owned(), 1),
+        32844 => ("LogL".to_owned(), 1),
+        32845 => ("LogLuv".to_owned(), 3),
+        34892 => ("linear raw".to_owned(), 3),
+        other => (format!("photometric {other}"), 1),
     };
     let sample = match first_short(SAMPLE_FORMAT).unwrap_or(1) {
         2 => "signed ",
@@ -456,11 +433,6 @@ pub fn tiff_pixel_kind(b: &[u8]) -> Option<String> {
         _ => "",
     };
     let bits = first_short(BITS_PER_SAMPLE).unwrap_or(1);
-    let colour_samples = match colour.as_str() {
-        "gray" | "white-is-zero gray" | "palette" => 1,
-        "CMYK" => 4,
-        _ => 3,
-    };
     let extra = match samples.saturating_sub(colour_samples) {
         0 => String::new(),
         1 => " with one extra sample".to_owned(),
@@ -514,6 +486,21 @@ impl<'a> Tiff<'a> {
             u32::from_be_bytes(x)
         } else {
             u32::from_le_bytes(x)
+        })
+    }
+
+    /// The first value of a SHORT tag of the first IFD: in the entry (one
+    /// or two values), or at its offset.
+    fn first_short(self, tag: u16) -> Option<u16> {
+        const SHORT: u16 = 3;
+        self.first_ifd()?.flatten().find_map(|e| {
+            (e.tag == tag && e.kind == SHORT && e.count >= 1).then(|| {
+                if e.count <= 2 {
+                    self.u16_at(e.at + 8)
+                } else {
+                    self.u16_at(e.offset as usize)
+                }
+            })?
         })
     }
 

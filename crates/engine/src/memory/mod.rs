@@ -52,7 +52,8 @@ pub struct Shape {
     pub exif: u64,
     /// What the decoder holds beside the pixels while it decodes: a PNG's
     /// text chunks (`structure::png_text_bytes`), a WebP's planes and
-    /// buffers ([`webp_decoder_held`]).
+    /// buffers ([`webp_decoder_held`]), a TIFF's own copy
+    /// ([`tiff_decoder_held`]).
     pub held: u64,
 }
 
@@ -111,9 +112,10 @@ pub const TWO_PASSES_MIN_SAVING: u64 = 32 << 20;
 /// What the WebP decoder (image-webp) holds beside the pixels it hands
 /// over, per pixel, by how the first image is coded (measured at 8.3 MP
 /// beyond the input and the pixels, rounded up: 1.5, 6.5, 3.2 with alpha
-/// and 5.6 without, 7–8 for animations): a lossy frame's YUV planes; the lossless coder's ARGB
-/// words and its RGBA output; an ALPH chunk's plane, decoded by the
-/// lossless coder; an animation's canvas and frame beside those.
+/// and 5.6 without, 7–8 for animations): a lossy frame's YUV planes; the
+/// lossless coder's ARGB words and its RGBA output; an ALPH chunk's plane,
+/// decoded by the lossless coder; an animation's canvas and frame beside
+/// those.
 pub fn webp_decoder_held(coding: WebpCoding, alpha: bool, pixels: u64) -> u64 {
     let per_pixel: f64 = match (coding.animated, coding.lossless, coding.alpha_chunk) {
         (false, false, false) => 2.0,
@@ -124,6 +126,14 @@ pub fn webp_decoder_held(coding: WebpCoding, alpha: bool, pixels: u64) -> u64 {
         (true, _, _) => 8.5,
     };
     (pixels as f64 * per_pixel) as u64
+}
+
+/// What the TIFF decoder holds beside the pixels it hands over: the image
+/// read into a buffer of its own, in the file's samples (CMYK, or gray with
+/// its extra sample; `file_bits` a pixel), then converted; a strip's
+/// decoder (JPEG, LZW) adds a little.
+pub fn tiff_decoder_held(file_bits: u16, pixels: u64) -> u64 {
+    pixels * u64::from(file_bits) / 8 * 11 / 10
 }
 
 /// The allocator's slack, on top of the model.
