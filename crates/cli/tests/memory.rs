@@ -444,6 +444,67 @@ fn decoding_peaks_are_covered() {
     }
 }
 
+/// A variant subset (`VARIANTS`) is a real configuration, and the peak
+/// moves with it: to the thumbnail's resizer input (a 16-bit source), to
+/// the JPEGs' outputs (noise of black and white pixels, the least
+/// compressible input, in gray), to mozjpeg's rows (a very wide image),
+/// to the WebP's bitstream (noise, WebP alone).
+#[test]
+fn variant_subsets_are_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary_gray = {
+        let noise = noise(3000, 2000);
+        image::GrayImage::from_fn(3000, 2000, |x, y| {
+            image::Luma([if noise.get_pixel(x, y).0[0] & 1 == 0 {
+                0
+            } else {
+                255
+            }])
+        })
+    };
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        (
+            "rgba16.png",
+            encode_with_image(
+                &DynamicImage::ImageRgba16(rgba16(3000, 2000)),
+                ImageFormat::Png,
+            ),
+            "thumbnail",
+        ),
+        (
+            "black-and-white.png",
+            encode_with_image(&DynamicImage::ImageLuma8(binary_gray), ImageFormat::Png),
+            "compressed,low",
+        ),
+        (
+            "wide.bmp",
+            encode_with_image(
+                &DynamicImage::ImageRgb8(noise(60_000, 40)),
+                ImageFormat::Bmp,
+            ),
+            "compressed",
+        ),
+        (
+            "noise.png",
+            encode_with_image(
+                &DynamicImage::ImageRgb8(noise(3000, 2000)),
+                ImageFormat::Png,
+            ),
+            "webp",
+        ),
+    ];
+    for (name, bytes, variants) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let more = ["--variants", variants];
+        let measured = measured_kib_with(&path, Schedule::OneAtATime, &more);
+        let estimated = estimated_kib_with(&path, Schedule::OneAtATime, &more);
+        let ratio = estimated as f64 / measured as f64;
+        println!("{name:20} {variants}: measured {measured:6} KiB, estimated {estimated:6} KiB ({ratio:.2}x)");
+        assert!((1.0..=1.5).contains(&ratio), "{name} {variants}: {ratio}");
+    }
+}
+
 /// The same holds for uploads just under the default pixel limit, made here
 /// (never committed), with the schedule `imgflow process --threads 1`
 /// admits them with. Slow: scripts/test.sh runs it with `--ignored`.
@@ -464,8 +525,8 @@ fn estimates_hold_for_100_megapixel_uploads() {
         encode_with_image(&DynamicImage::ImageRgb8(gradient(8, 8)), ImageFormat::Png),
     )
     .unwrap();
-    // Two passes pay off without a full-size JPEG (see the engine's
-    // memory tests): the PNG's WebP then runs alone.
+    // Two passes, without a full-size JPEG: the PNG's WebP runs alone,
+    // then the rest from a second decode (both passes measured).
     let no_jpeg = ["--variants", "webp,png,thumbnail"];
     for (path, schedule, more) in [
         (&png, Schedule::OneAtATime, &[][..]),

@@ -44,9 +44,29 @@ impl<'a> OpaqueRows<'a> {
 
     /// The whole image as opaque 8-bit pixels: the source itself when it
     /// already is that, else a converted copy (for the resizer, which needs
-    /// all rows at once).
+    /// all rows at once); from more than 8 bits, converted a strip at a
+    /// time, so that no whole 8-bit copy sits beside it.
     pub fn to_image(&self) -> Arc<DynamicImage> {
-        pixels::on_white(&pixels::to_eight_bit(self.source))
+        if self.passthrough().is_some() {
+            return Arc::clone(self.source);
+        }
+        let color = self.source.color();
+        if color.bytes_per_pixel() == color.channel_count() {
+            return pixels::on_white(self.source);
+        }
+        let (width, height) = (self.width(), self.height());
+        let mut raw = Vec::with_capacity(width as usize * height as usize * self.channels());
+        let Ok(()) = self.for_each_strip(|strip| {
+            raw.extend_from_slice(strip);
+            Ok::<_, std::convert::Infallible>(())
+        });
+        let image = if self.is_gray() {
+            image::GrayImage::from_raw(width, height, raw).map(DynamicImage::ImageLuma8)
+        } else {
+            image::RgbImage::from_raw(width, height, raw).map(DynamicImage::ImageRgb8)
+        };
+        // Strips cover every row at `channels` bytes a pixel.
+        Arc::new(image.expect("strips fill the image"))
     }
 
     /// Calls `f` with consecutive strips of whole rows, top to bottom, each
@@ -117,7 +137,9 @@ mod tests {
             ])
         });
         let source = DynamicImage::ImageRgba8(rgba);
-        let whole = OpaqueRows::new(&Arc::new(source.clone())).to_image();
+        let whole = pixels::on_white(&pixels::to_eight_bit(&Arc::new(source.clone())));
+        let image = OpaqueRows::new(&Arc::new(source.clone())).to_image();
+        assert_eq!(image.as_rgb8(), whole.as_rgb8());
         let (strips, calls) = strips_of(source);
         assert!(calls > 1, "several strips");
         assert_eq!(strips, whole.as_rgb8().unwrap().as_raw().as_slice());
@@ -127,8 +149,11 @@ mod tests {
     fn sixteen_bit_gray_alpha_becomes_gray_rows() {
         let la16: ImageBuffer<image::LumaA<u16>, Vec<u16>> =
             ImageBuffer::from_fn(3, 2, |x, _| image::LumaA([x as u16 * 30000, 65535]));
-        let (strips, _) = strips_of(DynamicImage::ImageLumaA16(la16));
+        let source = DynamicImage::ImageLumaA16(la16);
+        let image = OpaqueRows::new(&Arc::new(source.clone())).to_image();
+        let (strips, _) = strips_of(source);
         assert_eq!(strips, vec![0, 117, 233, 0, 117, 233]);
+        assert_eq!(image.as_luma8().unwrap().as_raw(), &strips);
     }
 
     #[test]

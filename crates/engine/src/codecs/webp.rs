@@ -201,32 +201,45 @@ fn encode_once(
     if unsafe { sys::WebPValidateConfig(&config) } == 0 {
         return Err("invalid WebP configuration".to_owned());
     }
-    let mut writer = std::mem::MaybeUninit::<sys::WebPMemoryWriter>::uninit();
-    // SAFETY: the writer is initialised before use and cleared on every
-    // path. WebPEncode leaves the picture's pixels as they were (its
-    // transparent-area cleanup gives the same result twice), so a retry
-    // encodes the same image.
-    unsafe {
-        sys::WebPMemoryWriterInit(writer.as_mut_ptr());
-        let mut writer = writer.assume_init();
-        let picture = &mut imported.picture;
-        picture.writer = Some(sys::WebPMemoryWrite);
-        picture.custom_ptr = (&mut writer as *mut sys::WebPMemoryWriter).cast();
-        let ok = sys::WebPEncode(&config, picture);
-        let error = picture.error_code;
-        picture.custom_ptr = std::ptr::null_mut();
-        let result = if ok != 0 && !writer.mem.is_null() {
-            Ok(Some(
-                std::slice::from_raw_parts(writer.mem, writer.size).to_vec(),
-            ))
-        } else if error == sys::WebPEncodingError::VP8_ENC_ERROR_PARTITION0_OVERFLOW {
-            Ok(None)
-        } else {
-            Err(format!("libwebp failed: {error:?}"))
-        };
-        sys::WebPMemoryWriterClear(&mut writer);
-        result
+    let mut out: Vec<u8> = Vec::new();
+    let picture = &mut imported.picture;
+    picture.writer = Some(append_to_vec);
+    picture.custom_ptr = (&mut out as *mut Vec<u8>).cast();
+    // SAFETY: config and picture are initialised; `custom_ptr` points at
+    // `out`, alive for the call and unset after it. WebPEncode leaves the
+    // picture's pixels as they were (its transparent-area cleanup gives the
+    // same result twice), so a retry encodes the same image.
+    let ok = unsafe { sys::WebPEncode(&config, picture) };
+    picture.custom_ptr = std::ptr::null_mut();
+    let error = picture.error_code;
+    if ok != 0 {
+        Ok(Some(out))
+    } else if error == sys::WebPEncodingError::VP8_ENC_ERROR_PARTITION0_OVERFLOW {
+        Ok(None)
+    } else {
+        Err(format!("libwebp failed: {error:?}"))
     }
+}
+
+/// libwebp's writer: appends to the `Vec<u8>` behind the picture's
+/// `custom_ptr`. Unlike `WebPMemoryWrite` (a new block, the old one copied
+/// in, then freed) a Vec grows in place, and it is the output as it
+/// stands: no copy of the bitstream is made beside it.
+unsafe extern "C" fn append_to_vec(
+    data: *const u8,
+    size: usize,
+    picture: *const sys::WebPPicture,
+) -> c_int {
+    // SAFETY: libwebp passes the picture given to WebPEncode, whose
+    // `custom_ptr` is `encode_once`'s Vec, and `size` readable bytes at
+    // `data`.
+    unsafe {
+        let out = &mut *(*picture).custom_ptr.cast::<Vec<u8>>();
+        if size > 0 {
+            out.extend_from_slice(std::slice::from_raw_parts(data, size));
+        }
+    }
+    1
 }
 
 /// Codes the alpha plane of `imported` as an ALPH chunk's payload (VP8L,
