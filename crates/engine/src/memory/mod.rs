@@ -322,6 +322,8 @@ pub fn estimate(
     struct Cost {
         codec: Codec,
         full: bool,
+        /// What it holds beside its output as that grows; for a full-size
+        /// WebP, before its output exists (see [`Cost::encoding`]).
         work: f64,
         /// A full-size WebP's pixels in libwebp's form (part of `work`,
         /// with the converted copy it is made from).
@@ -343,9 +345,29 @@ pub fn estimate(
     impl Cost {
         /// What it holds while it runs with libwebp's defaults: a
         /// full-size WebP's converted copy beside its import, then its
-        /// import beside its coders.
+        /// import beside its coders and bit writers.
         fn fast_work(&self) -> f64 {
-            self.work.max(self.imported + self.fast)
+            self.work.max(self.imported + self.fast + self.bits)
+        }
+
+        /// What it holds while its output grows: a full-size WebP's
+        /// import and bit writers (the converted copy is freed once
+        /// libwebp has its own form of the pixels), else `work`.
+        fn encoding(&self) -> f64 {
+            if self.imported > 0.0 {
+                self.imported + self.bits
+            } else {
+                self.work
+            }
+        }
+
+        /// Its peak beyond the source and earlier outputs, lean: the alpha
+        /// plane coded from the source, the import beside the converted
+        /// copy (and the alpha chunk), the bitstream beside the import.
+        fn lean_peak(&self) -> f64 {
+            self.alpha_first
+                .max(self.work)
+                .max(self.encoding() + self.out)
         }
     }
     let costs: Vec<Cost> = variants
@@ -377,8 +399,10 @@ pub fn estimate(
                     resize_input + resize_tmp + fit_pixels * (opaque_channels + 6.0),
                     fit_pixels * lossy_out(v.spec.codec, v.quality),
                 ),
+                // Importing: the converted copy, libwebp's form of it, and
+                // the lean alpha chunk coded before.
                 (Codec::WebP, true) => (
-                    webp_copy + yuv + webp_bits(v.quality),
+                    webp_copy + yuv + if coded_alpha { pixels } else { 0.0 },
                     pixels
                         * (lossy_out(v.spec.codec, v.quality)
                             + if coded_alpha { 1.0 } else { 0.0 }),
@@ -437,13 +461,6 @@ pub fn estimate(
     // made by the end.
     let in_order = |costs: &[&Cost], mut outputs: f64, fast: bool| -> (f64, f64) {
         let coder = |c: &Cost| if fast { c.fast } else { c.lean };
-        let running = |c: &Cost| {
-            if fast {
-                c.fast_work()
-            } else {
-                c.work + c.lean
-            }
-        };
         let has_png = costs.iter().any(|c| c.codec == Codec::Png);
         let full_webp = |c: &Cost| c.codec == Codec::WebP && c.full;
         let late_webp = |c: &Cost| full_webp(c) && has_png && !alpha && fast;
@@ -455,13 +472,16 @@ pub fn estimate(
             .collect();
         early.sort_by_key(|c| !full_webp(c));
         for c in early {
-            // Its output grows while its working set is alive. Lean, the
-            // alpha plane is coded before the import.
-            peak = peak.max(if fast || c.alpha_first == 0.0 {
-                source + running(c) + outputs + c.out
-            } else {
-                (source + c.alpha_first + outputs).max(source + c.work + outputs + c.out)
-            });
+            // Its output grows while its working set is alive.
+            peak = peak.max(
+                source
+                    + outputs
+                    + if fast {
+                        c.fast_work() + c.out
+                    } else {
+                        c.lean_peak()
+                    },
+            );
             outputs += c.out;
         }
         // Converting makes a copy for sources that are not 8-bit RGB(A),
@@ -477,7 +497,7 @@ pub fn estimate(
             outputs += c.out;
         }
         for c in late {
-            peak = peak.max(imported + coder(c) + outputs + c.out);
+            peak = peak.max(imported + coder(c) + c.bits + outputs + c.out);
             outputs += c.out;
         }
         (peak, outputs)
