@@ -413,6 +413,46 @@ mod tests {
     }
 
     #[test]
+    fn the_bitstream_is_libwebps_own_byte_for_byte() {
+        // Large enough that the output is written in many pieces.
+        let (w, h) = (640u32, 480u32);
+        let mut seed = 1u32;
+        let raw: Vec<u8> = (0..w * h * 3)
+            .map(|i| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                ((i % 251) as u8).wrapping_add((seed >> 28) as u8)
+            })
+            .collect();
+        let image = image::RgbImage::from_raw(w, h, raw.clone()).unwrap();
+        let ours = encode(
+            Arc::new(DynamicImage::ImageRgb8(image)),
+            85,
+            None,
+            Footprint::Fast,
+        )
+        .unwrap();
+        // SAFETY: `raw` holds h rows of w*3 bytes; the output is freed
+        // with WebPFree after it is copied.
+        let reference = unsafe {
+            let mut out = std::ptr::null_mut();
+            let size = sys::WebPEncodeRGB(
+                raw.as_ptr(),
+                w as c_int,
+                h as c_int,
+                (w * 3) as c_int,
+                85.0,
+                &mut out,
+            );
+            assert!(size > 0 && !out.is_null());
+            let bytes = std::slice::from_raw_parts(out, size).to_vec();
+            sys::WebPFree(out.cast());
+            bytes
+        };
+        assert!(ours.len() > 10_000);
+        assert_eq!(ours, reference);
+    }
+
+    #[test]
     fn chunks_are_found_past_padding_and_never_read_past_the_end() {
         let file = riff(&[(b"ICCP", b"odd"), (b"VP8 ", b"frame")]);
         assert_eq!(chunk(&file, b"VP8 "), Some(&b"frame"[..]));

@@ -155,8 +155,10 @@ const WEBP_ALPHA_PLANE: f64 = 1.0;
 const WEBP_ALPHA_CODER: f64 = 13.2;
 /// The alpha coder's tables (histograms, hashes): they grow with the image
 /// up to about 10 MiB from 1 MP on (measured: 22, 58 and 335 MiB for the
-/// whole coder at 1, 3.8 and 25 MP).
+/// whole coder at 1, 3.8 and 25 MP), from about 1 MiB whatever the size
+/// (measured 1.0 MiB at 32×32, 1.3 at 100×100).
 const WEBP_ALPHA_TABLES_PER_PIXEL: f64 = 10.0;
+const WEBP_ALPHA_TABLES_MIN: f64 = 1.25 * 1024.0 * 1024.0;
 const WEBP_ALPHA_TABLES_MAX: f64 = 10.0 * 1024.0 * 1024.0;
 /// The lean alpha coder (image-webp's lossless encoder): the plane
 /// widened to 4 bytes a pixel, plus its output, at most about a byte a
@@ -310,7 +312,8 @@ pub fn estimate(
     let (alpha_coder, lean_alpha_coder) = if coded_alpha {
         (
             pixels * WEBP_ALPHA_CODER
-                + (pixels * WEBP_ALPHA_TABLES_PER_PIXEL).min(WEBP_ALPHA_TABLES_MAX),
+                + (pixels * WEBP_ALPHA_TABLES_PER_PIXEL)
+                    .clamp(WEBP_ALPHA_TABLES_MIN, WEBP_ALPHA_TABLES_MAX),
             pixels * WEBP_LEAN_ALPHA_CODER,
         )
     } else {
@@ -547,14 +550,19 @@ pub fn estimate(
     // the decoder's own while it decodes (the image crate's CMYK JPEG
     // decoder keeps the segments); when carried, one in every output and
     // one more while an encoder writes it (the PNG compresses it apart; the
-    // WebP copies its bitstream around it).
+    // WebP copies its bitstream around it), where the decoder's was; side
+    // by side, one more for each other thread writing at the same time.
     let carriers = if shape.icc.carried { variants.len() } else { 0 };
     let icc = shape.icc.bytes as f64 * (2 + carriers) as f64;
-    let total = |model: f64| ((input + icc + model) * (1.0 + SLACK_FRACTION) + SLACK_BYTES) as u64;
+    let writers = carriers.min(threads.max(1)).saturating_sub(1);
+    let icc_side_by_side = icc + shape.icc.bytes as f64 * writers as f64;
+    let total = |model: f64, icc: f64| {
+        ((input + icc + model) * (1.0 + SLACK_FRACTION) + SLACK_BYTES) as u64
+    };
     Estimate {
-        one_at_a_time: total(one_at_a_time),
-        two_passes: total(two_passes),
-        side_by_side: total(side_by_side),
+        one_at_a_time: total(one_at_a_time, icc),
+        two_passes: total(two_passes, icc),
+        side_by_side: total(side_by_side, icc_side_by_side),
     }
 }
 
