@@ -340,8 +340,9 @@ pub fn estimate(
         /// Lean, from the source: the alpha plane and its coder, before
         /// libwebp's import exists.
         alpha_first: f64,
-        /// A full-size WebP's coded partitions (part of `work`): libwebp
-        /// writes them in bit writers of its own, then copies them out.
+        /// A full-size WebP's coded partitions (part of
+        /// [`Cost::encoding`]): libwebp writes them in bit writers of its
+        /// own, then copies them out.
         bits: f64,
         out: f64,
     }
