@@ -200,6 +200,16 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
                 Some(&big_exif),
             )
         }),
+        // ...and in a WebP, whose decoder reads one copy of it.
+        ("exif.webp", {
+            let mut big_exif = exif(6);
+            big_exif.resize(4 << 20, 0);
+            let simple = encode_with_image(
+                &DynamicImage::ImageRgb8(gradient(300, 200)),
+                ImageFormat::WebP,
+            );
+            webp_with_exif(&simple, 300, 200, &big_exif[6..])
+        }),
         // ...and 4 MiB of text chunks, which the PNG decoder keeps (as
         // UTF-8: é takes two bytes).
         (

@@ -481,6 +481,31 @@ pub fn gif_past_its_screen(image: &RgbaImage, at: (u16, u16), screen: (u16, u16)
     out
 }
 
+/// A still WebP in the extended format: the frame of `simple` (a simple
+/// VP8 or VP8L file) of `width`x`height`, followed by an EXIF chunk of
+/// `exif` (a TIFF header and its IFDs, without the `Exif\0\0` prefix).
+pub fn webp_with_exif(simple: &[u8], width: u32, height: u32, exif: &[u8]) -> Vec<u8> {
+    let u24 = |v: u32| v.to_le_bytes()[..3].to_vec();
+    let mut vp8x = vec![0x08, 0, 0, 0]; // EXIF
+    vp8x.extend(u24(width - 1));
+    vp8x.extend(u24(height - 1));
+    let mut body = b"WEBP".to_vec();
+    body.extend(b"VP8X");
+    body.extend((vp8x.len() as u32).to_le_bytes());
+    body.extend(vp8x);
+    body.extend(&simple[12..]);
+    body.extend(b"EXIF");
+    body.extend((exif.len() as u32).to_le_bytes());
+    body.extend(exif);
+    if exif.len() % 2 == 1 {
+        body.push(0);
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend((body.len() as u32).to_le_bytes());
+    out.extend(body);
+    out
+}
+
 /// An animated WebP of `width`x`height` whose frames are the given simple
 /// (VP8 or VP8L, without VP8X) WebP files, each covering the canvas.
 pub fn webp_animation(width: u32, height: u32, frames: &[Vec<u8>]) -> Vec<u8> {

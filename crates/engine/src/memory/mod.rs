@@ -268,9 +268,15 @@ pub fn estimate(
         decode += source;
     }
     // The decoder copies the EXIF block (the PNG decoder keeps its chunk,
-    // its parsed copy and the one it hands over): real ones take a few
+    // its parsed copy and the one it hands over; the others read one copy
+    // at a time: a 3 MB block in a WebP measured one): real ones take a few
     // kilobytes, but a PNG or WebP may hold one as large as the file.
-    decode += 3.0 * shape.exif as f64;
+    let exif_copies = if shape.format == Format::Png {
+        3.0
+    } else {
+        1.0
+    };
+    decode += exif_copies * shape.exif as f64;
     decode += shape.held as f64;
     if shape.format == Format::Jpeg || shape.input_copied {
         // The header reader keeps a copy of the input until it is dropped
