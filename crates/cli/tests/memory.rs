@@ -457,8 +457,9 @@ fn decoding_peaks_are_covered() {
 /// A variant subset (`VARIANTS`) is a real configuration, and the peak
 /// moves with it: to the thumbnail's resizer input (a 16-bit source), to
 /// the JPEGs' outputs (noise of black and white pixels, the least
-/// compressible input, in gray), to mozjpeg's rows (a very wide image),
-/// to the WebP's bitstream (noise, WebP alone).
+/// compressible input, in gray), to mozjpeg's rows and the resizer's
+/// coefficients (a very wide image), to the WebP's bitstream (noise, WebP
+/// alone).
 #[test]
 fn variant_subsets_are_covered() {
     let dir = tempfile::tempdir().unwrap();
@@ -472,7 +473,11 @@ fn variant_subsets_are_covered() {
             }])
         })
     };
-    let cases: [(&str, Vec<u8>, &str); 4] = [
+    let wide = encode_with_image(
+        &DynamicImage::ImageRgb8(noise(60_000, 40)),
+        ImageFormat::Bmp,
+    );
+    let cases: [(&str, Vec<u8>, &str); 5] = [
         (
             "rgba16.png",
             encode_with_image(
@@ -486,14 +491,9 @@ fn variant_subsets_are_covered() {
             encode_with_image(&DynamicImage::ImageLuma8(binary_gray), ImageFormat::Png),
             "compressed,low",
         ),
-        (
-            "wide.bmp",
-            encode_with_image(
-                &DynamicImage::ImageRgb8(noise(60_000, 40)),
-                ImageFormat::Bmp,
-            ),
-            "compressed",
-        ),
+        ("wide.bmp", wide.clone(), "compressed"),
+        // ...and to the resizer's coefficients.
+        ("wide-thumbnail.bmp", wide, "thumbnail"),
         (
             "noise.png",
             encode_with_image(
