@@ -136,13 +136,18 @@ mod tests {
                 (x * 7 % 256) as u8,
             ])
         });
-        let source = DynamicImage::ImageRgba8(rgba);
-        let whole = pixels::on_white(&pixels::to_eight_bit(&Arc::new(source.clone())));
-        let image = OpaqueRows::new(&Arc::new(source.clone())).to_image();
-        assert_eq!(image.as_rgb8(), whole.as_rgb8());
-        let (strips, calls) = strips_of(source);
-        assert!(calls > 1, "several strips");
-        assert_eq!(strips, whole.as_rgb8().unwrap().as_raw().as_slice());
+        // 8 bits (converted whole) and 16 (a strip at a time), the same
+        // pixels.
+        let rgba = DynamicImage::ImageRgba8(rgba);
+        let rgba16 = DynamicImage::ImageRgba16(rgba.to_rgba16());
+        for source in [rgba, rgba16] {
+            let whole = pixels::on_white(&pixels::to_eight_bit(&Arc::new(source.clone())));
+            let image = OpaqueRows::new(&Arc::new(source.clone())).to_image();
+            assert_eq!(image.as_rgb8(), whole.as_rgb8(), "{:?}", source.color());
+            let (strips, calls) = strips_of(source);
+            assert!(calls > 1, "several strips");
+            assert_eq!(strips, whole.as_rgb8().unwrap().as_raw().as_slice());
+        }
     }
 
     #[test]

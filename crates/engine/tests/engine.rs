@@ -254,20 +254,11 @@ fn webp_gif_tiff_bmp() {
 /// flag is not set.
 fn webp_alpha_behind_a_header_without_it(rgba: &DynamicImage) -> Vec<u8> {
     let simple = encode_with_image(rgba, ImageFormat::WebP);
-    assert_eq!(&simple[12..16], b"VP8L", "a simple lossless file");
-    let vp8l = &simple[12..];
+    let (fourcc, vp8l) = webp_first_chunk(&simple);
+    assert_eq!(fourcc, b"VP8L", "a simple lossless file");
     let (w, h) = rgba.dimensions();
-    let mut vp8x = b"VP8X".to_vec();
-    vp8x.extend(10u32.to_le_bytes());
-    vp8x.extend([0u8; 4]); // flags: no alpha, no EXIF
-    vp8x.extend(&(w - 1).to_le_bytes()[..3]);
-    vp8x.extend(&(h - 1).to_le_bytes()[..3]);
-    let mut file = b"RIFF".to_vec();
-    file.extend(((4 + vp8x.len() + vp8l.len()) as u32).to_le_bytes());
-    file.extend(b"WEBP");
-    file.extend(vp8x);
-    file.extend(vp8l);
-    file
+    // Flags: no alpha, no EXIF.
+    webp_riff(&[(b"VP8X", &vp8x(0, w, h)), (fourcc, vp8l)])
 }
 
 #[test]

@@ -481,24 +481,16 @@ pub fn gif_past_its_screen(image: &RgbaImage, at: (u16, u16), screen: (u16, u16)
     out
 }
 
-/// A still WebP in the extended format: the frame of `simple` (a simple
-/// VP8 or VP8L file) of `width`x`height`, followed by an EXIF chunk of
-/// `exif` (a TIFF header and its IFDs, without the `Exif\0\0` prefix).
-pub fn webp_with_exif(simple: &[u8], width: u32, height: u32, exif: &[u8]) -> Vec<u8> {
-    let u24 = |v: u32| v.to_le_bytes()[..3].to_vec();
-    let mut vp8x = vec![0x08, 0, 0, 0]; // EXIF
-    vp8x.extend(u24(width - 1));
-    vp8x.extend(u24(height - 1));
+/// A WebP file of `chunks` (fourcc, payload), each padded to an even size.
+pub fn webp_riff(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
     let mut body = b"WEBP".to_vec();
-    body.extend(b"VP8X");
-    body.extend((vp8x.len() as u32).to_le_bytes());
-    body.extend(vp8x);
-    body.extend(&simple[12..]);
-    body.extend(b"EXIF");
-    body.extend((exif.len() as u32).to_le_bytes());
-    body.extend(exif);
-    if exif.len() % 2 == 1 {
-        body.push(0);
+    for (fourcc, data) in chunks {
+        body.extend(*fourcc);
+        body.extend((data.len() as u32).to_le_bytes());
+        body.extend(*data);
+        if data.len() % 2 == 1 {
+            body.push(0);
+        }
     }
     let mut out = b"RIFF".to_vec();
     out.extend((body.len() as u32).to_le_bytes());
@@ -506,36 +498,54 @@ pub fn webp_with_exif(simple: &[u8], width: u32, height: u32, exif: &[u8]) -> Ve
     out
 }
 
+/// A VP8X chunk's payload: `flags` (0x02 animation, 0x08 EXIF, 0x10
+/// alpha, ...) and a `width`x`height` canvas.
+pub fn vp8x(flags: u8, width: u32, height: u32) -> Vec<u8> {
+    let mut payload = vec![flags, 0, 0, 0];
+    payload.extend(&(width - 1).to_le_bytes()[..3]);
+    payload.extend(&(height - 1).to_le_bytes()[..3]);
+    payload
+}
+
+/// A still WebP in the extended format: the frame of `simple` (a simple
+/// VP8 or VP8L file) of `width`x`height`, followed by an EXIF chunk of
+/// `exif` (a TIFF header and its IFDs, without the `Exif\0\0` prefix).
+pub fn webp_with_exif(simple: &[u8], width: u32, height: u32, exif: &[u8]) -> Vec<u8> {
+    let (fourcc, frame) = webp_first_chunk(simple);
+    webp_riff(&[
+        (b"VP8X", &vp8x(0x08, width, height)),
+        (fourcc, frame),
+        (b"EXIF", exif),
+    ])
+}
+
+/// The first chunk of a simple WebP file (VP8 or VP8L): its fourcc and
+/// payload.
+pub fn webp_first_chunk(simple: &[u8]) -> (&[u8; 4], &[u8]) {
+    let fourcc: &[u8; 4] = simple[12..16].try_into().expect("a WebP file");
+    let size = u32::from_le_bytes(simple[16..20].try_into().expect("a WebP file")) as usize;
+    (fourcc, &simple[20..20 + size])
+}
+
 /// An animated WebP of `width`x`height` whose frames are the given simple
 /// (VP8 or VP8L, without VP8X) WebP files, each covering the canvas.
 pub fn webp_animation(width: u32, height: u32, frames: &[Vec<u8>]) -> Vec<u8> {
     let u24 = |v: u32| v.to_le_bytes()[..3].to_vec();
-    let chunk = |fourcc: &[u8], data: &[u8]| {
-        let mut c = fourcc.to_vec();
-        c.extend((data.len() as u32).to_le_bytes());
-        c.extend(data);
-        if data.len() % 2 == 1 {
-            c.push(0);
-        }
-        c
-    };
-    let mut vp8x = vec![0x02, 0, 0, 0]; // animation
-    vp8x.extend(u24(width - 1));
-    vp8x.extend(u24(height - 1));
-    let mut body = b"WEBP".to_vec();
-    body.extend(chunk(b"VP8X", &vp8x));
-    body.extend(chunk(b"ANIM", &[255, 255, 255, 255, 0, 0]));
-    for frame in frames {
-        let mut anmf = [u24(0), u24(0), u24(width - 1), u24(height - 1), u24(100)].concat();
-        anmf.push(0);
-        // The frame's own chunk: after "RIFF", its size and "WEBP".
-        anmf.extend(&frame[12..]);
-        body.extend(chunk(b"ANMF", &anmf));
-    }
-    let mut out = b"RIFF".to_vec();
-    out.extend((body.len() as u32).to_le_bytes());
-    out.extend(body);
-    out
+    let anmf: Vec<Vec<u8>> = frames
+        .iter()
+        .map(|frame| {
+            let mut anmf = [u24(0), u24(0), u24(width - 1), u24(height - 1), u24(100)].concat();
+            anmf.push(0);
+            // The frame's own chunk: after "RIFF", its size and "WEBP".
+            anmf.extend(&frame[12..]);
+            anmf
+        })
+        .collect();
+    let vp8x = vp8x(0x02, width, height);
+    let mut chunks: Vec<(&[u8; 4], &[u8])> =
+        vec![(b"VP8X", &vp8x), (b"ANIM", &[255, 255, 255, 255, 0, 0])];
+    chunks.extend(anmf.iter().map(|a| (b"ANMF", a.as_slice())));
+    webp_riff(&chunks)
 }
 
 /// A two-frame animated GIF: first frame red, second blue.

@@ -210,6 +210,7 @@ fn encode_once(
     // picture's pixels as they were (its transparent-area cleanup gives the
     // same result twice), so a retry encodes the same image.
     let ok = unsafe { sys::WebPEncode(&config, picture) };
+    picture.writer = None;
     picture.custom_ptr = std::ptr::null_mut();
     let error = picture.error_code;
     if ok != 0 {
@@ -416,14 +417,9 @@ mod tests {
     fn the_bitstream_is_libwebps_own_byte_for_byte() {
         // Large enough that the output is written in many pieces.
         let (w, h) = (640u32, 480u32);
-        let mut seed = 1u32;
-        let raw: Vec<u8> = (0..w * h * 3)
-            .map(|i| {
-                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                ((i % 251) as u8).wrapping_add((seed >> 28) as u8)
-            })
-            .collect();
-        let image = image::RgbImage::from_raw(w, h, raw.clone()).unwrap();
+        let image =
+            DynamicImage::ImageRgba8(imgflow_testkit::fixtures::photo_like(w, h)).into_rgb8();
+        let raw = image.as_raw().clone();
         let ours = encode(
             Arc::new(DynamicImage::ImageRgb8(image)),
             85,

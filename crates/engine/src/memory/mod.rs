@@ -294,6 +294,7 @@ pub fn estimate(
     // time (`rows.rs`): the strip's crop of the source, its 8-bit form (from
     // 16 bits) and its opaque form (from alpha), for up to about 1 MiB of
     // output rows. 8-bit gray and RGB are passed through as they are.
+    let deeper_than_eight_bits = shape.color.bytes_per_pixel() > shape.color.channel_count();
     let strip = if opaque_passthrough {
         0.0
     } else {
@@ -303,7 +304,7 @@ pub fn estimate(
             .clamp(1.0, rows);
         let channels = f64::from(shape.color.channel_count());
         let bytes_per_pixel = shape.color.bytes_per_pixel() as f64;
-        let eight_bit = if bytes_per_pixel > channels {
+        let eight_bit = if deeper_than_eight_bits {
             channels
         } else {
             0.0
@@ -312,8 +313,6 @@ pub fn estimate(
         strip_rows * width * (bytes_per_pixel + eight_bit + opaque)
     };
     let yuv = pixels * (WEBP_YUV + if alpha { WEBP_ALPHA_PLANE } else { 0.0 });
-    // The lossy bitstream, in libwebp's bit writers before the output.
-    let webp_bits = |quality: Option<u8>| pixels * lossy_out(Codec::WebP, quality);
     let webp_copy = if eight_bit_rgb_or_rgba {
         0.0
     } else {
@@ -401,11 +400,11 @@ pub fn estimate(
                 None => (pixels, 0.0, true),
             };
             // The resizer's opaque 8-bit copy of the source, made a strip
-            // at a time.
-            let resize_input = if opaque_passthrough {
-                0.0
-            } else {
-                pixels * opaque_channels + strip
+            // at a time from more than 8 bits (`OpaqueRows::to_image`).
+            let resize_input = match (opaque_passthrough, deeper_than_eight_bits) {
+                (true, _) => 0.0,
+                (false, false) => pixels * opaque_channels,
+                (false, true) => pixels * opaque_channels + strip,
             };
             let (work, out) = match (v.spec.codec, full) {
                 (Codec::Jpeg, true) => (
@@ -433,19 +432,17 @@ pub fn estimate(
                 // needs a byte per row (counted in the schedule below).
                 (Codec::Png, _) => (source + rows, source * 1.001 + 1024.0),
             };
-            let bits = if v.spec.codec == Codec::WebP && full {
-                webp_bits(v.quality)
-            } else {
-                0.0
-            };
-            let (imported, fast, lean) = if v.spec.codec == Codec::WebP && full {
+            // The lossy bitstream sits in libwebp's bit writers before
+            // the output.
+            let (imported, fast, lean, bits) = if v.spec.codec == Codec::WebP && full {
                 (
                     yuv,
                     alpha_coder + pixels * webp_tokens(v.quality),
                     lean_alpha_coder,
+                    pixels * lossy_out(Codec::WebP, v.quality),
                 )
             } else {
-                (0.0, 0.0, 0.0)
+                (0.0, 0.0, 0.0, 0.0)
             };
             let alpha_first = if lean > 0.0 {
                 webp_copy + pixels * WEBP_ALPHA_PLANE + lean
