@@ -82,14 +82,14 @@ say "slow tests: started in the background (log: target/slow.log)"
 # The test binaries run directly, not through cargo: a running `cargo test`
 # holds the build folder's lock, which the end-to-end run's builds need.
 # (The same selection as above, `--workspace`, so nothing is rebuilt.)
-cargo test --workspace --locked --test lambda --test memory --test webp_lean --no-run --message-format=json \
+cargo test --workspace --locked --test lambda --test memory --no-run --message-format=json \
   | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("lambda", "memory", "webp_lean") and "test" in m["target"]["kind"]:
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] in ("lambda", "memory") and "test" in m["target"]["kind"]:
         print(m["executable"])' >target/slow-tests.txt
-[ "$(wc -l <target/slow-tests.txt)" -eq 3 ] || { cat target/slow-tests.txt; echo "expected three slow test binaries"; exit 1; }
-# The three run at once, each with its own log (they wait on memory, the
+[ "$(wc -l <target/slow-tests.txt)" -eq 2 ] || { cat target/slow-tests.txt; echo "expected two slow test binaries"; exit 1; }
+# The two run at once, each with its own log (they wait on memory, the
 # emulator and one thread each, and peaks are measured per process), then
 # the logs in turn. Their own process group, so that an early exit stops them.
 # shellcheck disable=SC2016 # the variables are the inner shell's
@@ -131,7 +131,7 @@ target/debug/imgflow process samples/astronaut.png --out "$out"
 say "local end-to-end: moto, terraform apply, upload, the function (cargo lambda), destroy"
 scripts/local-e2e.sh
 
-say "slow tests: 100 MP uploads (bootstrap at 2048 and 1024 MB, CLI), the 95 MP WebP"
+say "slow tests: 100 MP uploads (bootstrap at 2048 and 1024 MB, CLI), the 95 MP WebP (bootstrap)"
 slow_status=0
 wait "$slow_pid" || slow_status=$?
 slow_pid=
