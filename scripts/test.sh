@@ -92,6 +92,8 @@ for line in sys.stdin:
 # The two run at once, each with its own log (they wait on memory, the
 # emulator and one thread each, and peaks are measured per process), then
 # the logs in turn. Their own process group, so that an early exit stops them.
+# (Logs of an earlier run go first: `cat` below takes every slow-N.log.)
+rm -f target/slow-[0-9].log
 # shellcheck disable=SC2016 # the variables are the inner shell's
 setsid sh -c 'n=0 pids=
 while read -r test; do
