@@ -34,8 +34,8 @@ fi
 export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 PYTHONDONTWRITEBYTECODE=1
 # Terraform and the AWS provider are Go programs that build the provider's
 # whole schema on every start: with the collector's default target (100%
-# heap growth) a third of their CPU time goes to garbage collection. These
-# tests start them about 120 times; GOGC=400 takes a quarter off each
+# heap growth) about a quarter of their CPU time goes to garbage collection.
+# These tests start them about 120 times; GOGC=400 takes most of it off
 # (a plan: 7.9 CPU-s -> 5.9), for ~150 MiB more per process.
 export GOGC=${GOGC:-400}
 

@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from harness import REPO
+from harness import REPO, trust_the_mirror
 
 TF = REPO / "terraform"
 SOURCES = sorted(TF.glob("*.tf"))
@@ -213,3 +213,25 @@ def test_configuration_doc_check_fails_on_a_stale_table(tmp_path):
     assert "stale" in proc.stderr and "--write" in proc.stderr
     assert run_inputs_script("--write", str(doc)).returncode == 0
     assert doc.read_text() == CONFIGURATION_DOC.read_text()
+
+
+def test_trusting_the_mirror_drops_only_the_checksums(tmp_path):
+    lock = tmp_path / ".terraform.lock.hcl"
+    lock.write_text(
+        "# This file is maintained automatically by \"terraform init\".\n"
+        'provider "registry.terraform.io/hashicorp/aws" {\n'
+        '  version     = "5.100.0"\n'
+        '  constraints = ">= 5.100.0, < 6.0.0"\n'
+        "  hashes = [\n"
+        '    "h1:edXOJWE4ORX8Fm+dpVpICzMZJat4AX0VRCAy/xkcOc0=",\n'
+        "  ]\n"
+        "}\n"
+    )
+    trust_the_mirror(tmp_path)
+    assert lock.read_text() == (
+        "# This file is maintained automatically by \"terraform init\".\n"
+        'provider "registry.terraform.io/hashicorp/aws" {\n'
+        '  version     = "5.100.0"\n'
+        '  constraints = ">= 5.100.0, < 6.0.0"\n'
+        "}\n"
+    )

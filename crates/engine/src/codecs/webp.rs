@@ -480,8 +480,7 @@ mod tests {
     fn an_overflowing_control_partition_is_encoded_again_with_higher_limits() {
         // What libwebp does with a very large, detailed image (for real,
         // at 95 MP, through the bootstrap in tests/lambda.rs): overflow at
-        // the default, fit
-        // once the intra 4x4 modes are limited.
+        // the default, fit once the intra 4x4 modes are limited.
         let mut tried = Vec::new();
         let bitstream = fit_control_partition(10_000, 9_999, |limit| {
             tried.push(limit);
