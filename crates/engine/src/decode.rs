@@ -1,6 +1,7 @@
 //! Bytes → oriented pixels: sniff, check limits before allocating, decode
 //! once, apply EXIF orientation, keep the ICC profile, drop everything else.
 
+use super::codecs::png_source::WithoutText;
 use super::codecs::tiff_decode::ExtraTiffDecoder;
 use super::codecs::{self, gif_decode, heic, jpeg_decode, panic_message};
 use super::error::RejectReason;
@@ -8,6 +9,7 @@ use super::sniff::{format_name, sniff, Format, Sniffed};
 use super::{alpha, structure};
 use crate::memory::{self, IccShape, Shape};
 use crate::settings::{Limits, VariantSettings};
+use image::codecs::png::PngDecoder;
 use image::error::UnsupportedErrorKind;
 use image::metadata::Orientation;
 use image::{ColorType, DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
@@ -68,7 +70,7 @@ fn read_header(
     } else {
         decoder.color_type()
     };
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let orientation = orientation(format, bytes, &mut decoder);
     let icc = checked_icc(format, icc_profile(format, bytes, &mut decoder))?;
     let mut icc_shape = icc_shape(icc.as_deref());
     if format == Format::Jpeg {
@@ -97,7 +99,6 @@ fn read_header(
         icc: icc_shape,
         exif: exif as u64,
         held: match format {
-            Format::Png => structure::png_text_bytes(bytes),
             Format::Tiff => memory::tiff_decoder_held(
                 decoder.original_color_type().bits_per_pixel(),
                 u64::from(width) * u64::from(height),
@@ -110,6 +111,18 @@ fn read_header(
             _ => 0,
         },
     })
+}
+
+/// The EXIF orientation, from the decoder; a JPEG's from its first EXIF
+/// block, which Pillow and browsers follow (the decoder keeps the last of
+/// several, which may turn the image another way).
+fn orientation(format: Format, bytes: &[u8], decoder: &mut impl ImageDecoder) -> Orientation {
+    let found = if format == Format::Jpeg {
+        structure::jpeg_first_exif(bytes).and_then(Orientation::from_exif_chunk)
+    } else {
+        decoder.orientation().ok()
+    };
+    found.unwrap_or(Orientation::NoTransforms)
 }
 
 /// The upload's ICC profile, from the decoder (a TIFF's from its tag, see
@@ -289,7 +302,7 @@ fn decode_pixels(
     let (width, height) = dimensions(format, bytes, &decoder);
 
     let icc = checked_icc(format, icc_profile(format, bytes, &mut decoder))?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let orientation = orientation(format, bytes, &mut decoder);
 
     let pixels = if format == Format::Jpeg {
         // The image crate's decoder holds a copy of the input: free it first.
@@ -395,7 +408,7 @@ fn open<'a>(
         None => {}
     }
     let opened = match image_crate_decoder(bytes, image_format, limits) {
-        Ok(decoder) => Ok(Box::new(decoder) as Box<dyn ImageDecoder + 'a>),
+        Ok(decoder) => Ok(decoder),
         // Two-sample gray TIFFs, which the image crate refuses.
         Err(ImageError::Unsupported(e)) if format == Format::Tiff => {
             match ExtraTiffDecoder::open(bytes, max_alloc(limits)) {
@@ -475,12 +488,17 @@ fn image_crate_decoder<'a>(
     bytes: &'a [u8],
     format: ImageFormat,
     limits: &Limits,
-) -> image::ImageResult<impl ImageDecoder + 'a> {
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+) -> image::ImageResult<Box<dyn ImageDecoder + 'a>> {
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_alloc = Some(max_alloc(limits));
+    if format == ImageFormat::Png {
+        // Without its text chunks, which that decoder would keep.
+        let decoder = PngDecoder::with_limits(WithoutText::new(bytes), decoder_limits)?;
+        return Ok(Box::new(decoder));
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(decoder_limits);
-    reader.into_decoder()
+    Ok(Box::new(reader.into_decoder()?))
 }
 
 /// The most one allocation of a decoder may take. Our pixel limit is the
@@ -572,15 +590,28 @@ fn classify(
         ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             RejectReason::Truncated { format }
         }
-        ImageError::Limits(_) => {
-            let (width, height) = dims.unwrap_or((0, 0));
-            RejectReason::TooManyPixels {
-                width,
-                height,
-                pixels: u64::from(width) * u64::from(height),
-                limit: limits.max_pixels,
+        // Our pixel limit is checked from the header before any decoder
+        // runs, so this is the decoder's allocation limit: a size in the
+        // header that the pixels do not need (a TIFF strip of 2 GB, a
+        // 60 MB EXIF chunk), never a reason to raise the pixel limit.
+        ImageError::Limits(e) => match dims {
+            Some((width, height)) if u64::from(width) * u64::from(height) > limits.max_pixels => {
+                RejectReason::TooManyPixels {
+                    width,
+                    height,
+                    pixels: u64::from(width) * u64::from(height),
+                    limit: limits.max_pixels,
+                }
             }
-        }
+            _ => RejectReason::Corrupt {
+                format,
+                detail: format!(
+                    "it asks the decoder for more than the {} MiB it may take at once, \
+                     which its pixels do not need ({e})",
+                    max_alloc(limits) >> 20
+                ),
+            },
+        },
         ImageError::Unsupported(e) => RejectReason::UnsupportedFeature {
             format,
             feature: match e.kind() {

@@ -86,6 +86,9 @@ const OTHER_SIGNATURES: &[(&[u8], &str)] = &[
     (&[0x76, 0x2f, 0x31, 0x01], "OpenEXR"),
     (b"#?RADIANCE", "Radiance HDR"),
     (b"DDS ", "DDS"),
+    // TIFF with 64-bit offsets (version 43 instead of 42).
+    (b"II+\0", "BigTIFF"),
+    (b"MM\0+", "BigTIFF"),
 ];
 
 /// DIB header sizes of the BMP versions that exist; "BM" alone is too weak a
@@ -291,6 +294,8 @@ mod tests {
         );
         assert_eq!(sniff(&compact(b"avif")), Sniffed::Unsupported("AVIF"));
         assert_eq!(sniff(b"%PDF-1.7"), Sniffed::Unsupported("PDF"));
+        assert_eq!(sniff(b"II+\0\x08\0\0\0"), Sniffed::Unsupported("BigTIFF"));
+        assert_eq!(sniff(b"MM\0+\0\x08\0\0"), Sniffed::Unsupported("BigTIFF"));
         assert_eq!(
             sniff(b"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
             Sniffed::Unsupported("SVG")

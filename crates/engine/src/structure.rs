@@ -43,6 +43,9 @@ pub fn flaw(format: Format, bytes: &[u8]) -> Option<Flaw> {
         Format::WebP => webp_frame_differs_from_canvas(bytes).map(Flaw::Contradiction),
         Format::Tiff => tiff_values_are_missing(bytes).then_some(Flaw::Truncated),
         Format::Png => png_metadata_outgrows_the_file(bytes).map(Flaw::Contradiction),
+        // Whole, yet with nothing to decode: not cut short.
+        Format::Gif => matches!(gif_start(bytes), Some(GifStart::Trailer))
+            .then(|| Flaw::Contradiction("it ends (its trailer) before any frame".to_owned())),
         _ => None,
     }
 }
@@ -53,8 +56,9 @@ pub fn flaw(format: Format, bytes: &[u8]) -> Option<Flaw> {
 /// kept it busy past a minute at 81 MP.
 pub const MAX_JPEG_SCANS: usize = 100;
 
-/// The most text chunks a PNG may carry: the decoder keeps each one, at
-/// about 120 bytes of memory for 15 of file.
+/// The most text chunks a PNG may carry. The decoder skips them
+/// (`codecs::png_source`), keeping a slice for each run of chunks between
+/// them: this keeps that list small. Real files carry a handful.
 pub const MAX_PNG_TEXT_CHUNKS: usize = 10_000;
 
 /// Metadata the PNG decoder would inflate or keep far beyond the file's
@@ -95,37 +99,6 @@ fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
         }
     }
     None
-}
-
-/// The memory the PNG decoder keeps for text chunks (tEXt, zTXt, iTXt)
-/// while it decodes: each one's data (zTXt and compressed iTXt stay
-/// compressed; tEXt's Latin-1 becomes UTF-8, two bytes a character past
-/// ASCII), about 128 bytes of its own per chunk, and the buffer it
-/// reads chunks into, as large as the largest rounded up to a power of
-/// two. Real files carry a few hundred bytes; one made of 30 MiB of text
-/// peaked twice as high as its estimate without it.
-pub fn png_text_bytes(b: &[u8]) -> u64 {
-    const PER_CHUNK: u64 = 128;
-    let mut kept = 0;
-    let mut largest = 0;
-    for (kind, data) in png_chunks(b) {
-        let len = data.len() as u64;
-        match kind {
-            // Latin-1 past ASCII takes two bytes of UTF-8.
-            b"tEXt" => kept += len + high_bytes(data) + PER_CHUNK,
-            b"zTXt" | b"iTXt" => kept += len + PER_CHUNK,
-            _ => continue,
-        }
-        largest = largest.max(len);
-    }
-    if largest == 0 {
-        return 0;
-    }
-    kept + largest.next_power_of_two()
-}
-
-fn high_bytes(data: &[u8]) -> u64 {
-    data.iter().filter(|&&c| c >= 0x80).count() as u64
 }
 
 /// A PNG's chunks after the signature, each as (type, data), up to IEND
@@ -574,6 +547,14 @@ pub fn jpeg_icc_segment_bytes(b: &[u8]) -> u64 {
         .sum()
 }
 
+/// A JPEG's first EXIF block (APP1 `Exif\0\0`, after that prefix): the
+/// one Pillow and browsers read when a file has several.
+pub fn jpeg_first_exif(b: &[u8]) -> Option<&[u8]> {
+    jpeg_segments(b)
+        .find(|(marker, segment)| *marker == 0xE1 && segment.starts_with(b"Exif\0\0"))
+        .map(|(_, segment)| &segment[6..])
+}
+
 /// A JPEG's marker segments up to the first scan's (SOS the last), as
 /// (marker, the bytes after its length field: up to the segment's end, or
 /// the rest of the file for SOS).
@@ -745,9 +726,23 @@ impl GifFirstFrame {
     }
 }
 
+/// What a GIF's blocks lead to, past its extensions.
+enum GifStart {
+    Frame(GifFirstFrame),
+    /// The trailer, before any image: a GIF with no frame.
+    Trailer,
+}
+
 /// The first image descriptor of a GIF, after its extensions; `None` when
-/// it cannot be read (cut short, or not a GIF).
+/// it cannot be read (cut short, no frame, or not a GIF).
 fn gif_first_frame(b: &[u8]) -> Option<GifFirstFrame> {
+    match gif_start(b)? {
+        GifStart::Frame(frame) => Some(frame),
+        GifStart::Trailer => None,
+    }
+}
+
+fn gif_start(b: &[u8]) -> Option<GifStart> {
     const TRANSPARENT_COLOUR: u8 = 0x01;
     if !b.starts_with(b"GIF8") {
         return None;
@@ -787,15 +782,16 @@ fn gif_first_frame(b: &[u8]) -> Option<GifFirstFrame> {
             }
             0x21 => at = skip_sub_blocks(at + 2)?,
             0x2C => {
-                return Some(GifFirstFrame {
+                return Some(GifStart::Frame(GifFirstFrame {
                     screen,
                     left: u32_at(at + 1)?,
                     top: u32_at(at + 3)?,
                     width: u32_at(at + 5)?,
                     height: u32_at(at + 7)?,
                     transparent,
-                })
+                }))
             }
+            0x3B => return Some(GifStart::Trailer),
             _ => return None,
         }
     }
@@ -932,24 +928,6 @@ mod tests {
         let animated = riff(&[(b"VP8X", &vp8x(0x02)), (b"ANIM", &[0; 6]), (b"ANMF", &anmf)]);
         assert_eq!(webp_coding(&animated), Some(coding(true, false, true)));
         assert_eq!(webp_coding(&riff(&[(b"EXIF", &[0; 4])])), None);
-    }
-
-    #[test]
-    fn png_text_chunks_are_counted_with_the_decoders_overhead() {
-        assert_eq!(png_text_bytes(&png_with(&[])), 0);
-        let texts = png_with(&[
-            (b"tEXt", b"k\0\xE9".to_vec()),
-            (b"zTXt", vec![0; 1000]),
-            (b"iTXt", vec![0; 20]),
-            (b"iCCP", vec![0; 5000]),
-        ]);
-        // tEXt with its é twice (Latin-1 to UTF-8), the others once, the
-        // per-chunk overhead, and the read buffer for the largest (1000 →
-        // 1024).
-        assert_eq!(png_text_bytes(&texts), 3 + 1 + 1000 + 20 + 3 * 128 + 1024);
-        // A chunk cut short ends the count: here the zTXt (the signature,
-        // IHDR and tEXt take 48 bytes).
-        assert_eq!(png_text_bytes(&texts[..48 + 500]), 4 + 128 + 4);
     }
 
     #[test]
@@ -1315,6 +1293,22 @@ mod tests {
         }
         b.extend([0, 2, 2, 0x4C, 0x01, 0, 0x3B]);
         b
+    }
+
+    #[test]
+    fn a_gif_without_a_frame_is_a_contradiction_not_a_cut() {
+        let whole = gif((4, 3), (0, 0, 4, 3), None);
+        assert!(flaw(Format::Gif, &whole).is_none());
+        // The header, its colour table, the trailer: no frame.
+        let screen = 13 + 3 * 2;
+        let mut none = whole[..screen].to_vec();
+        none.push(0x3B);
+        assert!(matches!(
+            flaw(Format::Gif, &none),
+            Some(Flaw::Contradiction(_))
+        ));
+        // Cut before the trailer: the decoder's to call truncated.
+        assert!(flaw(Format::Gif, &whole[..screen]).is_none());
     }
 
     #[test]

@@ -543,6 +543,36 @@ fn tiffs_of_pixel_types_the_decoder_does_not_read_are_named() {
     );
 }
 
+/// A strip size in the header that the pixels do not need (here 2 GiB
+/// for 160x120) runs into the decoder's allocation limit: that is a
+/// corrupt file, not one over the pixel limit (which an operator would
+/// raise for nothing).
+#[test]
+fn a_strip_the_pixels_do_not_need_is_corrupt_not_too_many_pixels() {
+    let mut tiff = tiff_rgba(&photo_like(160, 120), 2);
+    let ifd = u32::from_le_bytes(tiff[4..8].try_into().unwrap()) as usize;
+    // StripByteCounts is the ninth entry; its value is the entry's last 4 bytes.
+    let value = ifd + 2 + 8 * 12 + 8;
+    assert_eq!(tiff[value - 8..value - 6], 279u16.to_le_bytes());
+    tiff[value..value + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let err = process(&tiff, &Settings::default()).unwrap_err();
+    assert_eq!(err.reason(), Reason::Corrupt, "{err}");
+    assert!(
+        err.to_string().contains("asks the decoder for more than"),
+        "{err}"
+    );
+}
+
+/// Text chunks are read past, not kept: a PNG carrying 2,000 of them
+/// (Latin-1, which the decoder would keep as UTF-8) gives the variants of
+/// its pixels.
+#[test]
+fn png_text_chunks_are_read_past() {
+    let img = gradient(40, 30);
+    let png = png_rgb_with_text(&img, 2_000, 1_000, 0xE9);
+    check_contract(&png, &DynamicImage::ImageRgb8(img));
+}
+
 #[test]
 fn tiff_with_associated_alpha_is_made_straight() {
     // Premultiplied: red at alpha 82 is stored as (82, 0, 0, 82).
@@ -662,6 +692,37 @@ fn every_exif_orientation_is_applied_and_exif_removed() {
     }
 }
 
+/// Two EXIF blocks: the first one's orientation is applied, as Pillow and
+/// browsers do (the image crate's reader keeps the last).
+#[test]
+fn the_first_of_two_exif_blocks_orients_the_image() {
+    let src = jpeg_rgb(
+        &quadrants(),
+        &JpegOptions {
+            exif: Some(exif(6)),
+            ..Default::default()
+        },
+    );
+    // A second APP1 right after the first (marker, length, `Exif\0\0`).
+    let payload = src.windows(6).position(|w| w == b"Exif\0\0").unwrap();
+    assert_eq!(src[payload - 4..payload - 2], [0xFF, 0xE1]);
+    let first_end =
+        payload - 2 + usize::from(u16::from_be_bytes([src[payload - 2], src[payload - 1]]));
+    let second = exif(3);
+    let mut two = src[..first_end].to_vec();
+    two.extend([0xFF, 0xE1]);
+    two.extend(u16::try_from(second.len() + 2).unwrap().to_be_bytes());
+    two.extend(&second);
+    two.extend(&src[first_end..]);
+    let (_, dims, colors) = ORIENTED[5];
+    let out = run(&two);
+    assert_eq!((out.source.width, out.source.height), dims);
+    let got = quadrant_colors(&decode(variant(&out, "png")).to_rgb8());
+    for (g, want) in got.iter().zip(&colors) {
+        assert!(close(*g, *want, 24), "{got:?} vs {colors:?}");
+    }
+}
+
 #[test]
 fn png_exif_orientation_is_applied() {
     let img = quadrants();
@@ -680,6 +741,24 @@ fn png_exif_orientation_is_applied() {
     assert_eq!(png.dimensions(), (32, 48));
     assert_eq!(quadrant_colors(&png), [BLUE, RED, WHITE, GREEN]);
     assert!(!contains(variant(&out, "png"), b"LeakyCam"));
+}
+
+/// A profile cut short (its header says more bytes than its segments
+/// hold) would make viewers refuse the variants: none carries it.
+#[test]
+fn a_cut_icc_profile_is_left_out() {
+    let mut cut = icc_profile_sized(b"RGB ", 3000);
+    cut.truncate(200);
+    let src = jpeg_rgb(
+        &gradient(64, 40),
+        &JpegOptions {
+            icc: Some(cut),
+            ..Default::default()
+        },
+    );
+    for v in &run(&src).variants {
+        assert_eq!(icc_of(&v.bytes), None, "{}", v.spec.name);
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ pub mod heic;
 pub mod jpeg;
 pub mod jpeg_decode;
 pub mod png;
+pub mod png_source;
 pub mod tiff_decode;
 pub mod webp;
 
@@ -53,12 +54,40 @@ pub enum IccSpace {
     Other,
 }
 
+/// A profile that is not [whole](is_whole) is `Other`: no variant carries it.
 pub fn icc_space(profile: &[u8]) -> IccSpace {
+    if !is_whole(profile) {
+        return IccSpace::Other;
+    }
     match profile.get(16..20) {
         Some(b"GRAY") => IccSpace::Gray,
         Some(b"RGB ") => IccSpace::Rgb,
         _ => IccSpace::Other,
     }
+}
+
+/// Whether `profile` holds all it says it does: the `acsp` signature, a
+/// size in its header (bytes 0..4) no larger than its bytes, and a tag
+/// table whose tags all lie within that size. A cut one (a JPEG missing
+/// one of its ICC segments) would make viewers refuse the variants that
+/// carried it.
+fn is_whole(profile: &[u8]) -> bool {
+    let be32 = |at: usize| {
+        profile
+            .get(at..at + 4)
+            .map(|b| u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+    };
+    let (Some(size), Some(tags)) = (be32(0), be32(128)) else {
+        return false;
+    };
+    let within = |end: u64| end <= size;
+    profile.get(36..40) == Some(b"acsp")
+        && (132..=profile.len() as u64).contains(&size)
+        && within(132 + 12 * tags)
+        && (0..tags as usize).all(|i| {
+            let entry = 132 + 12 * i;
+            matches!((be32(entry + 4), be32(entry + 8)), (Some(at), Some(len)) if within(at + len))
+        })
 }
 
 /// The profile, if it describes pixels of this kind. A CMYK profile on
@@ -76,8 +105,47 @@ mod tests {
 
     fn header(space: &[u8; 4]) -> Vec<u8> {
         let mut p = vec![0u8; 132];
+        p[0..4].copy_from_slice(&132u32.to_be_bytes());
         p[16..20].copy_from_slice(space);
+        p[36..40].copy_from_slice(b"acsp");
         p
+    }
+
+    /// `header` with one tag of `len` bytes at `at`, its data after the table.
+    fn with_tag(space: &[u8; 4], at: u32, len: u32) -> Vec<u8> {
+        let mut p = header(space);
+        p[128..132].copy_from_slice(&1u32.to_be_bytes());
+        p.extend(b"desc");
+        p.extend(at.to_be_bytes());
+        p.extend(len.to_be_bytes());
+        p.resize(144 + 16, 0);
+        let size = p.len() as u32;
+        p[0..4].copy_from_slice(&size.to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn cut_or_damaged_profiles_are_not_carried() {
+        let whole = with_tag(b"RGB ", 144, 16);
+        assert_eq!(icc_space(&whole), IccSpace::Rgb);
+        // Padding after the size the header gives is harmless.
+        let mut padded = whole.clone();
+        padded.extend([0; 8]);
+        assert_eq!(icc_space(&padded), IccSpace::Rgb);
+        // Cut short: the header's size is past the end.
+        assert_eq!(icc_space(&whole[..150]), IccSpace::Other);
+        // A tag past the profile's end.
+        assert_eq!(icc_space(&with_tag(b"RGB ", 144, 17)), IccSpace::Other);
+        assert_eq!(icc_space(&with_tag(b"RGB ", u32::MAX, 16)), IccSpace::Other);
+        // More tags than the profile holds.
+        let mut tags = whole.clone();
+        tags[128..132].copy_from_slice(&1000u32.to_be_bytes());
+        assert_eq!(icc_space(&tags), IccSpace::Other);
+        // No signature.
+        let mut unsigned = whole;
+        unsigned[36..40].copy_from_slice(b"xxxx");
+        assert_eq!(icc_space(&unsigned), IccSpace::Other);
+        assert!(!carried(&unsigned));
     }
 
     #[test]

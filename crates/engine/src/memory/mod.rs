@@ -50,9 +50,8 @@ pub struct Shape {
     pub icc: IccShape,
     /// The EXIF block's bytes (the decoder reads it for the orientation).
     pub exif: u64,
-    /// What the decoder holds beside the pixels while it decodes: a PNG's
-    /// text chunks (`structure::png_text_bytes`), a WebP's planes and
-    /// buffers ([`webp_decoder_held`]), a TIFF's own copy
+    /// What the decoder holds beside the pixels while it decodes: a WebP's
+    /// planes and buffers ([`webp_decoder_held`]), a TIFF's own copy
     /// ([`tiff_decoder_held`]).
     pub held: u64,
 }

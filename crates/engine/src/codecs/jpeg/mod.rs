@@ -112,7 +112,9 @@ mod tests {
     #[test]
     fn the_one_row_copy_gives_the_bytes_of_two_whole_sets() {
         let mut icc = vec![0u8; 132];
+        icc[0..4].copy_from_slice(&132u32.to_be_bytes());
         icc[16..20].copy_from_slice(b"RGB ");
+        icc[36..40].copy_from_slice(b"acsp");
         let cases: Vec<(DynamicImage, u8, Option<&[u8]>, usize)> = vec![
             (DynamicImage::ImageRgb8(gradient(333, 251)), 85, None, 3),
             (DynamicImage::ImageRgb8(gradient(17, 9)), 60, Some(&icc), 3),
