@@ -5,9 +5,63 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Temporary files staged by this process so far.
 static STAGED: AtomicU64 = AtomicU64::new(0);
+
+/// What writes under way would leave behind if the process stopped now:
+/// their temporary files, and the variants they have already renamed
+/// into place (new ones only). Files are created and renamed with the
+/// lock held, so that [`take_back_in_flight`] sees every one.
+struct InFlight {
+    staged: Vec<PathBuf>,
+    placed: Vec<PathBuf>,
+}
+
+static IN_FLIGHT: Mutex<InFlight> = Mutex::new(InFlight {
+    staged: Vec::new(),
+    placed: Vec::new(),
+});
+
+fn in_flight() -> MutexGuard<'static, InFlight> {
+    // A writer that panicked left the lists as they were: still right.
+    IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Removes what the writes under way have staged or placed, and returns
+/// the lock still held, so that none goes on: for a signal's handler,
+/// right before the process exits.
+fn take_back_in_flight() -> MutexGuard<'static, InFlight> {
+    let guard = in_flight();
+    for path in guard.staged.iter().chain(&guard.placed) {
+        let _ = fs::remove_file(path);
+    }
+    guard
+}
+
+/// On Ctrl-C, `kill` or a closed terminal, the files being written are
+/// removed before the process exits (128 + the signal, as a shell
+/// reports it): an interrupted run leaves no temporary file and no
+/// image with only some of its variants.
+#[cfg(unix)]
+pub fn take_back_on_signal() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    // Without the handler (it cannot be set), a signal stops the process
+    // as it would any other.
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let _held = take_back_in_flight();
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
+#[cfg(not(unix))]
+pub fn take_back_on_signal() {}
 
 /// One file to write: its final name inside the folder, and its bytes.
 pub struct OutputFile<'a> {
@@ -32,16 +86,24 @@ pub fn write_all(dir: &Path, files: &[OutputFile<'_>]) -> io::Result<Vec<PathBuf
             staged.push((temp.clone(), target.clone()));
             let named =
                 |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", target.display()));
-            let mut out = fs::File::create(&temp).map_err(named)?;
+            let mut out = {
+                let mut flight = in_flight();
+                let out = fs::File::create(&temp).map_err(named)?;
+                flight.staged.push(temp.clone());
+                out
+            };
             out.write_all(file.bytes).map_err(named)?;
             out.sync_data().map_err(named)?;
         }
         for (temp, target) in &staged {
+            let mut flight = in_flight();
             let existed = target.exists();
             // (A folder in a variant's place stops the renames halfway.)
             fs::rename(temp, target)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", target.display())))?;
+            flight.staged.retain(|p| p != temp);
             if !existed {
+                flight.placed.push(target.clone());
                 renamed.push(target.clone());
             }
         }
@@ -57,6 +119,12 @@ pub fn write_all(dir: &Path, files: &[OutputFile<'_>]) -> io::Result<Vec<PathBuf
             let _ = fs::remove_file(target);
         }
     }
+    // Done either way: nothing of this call is in flight any more.
+    let mut flight = in_flight();
+    flight
+        .staged
+        .retain(|p| !staged.iter().any(|(temp, _)| temp == p));
+    flight.placed.retain(|p| !renamed.contains(p));
     result
 }
 

@@ -416,6 +416,67 @@ fn environment_and_flags_choose_variants() {
     assert!(files.len() == 1 && files[0].ends_with(".webp"), "{files:?}");
 }
 
+/// Stopped by a signal while it writes (Ctrl-C, `kill`), a run leaves no
+/// temporary file, and its image all of its variants or none; it exits
+/// with 128 + the signal, as a shell reports it.
+#[cfg(unix)]
+#[test]
+fn a_signal_while_writing_takes_back_what_was_being_written() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    // Noise: a PNG variant of about 24 MB, whose write takes a while.
+    let noisy = png_fast(&DynamicImage::ImageRgba8(noise_rgba(3000, 2000)));
+    fs::write(dir.path().join("noise.png"), noisy).unwrap();
+    let out = dir.path().join("out");
+    let mut stopped_while_writing = 0;
+    for (signal, number) in [("TERM", 15), ("INT", 2), ("HUP", 1)] {
+        let _ = fs::remove_dir_all(&out);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_imgflow"))
+            .args(["process", "noise.png", "--out", "out", "--threads", "1"])
+            .env("VARIANTS", "compressed,png")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The first staged file, then the signal.
+        let started = Instant::now();
+        let staged = loop {
+            if listing(&out).iter().any(|n| n.ends_with(".tmp")) {
+                break true;
+            }
+            if child.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_secs(120) {
+                break false;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        if staged {
+            let pid = child.id().to_string();
+            assert!(Command::new("kill")
+                .args([&format!("-{signal}"), &pid])
+                .status()
+                .unwrap()
+                .success());
+        }
+        let status = child.wait().unwrap();
+        let left = listing(&out);
+        assert!(
+            !left.iter().any(|n| n.ends_with(".tmp")),
+            "SIG{signal}: {left:?}"
+        );
+        assert!(left.is_empty() || left.len() == 2, "SIG{signal}: {left:?}");
+        if staged {
+            assert_eq!(status.code(), Some(128 + number), "SIG{signal}");
+            stopped_while_writing += 1;
+        }
+    }
+    assert!(
+        stopped_while_writing > 0,
+        "no run was caught while it wrote"
+    );
+}
+
 #[test]
 fn an_unusable_output_folder_is_an_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,6 +16,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
+    crate::output::take_back_on_signal();
     let pool = bench::thread_pool(args.threads.map(usize::from))?;
     let inputs = expand_inputs(&args.inputs, Some(&args.out));
 
