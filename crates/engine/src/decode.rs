@@ -319,17 +319,16 @@ fn decode_pixels(
             Some(pixels) => pixels,
             // CMYK/YCCK: the image crate converts those to RGB.
             None => unless_it_panics(name, "the CMYK decoder", || {
-                image_crate_decode(bytes, (format, image_format), limits, (width, height))
+                image_crate_decode(bytes, (format, image_format), limits)
             })?,
         }
     } else if format == Format::Gif {
         drop(decoder);
         gif_decode::decode(bytes, (width, height))
             .map(DynamicImage::ImageRgba8)
-            .map_err(|e| classify(e, name, Some((width, height)), limits))?
+            .map_err(|e| classify(e, name, limits))?
     } else {
-        DynamicImage::from_decoder(decoder)
-            .map_err(|e| classify(e, name, Some((width, height)), limits))?
+        DynamicImage::from_decoder(decoder).map_err(|e| classify(e, name, limits))?
     };
     let image = SourceImage {
         format,
@@ -421,9 +420,9 @@ fn open<'a>(
     };
     let decoder = opened.map_err(|e| match &e {
         ImageError::Unsupported(unsupported) if format == Format::Tiff => {
-            tiff_unsupported(unsupported, bytes).unwrap_or_else(|| classify(e, name, None, limits))
+            tiff_unsupported(unsupported, bytes).unwrap_or_else(|| classify(e, name, limits))
         }
-        _ => classify(e, name, None, limits),
+        _ => classify(e, name, limits),
     })?;
     let (width, height) = dimensions(format, bytes, &decoder);
     check(width, height)?;
@@ -512,11 +511,10 @@ fn image_crate_decode(
     bytes: &[u8],
     (format, image_format): (Format, ImageFormat),
     limits: &Limits,
-    dims: (u32, u32),
 ) -> Result<DynamicImage, RejectReason> {
     image_crate_decoder(bytes, image_format, limits)
         .and_then(DynamicImage::from_decoder)
-        .map_err(|e| classify(e, format_name(format), Some(dims), limits))
+        .map_err(|e| classify(e, format_name(format), limits))
 }
 
 /// Size and signature checks that need no decoder.
@@ -579,38 +577,23 @@ pub fn check_dimensions(
 }
 
 /// Maps a decoder error to a stable reason.
-fn classify(
-    error: ImageError,
-    format: &str,
-    dims: Option<(u32, u32)>,
-    limits: &Limits,
-) -> RejectReason {
+fn classify(error: ImageError, format: &str, limits: &Limits) -> RejectReason {
     let format = format.to_owned();
     match error {
         ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             RejectReason::Truncated { format }
         }
-        // Our pixel limit is checked from the header before any decoder
-        // runs, so this is the decoder's allocation limit: a size in the
+        // Our pixel limit is checked (`open`) before a decoder allocates
+        // pixels, so this is the decoder's allocation limit: a size in the
         // header that the pixels do not need (a TIFF strip of 2 GB, a
         // 60 MB EXIF chunk), never a reason to raise the pixel limit.
-        ImageError::Limits(e) => match dims {
-            Some((width, height)) if u64::from(width) * u64::from(height) > limits.max_pixels => {
-                RejectReason::TooManyPixels {
-                    width,
-                    height,
-                    pixels: u64::from(width) * u64::from(height),
-                    limit: limits.max_pixels,
-                }
-            }
-            _ => RejectReason::Corrupt {
-                format,
-                detail: format!(
-                    "it asks the decoder for more than the {} MiB it may take at once, \
-                     which its pixels do not need ({e})",
-                    max_alloc(limits) >> 20
-                ),
-            },
+        ImageError::Limits(e) => RejectReason::Corrupt {
+            format,
+            detail: format!(
+                "it asks the decoder for more than the {} MiB it may take at once, \
+                 which its pixels do not need ({e})",
+                max_alloc(limits) >> 20
+            ),
         },
         ImageError::Unsupported(e) => RejectReason::UnsupportedFeature {
             format,

@@ -67,7 +67,7 @@ pub const MAX_PNG_TEXT_CHUNKS: usize = 10_000;
 /// allocation limit), or more than [`MAX_PNG_TEXT_CHUNKS`] text chunks.
 fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
     let mut texts = 0;
-    for (kind, data) in png_chunks(b) {
+    for (kind, data, _) in png_chunks(b) {
         match kind {
             b"iCCP" => {
                 // A Latin-1 name, its NUL, the method byte, then zlib.
@@ -101,9 +101,10 @@ fn png_metadata_outgrows_the_file(b: &[u8]) -> Option<String> {
     None
 }
 
-/// A PNG's chunks after the signature, each as (type, data), up to IEND
-/// or the first that runs past the end of `b`.
-fn png_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+/// A PNG's chunks after the signature, each as (type, data, where it
+/// ends: after its CRC, which may be cut off), up to IEND or the first
+/// whose data runs past the end of `b`.
+pub(crate) fn png_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8], usize)> {
     let mut i = 8;
     std::iter::from_fn(move || {
         let header = b.get(i..i + 8)?;
@@ -114,7 +115,7 @@ fn png_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
             return None;
         }
         i += 12 + size;
-        Some((kind, data))
+        Some((kind, data, i))
     })
 }
 

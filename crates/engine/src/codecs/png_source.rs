@@ -5,6 +5,7 @@
 //! size before a pixel was decoded, and the variants never carry text.
 //! Skipping them here costs a list of the slices between them, no copy.
 
+use crate::structure;
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 /// A PNG's bytes with its text chunks left out, as a reader.
@@ -18,29 +19,20 @@ pub struct WithoutText<'a> {
 }
 
 impl<'a> WithoutText<'a> {
-    /// `bytes`, a PNG, without its text chunks. The chunks are walked from
-    /// the signature to IEND; whatever follows IEND, or a chunk that runs
-    /// past the end (the decoder's to judge), is kept as it is.
+    /// `bytes`, a PNG, without its text chunks (`structure::png_chunks`:
+    /// whatever follows IEND, or a chunk cut short, is kept as it is, for
+    /// the decoder to judge).
     pub fn new(bytes: &'a [u8]) -> Self {
         let mut parts = Vec::new();
-        let mut start = 0;
-        let mut i = 8;
-        while let Some(header) = bytes.get(i..i + 8) {
-            let size = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
-            let Some(end) = (i + 12).checked_add(size).filter(|&e| e <= bytes.len()) else {
-                break;
-            };
-            let kind = &header[4..8];
-            if kind == b"IEND" {
-                break;
-            }
+        let (mut start, mut at) = (0, 8);
+        for (kind, _, end) in structure::png_chunks(bytes) {
             if matches!(kind, b"tEXt" | b"zTXt" | b"iTXt") {
-                if i > start {
-                    parts.push(&bytes[start..i]);
+                if at > start {
+                    parts.push(&bytes[start..at]);
                 }
-                start = end;
+                start = end.min(bytes.len());
             }
-            i = end;
+            at = end;
         }
         if start < bytes.len() {
             parts.push(&bytes[start..]);
