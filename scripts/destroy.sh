@@ -42,6 +42,8 @@ for arg in "$@"; do
   esac
 done
 
+# Asking needs a terminal: without one, stop before the plan, not after it.
+$yes || [ -t 0 ] || die "not a terminal: pass --yes to destroy without asking"
 command -v terraform >/dev/null || die "terraform is not installed"
 command -v aws >/dev/null || die "the AWS CLI is not installed"
 command -v python3 >/dev/null || die "python3 is not installed"
@@ -105,7 +107,6 @@ fi
 
 # --- 2. confirmation -------------------------------------------------------------------
 if ! $yes; then
-  [ -t 0 ] || die "not a terminal: pass --yes to destroy without asking"
   echo "This destroys the imgflow stack '${function_name:-?}' (the plan above) and DELETES FOR GOOD"
   echo "every object and every version in: ${upload_bucket:-} ${processed_bucket:-}"
   printf 'Type the function name (%s) to go on: ' "${function_name:-imgflow}"

@@ -8,7 +8,6 @@ IMGFLOW_TF_KEEP=1 keeps the temporary folders (state, logs, moto log)."""
 from __future__ import annotations
 
 import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -69,44 +68,11 @@ def stack(request, stacks) -> Stack:
     return s
 
 
-def _fill_versioned_buckets(stack: Stack) -> None:
-    """Two versions and a delete marker in each bucket: what destroy.sh must remove."""
-    s3 = stack.client("s3")
-    for bucket in (stack.outputs["upload_bucket_name"], stack.outputs["processed_bucket_name"]):
-        # moto gap: it evaluates bucket-policy denies on object calls without
-        # the request's condition keys, so the TLS-only deny
-        # (aws:SecureTransport = false, s3:TlsVersion < 1.2) refuses every
-        # object call (403), TLS or not. The policy was checked by
-        # test_buckets_…; it is removed here only so that objects can be put
-        # and destroy.sh can delete them.
-        s3.delete_bucket_policy(Bucket=bucket)
-        # Outside any trigger prefix, and not an image: nothing to process.
-        for body in (b"first", b"second"):
-            s3.put_object(Bucket=bucket, Key="destroy-test/notes.txt", Body=body)
-        s3.delete_object(Bucket=bucket, Key="destroy-test/notes.txt")
-        s3.put_object(Bucket=bucket, Key="destroy-test/kept.txt", Body=b"kept")
-
-
 def _tear_down(stack: Stack) -> dict:
-    """Second plan (must show no changes), then destroy. The default scenario is
-    destroyed by scripts/destroy.sh --yes, with versioned objects in its buckets."""
-    out: dict = {}
-    plan = stack.plan_exit_code()
-    out["plan"] = plan
-    if stack.scenario == "default":
-        _fill_versioned_buckets(stack)
-        proc = subprocess.run(
-            ["bash", str(REPO / "scripts" / "destroy.sh"), "--yes", "-no-color", "-parallelism=20"],
-            env={**stack.env, "IMGFLOW_TF_DIR": str(stack.tf_dir)},
-            capture_output=True,
-            text=True,
-        )
-        (stack.root / "destroy-script.log").write_text(proc.stdout + proc.stderr)
-        stack.destroyed = proc.returncode == 0
-        out["destroy"] = proc
-    else:
-        out["destroy"] = stack.destroy()
-    return out
+    """Second plan (must show no changes), then terraform destroy.
+    (scripts/destroy.sh, with versioned objects in the buckets, is
+    test_regions.py's: it destroys a stack of the defaults.)"""
+    return {"plan": stack.plan_exit_code(), "destroy": stack.destroy()}
 
 
 @pytest.fixture(scope="session")

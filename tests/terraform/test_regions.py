@@ -254,6 +254,9 @@ def test_destroy_removes_one_region_and_leaves_the_other(regions):
     assert first.client("lambda").list_functions()["Functions"] == []
     assert first.client("cloudwatch").list_dashboards()["DashboardEntries"] == []
     assert first.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    assert first.client("sqs").list_queues().get("QueueUrls", []) == []
+    assert first.client("sns").list_topics()["Topics"] == []
+    assert first.client("logs").describe_log_groups()["logGroups"] == []
     roles = {r["RoleName"] for r in first.client("iam").list_roles()["Roles"]}
     assert roles == {f"imgflow-function-{SECOND}"}
     buckets = {b["Name"] for b in first.client("s3").list_buckets()["Buckets"]}
