@@ -17,12 +17,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 started=$(date +%s)
 say() { printf '\n== %s  [%ds]\n' "$*" "$(( $(date +%s) - started ))"; }
-terraform_pid='' slow_pid='' fuzz_pid='' out=''
+terraform_pid='' slow_pid='' fuzz_pid='' out='' large=''
 cleanup() {
   [ -z "$terraform_pid" ] || kill -- "-$terraform_pid" 2>/dev/null || true
   [ -z "$slow_pid" ] || kill -- "-$slow_pid" 2>/dev/null || true
   [ -z "$fuzz_pid" ] || kill -- "-$fuzz_pid" 2>/dev/null || true
   [ -z "$out" ] || rm -rf "$out"
+  [ -z "$large" ] || rm -rf "$large"
 }
 trap cleanup EXIT
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -94,6 +95,10 @@ for line in sys.stdin:
 # the logs in turn. Their own process group, so that an early exit stops them.
 # (Logs of an earlier run go first: `cat` below takes every slow-N.log.)
 rm -f target/slow-[0-9].log
+# One folder for the 100 MP uploads both make: the first makes them, the
+# other waits and reads them (crates/testkit: large_uploads).
+large=$(mktemp -d)
+export IMGFLOW_LARGE_UPLOADS=$large
 # shellcheck disable=SC2016 # the variables are the inner shell's
 setsid sh -c 'n=0 pids=
 while read -r test; do

@@ -763,14 +763,13 @@ mod large_uploads {
     const MIB: u64 = 1024;
 
     /// The 100 MP upload as a PNG and as a JPEG, made once for the tests
-    /// below (about 20 CPU-s each time at the tests' optimisation level).
+    /// below (or by the memory tests beside them: `large_uploads`).
     fn large_uploads() -> &'static (Vec<u8>, Vec<u8>) {
         static MADE: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();
         MADE.get_or_init(|| {
-            let photo = DynamicImage::ImageRgba8(upscaled_photo(10_000, 9_999));
-            let png = png_fast(&photo);
-            let jpeg = jpeg_rgb(&photo.into_rgb8(), &JpegOptions::default());
-            (png, jpeg)
+            let dir = tempfile::tempdir().unwrap();
+            let (png, jpeg) = imgflow_testkit::fixtures::large_uploads(dir.path()).unwrap();
+            (std::fs::read(png).unwrap(), std::fs::read(jpeg).unwrap())
         })
     }
 

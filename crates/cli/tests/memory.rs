@@ -533,13 +533,7 @@ fn variant_subsets_are_covered() {
 #[ignore = "slow: 100 MP images (scripts/test.sh runs it)"]
 fn estimates_hold_for_100_megapixel_uploads() {
     let dir = tempfile::tempdir().unwrap();
-    let photo = upscaled_photo(10_000, 9_999);
-    let png = dir.path().join("large.png");
-    std::fs::write(&png, png_fast(&DynamicImage::ImageRgba8(photo.clone()))).unwrap();
-    let jpg = dir.path().join("large.jpg");
-    let rgb = DynamicImage::ImageRgba8(photo).into_rgb8();
-    std::fs::write(&jpg, jpeg_rgb(&rgb, &JpegOptions::default())).unwrap();
-    drop(rgb);
+    let (png, jpg) = imgflow_testkit::fixtures::large_uploads(dir.path()).unwrap();
     let tiny = dir.path().join("tiny.png");
     std::fs::write(
         &tiny,

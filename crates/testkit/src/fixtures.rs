@@ -3,6 +3,7 @@
 
 use image::{DynamicImage, ImageBuffer, Rgb, RgbImage, Rgba, RgbaImage};
 use std::io::Cursor;
+use std::path::{Path, PathBuf};
 
 pub const RED: [u8; 3] = [220, 30, 30];
 pub const GREEN: [u8; 3] = [30, 200, 40];
@@ -366,14 +367,51 @@ pub fn noise_rgba(w: u32, h: u32) -> RgbaImage {
 /// A very large image as phones and cameras upload them: a photo-like
 /// picture upscaled (so that a 100 MP PNG stays tens of MB, like a real
 /// photo, instead of the hundreds pure noise would take), with an alpha
-/// ramp from left to right.
+/// ramp from left to right. (`fast_image_resize`: `image`'s resize takes
+/// 5x longer at the tests' optimisation level, for the same pixels ±1.)
 pub fn upscaled_photo(w: u32, h: u32) -> RgbaImage {
+    use fast_image_resize::images::Image;
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
     let small = photo_like(w.div_ceil(16), h.div_ceil(16));
-    let mut big = image::imageops::resize(&small, w, h, image::imageops::FilterType::Triangle);
+    let (sw, sh) = small.dimensions();
+    let source = Image::from_vec_u8(sw, sh, small.into_raw(), PixelType::U8x4).unwrap();
+    let mut big = Image::new(w, h, PixelType::U8x4);
+    let bilinear = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
+        .use_alpha(false);
+    Resizer::new().resize(&source, &mut big, &bilinear).unwrap();
+    let mut big = RgbaImage::from_raw(w, h, big.into_vec()).unwrap();
     for (x, _, p) in big.enumerate_pixels_mut() {
         p.0[3] = (u64::from(x) * 255 / u64::from(w)) as u8;
     }
     big
+}
+
+/// The slow tests' 100 MP upload, [`upscaled_photo`] at 10000x9999, as a
+/// PNG ([`png_fast`]) and a JPEG (RGB, [`JpegOptions::default`]): their
+/// paths, in `IMGFLOW_LARGE_UPLOADS` when it is set, else in `dir`. Made
+/// once per folder: scripts/test.sh gives the slow test binaries, which
+/// run side by side, one folder, and the first one here makes the files
+/// (~15 CPU-s) while the other waits on the lock.
+pub fn large_uploads(dir: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
+    let dir =
+        std::env::var_os("IMGFLOW_LARGE_UPLOADS").map_or_else(|| dir.to_path_buf(), PathBuf::from);
+    let (png, jpeg) = (dir.join("large.png"), dir.join("large.jpg"));
+    let lock = std::fs::File::create(dir.join("large.lock"))?;
+    lock.lock()?;
+    if !(png.is_file() && jpeg.is_file()) {
+        // Written aside, then renamed: a run stopped half-way leaves no
+        // half file for the next one to take.
+        let write = |path: &Path, bytes: Vec<u8>| {
+            let aside = path.with_extension("part");
+            std::fs::write(&aside, bytes)?;
+            std::fs::rename(&aside, path)
+        };
+        let photo = DynamicImage::ImageRgba8(upscaled_photo(10_000, 9_999));
+        write(&png, png_fast(&photo))?;
+        write(&jpeg, jpeg_rgb(&photo.into_rgb8(), &JpegOptions::default()))?;
+    }
+    Ok((png, jpeg))
 }
 
 /// The size at which [`control_partition_overflow`] overflows (95.2 MP).
