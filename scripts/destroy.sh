@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Removes the whole imgflow stack, in an order that deletes nothing unless
 # everything can go:
-#   1. terraform plan -destroy (must succeed: the state is readable, the
+#   1. the AWS CLI reaches both buckets (head-bucket: they are there, or
+#      already gone);
+#   2. terraform plan -destroy (must succeed: the state is readable, the
 #      credentials work, the configuration evaluates);
-#   2. a confirmation (unless --yes);
-#   3. both versioned buckets emptied (every object version and delete marker);
-#   4. the saved destroy plan applied.
+#   3. a confirmation (unless --yes);
+#   4. both versioned buckets emptied (every object version and delete marker);
+#   5. the saved destroy plan applied.
 # Any failure stops the script with a message that says what was deleted.
 #
 # Usage: scripts/destroy.sh [--yes] [terraform plan options...]
@@ -90,31 +92,7 @@ if [ -z "$upload_bucket$processed_bucket$function_name" ]; then
   echo "No imgflow stack in the Terraform state of $TF_DIR; the plan below shows what is left."
 fi
 
-# --- 1. Terraform must be able to destroy before anything is deleted ----------------
-say "terraform plan -destroy"
-terraform -chdir="$TF_DIR" plan -destroy -input=false -out="$tmp/destroy.tfplan" ${plan_args[@]+"${plan_args[@]}"} \
-  || die "terraform plan -destroy failed (above): fix that first (credentials, -var/-var-file as deployed)."
-# Options that point at another region than the stack's would plan against
-# an empty region: Terraform would then forget the stack instead of deleting it.
-if [ -n "$region" ]; then
-  terraform -chdir="$TF_DIR" show -json "$tmp/destroy.tfplan" >"$tmp/plan.json" \
-    || die "terraform show could not read the destroy plan"
-  planned_region=$(python3 -c 'import json, sys
-print(json.load(open(sys.argv[1])).get("variables", {}).get("aws_region", {}).get("value") or "")' "$tmp/plan.json")
-  [ "$planned_region" = "$region" ] \
-    || die "the stack is in $region, but these options plan in ${planned_region:-another region}: give the -var/-var-file it was deployed with (e.g. -var aws_region=$region)."
-fi
-
-# --- 2. confirmation -------------------------------------------------------------------
-if ! $yes; then
-  echo "This destroys the imgflow stack '${function_name:-?}' (the plan above) and DELETES FOR GOOD"
-  echo "every object and every version in: ${upload_bucket:-} ${processed_bucket:-}"
-  printf 'Type the function name (%s) to go on: ' "${function_name:-imgflow}"
-  read -r answer
-  [ "$answer" = "${function_name:-imgflow}" ] || die "not confirmed"
-fi
-
-# --- 3. empty the buckets -----------------------------------------------------------------
+# --- 1. the AWS CLI reaches the buckets (before the plan: it is quick) -------------------
 # head-bucket: 0 = there; a 404 / NoSuchBucket = already gone; anything else
 # (AccessDenied, expired credentials, throttling, a CLI that cannot start)
 # stops the script: Terraform could not delete a bucket left full.
@@ -130,6 +108,37 @@ bucket_exists() {
   die "$bucket: could not check the bucket (aws s3api head-bucket failed): ${err:-no message}"
 }
 
+say "the buckets, through the AWS CLI"
+present=()
+for bucket in $upload_bucket $processed_bucket; do
+  if bucket_exists "$bucket"; then present+=("$bucket"); else echo "$bucket: already gone"; fi
+done
+
+# --- 2. Terraform must be able to destroy before anything is deleted ----------------
+say "terraform plan -destroy"
+terraform -chdir="$TF_DIR" plan -destroy -input=false -out="$tmp/destroy.tfplan" ${plan_args[@]+"${plan_args[@]}"} \
+  || die "terraform plan -destroy failed (above): fix that first (credentials, -var/-var-file as deployed)."
+# Options that point at another region than the stack's would plan against
+# an empty region: Terraform would then forget the stack instead of deleting it.
+if [ -n "$region" ]; then
+  terraform -chdir="$TF_DIR" show -json "$tmp/destroy.tfplan" >"$tmp/plan.json" \
+    || die "terraform show could not read the destroy plan"
+  planned_region=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1])).get("variables", {}).get("aws_region", {}).get("value") or "")' "$tmp/plan.json")
+  [ "$planned_region" = "$region" ] \
+    || die "the stack is in $region, but these options plan in ${planned_region:-another region}: give the -var/-var-file it was deployed with (e.g. -var aws_region=$region)."
+fi
+
+# --- 3. confirmation -------------------------------------------------------------------
+if ! $yes; then
+  echo "This destroys the imgflow stack '${function_name:-?}' (the plan above) and DELETES FOR GOOD"
+  echo "every object and every version in: ${upload_bucket:-} ${processed_bucket:-}"
+  printf 'Type the function name (%s) to go on: ' "${function_name:-imgflow}"
+  read -r answer
+  [ "$answer" = "${function_name:-imgflow}" ] || die "not confirmed"
+fi
+
+# --- 4. empty the buckets -----------------------------------------------------------------
 # Deletes up to 1000 versions and delete markers per call (500 of each per
 # page) until the bucket lists none. A failed call, a version S3 refuses to
 # delete (AccessDenied, Object Lock) or a page that comes back unchanged
@@ -168,18 +177,14 @@ EOF
 }
 
 say "empty the buckets"
-for bucket in $upload_bucket $processed_bucket; do
-  if bucket_exists "$bucket"; then
-    progress="Emptying $bucket had started: some of its versions may be deleted; the stack itself is untouched. Fix the cause and run scripts/destroy.sh again."
-    empty_bucket "$bucket"
-    emptied="${emptied:-}${emptied:+, }$bucket"
-    progress="Emptied (every version deleted): $emptied; the stack itself is untouched. Fix the cause and run scripts/destroy.sh again."
-  else
-    echo "$bucket: already gone"
-  fi
+for bucket in ${present[@]+"${present[@]}"}; do
+  progress="Emptying $bucket had started: some of its versions may be deleted; the stack itself is untouched. Fix the cause and run scripts/destroy.sh again."
+  empty_bucket "$bucket"
+  emptied="${emptied:-}${emptied:+, }$bucket"
+  progress="Emptied (every version deleted): $emptied; the stack itself is untouched. Fix the cause and run scripts/destroy.sh again."
 done
 
-# --- 4. the plan that was shown -------------------------------------------------------------
+# --- 5. the plan that was shown -------------------------------------------------------------
 say "terraform apply (the destroy plan)"
 progress="The buckets are empty${emptied:+ ($emptied)}; terraform stopped part-way: what it deleted is no longer in its state. Run scripts/destroy.sh again."
 terraform -chdir="$TF_DIR" apply -input=false ${apply_args[@]+"${apply_args[@]}"} "$tmp/destroy.tfplan" \
