@@ -29,32 +29,31 @@ pub fn on_white(eight_bit: &Arc<DynamicImage>) -> Arc<DynamicImage> {
     match eight_bit.as_ref() {
         DynamicImage::ImageLumaA8(la) => {
             let (w, h) = la.dimensions();
-            let out: Vec<u8> = la
-                .as_raw()
-                .chunks_exact(2)
-                .map(|p| blend_white(p[0], p[1]))
-                .collect();
             Arc::new(DynamicImage::ImageLuma8(
-                GrayImage::from_raw(w, h, out).expect("length matches dimensions"),
+                GrayImage::from_raw(w, h, blend_on_white(la.as_raw(), 2))
+                    .expect("length matches dimensions"),
             ))
         }
         DynamicImage::ImageRgba8(rgba) => {
             let (w, h) = rgba.dimensions();
-            let mut out = Vec::with_capacity(w as usize * h as usize * 3);
-            for p in rgba.as_raw().chunks_exact(4) {
-                let a = p[3];
-                out.extend_from_slice(&[
-                    blend_white(p[0], a),
-                    blend_white(p[1], a),
-                    blend_white(p[2], a),
-                ]);
-            }
             Arc::new(DynamicImage::ImageRgb8(
-                RgbImage::from_raw(w, h, out).expect("length matches dimensions"),
+                RgbImage::from_raw(w, h, blend_on_white(rgba.as_raw(), 4))
+                    .expect("length matches dimensions"),
             ))
         }
         _ => Arc::clone(eight_bit),
     }
+}
+
+/// 8-bit gray + alpha (`channels` 2) or RGBA (4) pixels composited on
+/// white: gray or RGB, one byte a channel.
+pub fn blend_on_white(raw: &[u8], channels: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() / channels * (channels - 1));
+    for p in raw.chunks_exact(channels) {
+        let (color, alpha) = p.split_at(channels - 1);
+        out.extend(color.iter().map(|&c| blend_white(c, alpha[0])));
+    }
+    out
 }
 
 /// 8-bit RGB or RGBA (WebP has no gray mode); alpha dropped when fully opaque.

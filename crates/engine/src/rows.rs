@@ -79,6 +79,20 @@ impl<'a> OpaqueRows<'a> {
         let (width, height) = (self.width(), self.height());
         let row_bytes = width as usize * self.channels();
         let rows = (STRIP_BYTES / row_bytes.max(1)).clamp(1, height as usize) as u32;
+        // 8-bit with alpha (most PNGs with it): blended from the source's
+        // own rows, without copying them out first.
+        let with_alpha = match self.source.as_ref() {
+            DynamicImage::ImageRgba8(rgba) => Some((rgba.as_raw(), 4)),
+            DynamicImage::ImageLumaA8(la) => Some((la.as_raw(), 2)),
+            _ => None,
+        };
+        if let Some((raw, channels)) = with_alpha {
+            let in_row = width as usize * channels;
+            for strip in raw.chunks(in_row * rows as usize) {
+                f(&pixels::blend_on_white(strip, channels))?;
+            }
+            return Ok(());
+        }
         let mut y = 0;
         while y < height {
             let n = rows.min(height - y);
@@ -148,6 +162,19 @@ mod tests {
             assert!(calls > 1, "several strips");
             assert_eq!(strips, whole.as_rgb8().unwrap().as_raw().as_slice());
         }
+        // Gray with alpha, 8 bits (blended from the source's rows).
+        // (2000 px: 2000-byte gray rows, several strips.)
+        let la = DynamicImage::ImageLumaA8(gray_alpha(2000, h));
+        let whole = pixels::on_white(&Arc::new(la.clone()));
+        let (strips, calls) = strips_of(la);
+        assert!(calls > 1, "several strips");
+        assert_eq!(strips, whole.as_luma8().unwrap().as_raw().as_slice());
+    }
+
+    fn gray_alpha(w: u32, h: u32) -> image::GrayAlphaImage {
+        ImageBuffer::from_fn(w, h, |x, y| {
+            image::LumaA([((x + y) % 256) as u8, (x * 7 % 256) as u8])
+        })
     }
 
     #[test]
