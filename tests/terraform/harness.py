@@ -139,6 +139,20 @@ def placeholder_zip(path: Path) -> Path:
     return path
 
 
+def terraform_env(scratch: Path) -> dict[str, str]:
+    """The environment Terraform runs in: the caller's without its AWS_*
+    settings, no update checks, and an empty CLI configuration (in
+    `scratch`) when the caller's names a file that does not exist."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    cli_config = os.environ.get("TF_CLI_CONFIG_FILE")
+    if cli_config is None or not Path(cli_config).exists():
+        empty = scratch / "terraformrc"
+        empty.write_text("")
+        env["TF_CLI_CONFIG_FILE"] = str(empty)
+    env.update(TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    return env
+
+
 def plugin_dir() -> str | None:
     d = os.environ.get("TF_PLUGIN_DIR") or "/opt/tf-plugins"
     return d if Path(d).is_dir() else None
@@ -192,15 +206,8 @@ class Stack:
         self.tf_dir = self._copy(self.root / "apply")
         self.plan_dir = self._copy(self.root / "plan")
 
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        cli_config = os.environ.get("TF_CLI_CONFIG_FILE")
-        if cli_config is None or not Path(cli_config).exists():
-            empty = self.root / "terraformrc"
-            empty.write_text("")
-            self.env["TF_CLI_CONFIG_FILE"] = str(empty)
+        self.env = terraform_env(self.root)
         self.env.update(
-            TF_IN_AUTOMATION="1",
-            CHECKPOINT_DISABLE="1",
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_DEFAULT_REGION=self.region,

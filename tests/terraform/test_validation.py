@@ -14,7 +14,6 @@ against moto (nothing is applied)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import REGION, REPO, Stack
+from harness import REGION, REPO, Stack, terraform_env
 
 OTHER_ACCOUNT_KEY = "arn:aws:kms:{region}:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -143,11 +142,7 @@ def variables_only(tmp_path_factory):
     shutil.copy(REPO / "terraform" / "variables.tf", work / "variables.tf")
     # The package, as the harness and scripts/deploy.sh pass it.
     (work / "test.auto.tfvars.json").write_text(json.dumps({"lambda_zip_path": str(work / "bootstrap.zip")}))
-    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-    cli_config = env.get("TF_CLI_CONFIG_FILE")
-    if cli_config is None or not Path(cli_config).exists():
-        (work / "terraformrc").write_text("")
-        env["TF_CLI_CONFIG_FILE"] = str(work / "terraformrc")
+    env = terraform_env(work)
     proc = subprocess.run(
         ["terraform", "init", "-input=false", "-no-color"], cwd=work, env=env, capture_output=True, text=True,
     )
@@ -166,24 +161,15 @@ def planner():
         stack.close()
 
 
-PLAN = ("plan", "-input=false", "-no-color", "-lock=false", "-refresh=false")
-
-
-def plan(stack: Stack, variables: dict) -> tuple[int, str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        var_file = Path(tmp) / "case.tfvars.json"
-        var_file.write_text(json.dumps(variables))
-        proc = stack.tf(*PLAN, f"-var-file={var_file}", check=False, cwd=stack.plan_dir)
-    return proc.returncode, flat(proc.stdout + proc.stderr)
-
-
-def plan_variables(variables_only, variables: dict) -> tuple[int, str]:
-    work, env = variables_only
+def plan(variables: dict, cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Plans the configuration in `cwd` with `variables`: the exit code and
+    the output, whitespace collapsed."""
     with tempfile.TemporaryDirectory() as tmp:
         var_file = Path(tmp) / "case.tfvars.json"
         var_file.write_text(json.dumps(variables))
         proc = subprocess.run(
-            ["terraform", *PLAN, f"-var-file={var_file}"], cwd=work, env=env, capture_output=True, text=True,
+            ["terraform", "plan", "-input=false", "-no-color", "-lock=false", "-refresh=false", f"-var-file={var_file}"],
+            cwd=cwd, env=env, capture_output=True, text=True,
         )
     return proc.returncode, flat(proc.stdout + proc.stderr)
 
@@ -194,8 +180,8 @@ def results(planner, variables_only):
     others two at a time (each plan mostly waits on the provider)."""
     cases = {**{k: v[0] for k, v in PRECONDITION_CASES.items()}, "good": GOOD}
     with ThreadPoolExecutor(2) as pool:
-        futures = {name: pool.submit(plan, planner, variables) for name, variables in cases.items()}
-        done = {name: plan_variables(variables_only, variables) for name, (variables, _) in CASES.items()}
+        futures = {name: pool.submit(plan, v, planner.plan_dir, planner.env) for name, v in cases.items()}
+        done = {name: plan(v, *variables_only) for name, (v, _) in CASES.items()}
     return {**done, **{name: f.result() for name, f in futures.items()}}
 
 
