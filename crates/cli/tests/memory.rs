@@ -239,7 +239,16 @@ fn inputs(dir: &Path) -> Vec<PathBuf> {
                 },
             )
         }),
-        // The worst case of libwebp's token buffer.
+        // The worst case of libwebp's token buffer (and of the lossy
+        // outputs)...
+        (
+            "black-and-white.png",
+            encode_with_image(
+                &DynamicImage::ImageRgb8(black_and_white_noise(1600, 1200)),
+                ImageFormat::Png,
+            ),
+        ),
+        // ...and of the PNG's output.
         (
             "noise.png",
             encode_with_image(
@@ -470,7 +479,7 @@ fn decoding_peaks_are_covered() {
 /// the JPEGs' outputs (noise of black and white pixels, the least
 /// compressible input, in gray), to mozjpeg's rows and the resizer's
 /// coefficients (a very wide image), to the WebP's bitstream (noise, WebP
-/// alone).
+/// alone), to libwebp's token buffer (side by side).
 #[test]
 fn variant_subsets_are_covered() {
     let dir = tempfile::tempdir().unwrap();
@@ -488,7 +497,7 @@ fn variant_subsets_are_covered() {
         &DynamicImage::ImageRgb8(noise(60_000, 40)),
         ImageFormat::Bmp,
     );
-    let cases: [(&str, Vec<u8>, &str); 5] = [
+    let cases: [(&str, Vec<u8>, &str); 6] = [
         (
             "rgba16.png",
             encode_with_image(
@@ -513,15 +522,30 @@ fn variant_subsets_are_covered() {
             ),
             "webp",
         ),
+        // ...and to libwebp's token buffer, side by side (its worst case).
+        (
+            "colour-noise.png",
+            encode_with_image(
+                &DynamicImage::ImageRgb8(black_and_white_noise(1600, 1200)),
+                ImageFormat::Png,
+            ),
+            "webp",
+        ),
     ];
     for (name, bytes, variants) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         let more = ["--variants", variants];
-        let measured = measured_kib_with(&path, Schedule::OneAtATime, &more);
-        let estimated = estimated_kib_with(&path, Schedule::OneAtATime, &more);
+        // The token buffer is there side by side only.
+        let schedule = if name == "colour-noise.png" {
+            Schedule::SideBySide
+        } else {
+            Schedule::OneAtATime
+        };
+        let measured = measured_kib_with(&path, schedule, &more);
+        let estimated = estimated_kib_with(&path, schedule, &more);
         let ratio = estimated as f64 / measured as f64;
-        println!("{name:20} {variants}: measured {measured:6} KiB, estimated {estimated:6} KiB ({ratio:.2}x)");
+        println!("{name:20} {variants} {schedule:?}: measured {measured:6} KiB, estimated {estimated:6} KiB ({ratio:.2}x)");
         assert!((1.0..=1.5).contains(&ratio), "{name} {variants}: {ratio}");
     }
 }

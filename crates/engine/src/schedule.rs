@@ -102,7 +102,7 @@ fn encode_failed(v: &VariantSettings) -> impl Fn(String) -> EngineError + Copy +
 /// The lean schedules ([`OneAtATime`](Schedule::OneAtATime),
 /// [`TwoPasses`](Schedule::TwoPasses)) also encode the full-size WebP
 /// with [`Footprint::Lean`]: without libwebp's token buffer, which grows
-/// with what the image holds (up to ~25 bytes a pixel for noise) and
+/// with what the image holds (up to ~26 bytes a pixel for noise) and
 /// cannot be predicted from a header, and with the alpha plane coded apart
 /// (about 4 bytes a pixel instead of libwebp's 13). The WebP then takes
 /// 50–80% longer, its lossy part moves by a few tenths of a percent and

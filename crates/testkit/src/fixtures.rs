@@ -346,6 +346,15 @@ pub fn noise(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |_, _| image::Rgb([next(), next(), next()]))
 }
 
+/// Noise of black and white samples (each channel 0 or 255, apart): the
+/// most tokens libwebp's lossy encoder records, and the largest lossy
+/// outputs, of the noises and patterns tried.
+pub fn black_and_white_noise(w: u32, h: u32) -> RgbImage {
+    let mut next = noise_bytes();
+    let mut bit = move || if next() & 1 == 0 { 0 } else { 255 };
+    RgbImage::from_fn(w, h, |_, _| image::Rgb([bit(), bit(), bit()]))
+}
+
 /// Pseudo-random bytes (xorshift), the same run every time.
 fn noise_bytes() -> impl FnMut() -> u8 {
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;

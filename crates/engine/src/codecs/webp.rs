@@ -48,7 +48,7 @@ pub enum Footprint {
     /// libwebp's defaults. It records the whole image's tokens before
     /// writing them, so that coefficient probabilities come from exact
     /// statistics: a buffer that follows the content (1–3 bytes a pixel
-    /// for photos, up to 25 for noise). Its lossless alpha coder takes
+    /// for photos, up to 26 for noise at quality 100). Its lossless alpha coder takes
     /// about 13 bytes a pixel.
     Fast,
     /// No token buffer (`low_memory`: probabilities from a first analysis
