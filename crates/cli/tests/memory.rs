@@ -351,7 +351,8 @@ fn heic_decode_peaks_are_covered() {
 /// the allocator and the kernel place its pages: up to about 150 KiB,
 /// measured on the small inputs below (an animated GIF of 1.5 MiB
 /// peaked at 1512 to 1660 KiB in five runs). The base and the smallest
-/// images are that close to their estimates.
+/// images are that close to their estimates, and a 0.24 MP GIF (a 4.0 MiB
+/// peak, estimated at 1.48-1.50 times that) to 1.5 times its peak.
 const RUN_TO_RUN_KIB: u64 = 256;
 
 #[test]
@@ -396,14 +397,18 @@ fn estimates_cover_measured_peaks_within_half_again() {
             // room for its bound: which variants overlap is the thread pool's
             // choice, so the bound assumes the largest ones do, and that
             // libwebp's token buffer is as large as noise makes it (photos
-            // take a tenth of that).
+            // take a tenth of that): up to 4.3 times above a gray photo,
+            // whose peak moves most with the overlap (26-31 MiB).
             let allowed = if schedule == Schedule::SideBySide {
-                1.0..=4.0
+                1.0..=5.0
             } else {
                 1.0..=1.5
             };
+            // ...and a ceiling within a run's noise of the peak counts as
+            // above it (the smallest images sit that close to 1.5).
+            let noisy_ceiling = estimated as f64 / (measured + RUN_TO_RUN_KIB) as f64;
             assert!(
-                allowed.contains(&ratio),
+                allowed.contains(&ratio) || (ratio > 1.0 && noisy_ceiling <= *allowed.end()),
                 "{}\n(base {base} KiB)",
                 report.join("\n")
             );
