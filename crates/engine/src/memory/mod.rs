@@ -298,7 +298,8 @@ pub fn estimate(
     // Full-size JPEGs and the resizer take the source's rows a strip at a
     // time (`rows.rs`): the strip's crop of the source, its 8-bit form (from
     // 16 bits) and its opaque form (from alpha), for up to about 1 MiB of
-    // output rows. 8-bit gray and RGB are passed through as they are.
+    // output rows. 8-bit gray and RGB are passed through as they are; 8-bit
+    // with alpha is blended from the source's rows, without a crop.
     let deeper_than_eight_bits = shape.color.bytes_per_pixel() > shape.color.channel_count();
     let strip = if opaque_passthrough {
         0.0
@@ -314,8 +315,13 @@ pub fn estimate(
         } else {
             0.0
         };
+        let crop = if matches!(shape.color, ColorType::Rgba8 | ColorType::La8) {
+            0.0
+        } else {
+            bytes_per_pixel
+        };
         let opaque = if alpha { opaque_channels } else { 0.0 };
-        strip_rows * width * (bytes_per_pixel + eight_bit + opaque)
+        strip_rows * width * (crop + eight_bit + opaque)
     };
     let yuv = pixels * (WEBP_YUV + if alpha { WEBP_ALPHA_PLANE } else { 0.0 });
     let webp_copy = if eight_bit_rgb_or_rgba {
