@@ -51,7 +51,7 @@ PROVIDER_SERVICES = ["cloudwatch", "ec2", "iam", "kms", "lambda", "logs", "s3", 
 # Two more, handled in the tests themselves: moto cannot evaluate the bucket
 # policies' aws:SecureTransport / s3:TlsVersion conditions (it applies the
 # deny to every object call, so test_stack.py checks the statements and
-# conftest.py lifts the policy before putting objects), and it does not store
+# test_regions.py lifts the policy before putting objects), and it does not store
 # a function's DeadLetterConfig (the stack uses none: failed events go to an
 # on-failure destination, which moto does store and the tests check).
 MOTO_GAPS_OVERRIDE = """\

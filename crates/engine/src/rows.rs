@@ -4,12 +4,25 @@
 //! source is passed through as it is.
 
 use crate::pixels;
-use image::DynamicImage;
+use image::{ColorType, DynamicImage};
 use std::sync::Arc;
 
 /// About this many bytes of converted rows at a time: small next to the
 /// image, large enough that the per-strip work is noise.
 pub(crate) const STRIP_BYTES: usize = 1 << 20;
+
+/// Sources whose bytes already are opaque 8-bit rows: passed through.
+pub(crate) fn passes_through(color: ColorType) -> bool {
+    matches!(color, ColorType::L8 | ColorType::Rgb8)
+}
+
+/// 8-bit sources with alpha (most PNGs with it): blended on white straight
+/// from their rows, without a strip copied out first. Every other source
+/// is cropped a strip at a time, then converted. (The memory estimate
+/// charges what each way holds.)
+pub(crate) fn blends_from_rows(color: ColorType) -> bool {
+    matches!(color, ColorType::La8 | ColorType::Rgba8)
+}
 
 /// Opaque 8-bit rows of one source.
 pub struct OpaqueRows<'a> {
@@ -79,16 +92,11 @@ impl<'a> OpaqueRows<'a> {
         let (width, height) = (self.width(), self.height());
         let row_bytes = width as usize * self.channels();
         let rows = (STRIP_BYTES / row_bytes.max(1)).clamp(1, height as usize) as u32;
-        // 8-bit with alpha (most PNGs with it): blended from the source's
-        // own rows, without copying them out first.
-        let with_alpha = match self.source.as_ref() {
-            DynamicImage::ImageRgba8(rgba) => Some((rgba.as_raw(), 4)),
-            DynamicImage::ImageLumaA8(la) => Some((la.as_raw(), 2)),
-            _ => None,
-        };
-        if let Some((raw, channels)) = with_alpha {
+        let color = self.source.color();
+        if blends_from_rows(color) {
+            let channels = usize::from(color.channel_count());
             let in_row = width as usize * channels;
-            for strip in raw.chunks(in_row * rows as usize) {
+            for strip in self.source.as_bytes().chunks(in_row * rows as usize) {
                 f(&pixels::blend_on_white(strip, channels))?;
             }
             return Ok(());
@@ -111,11 +119,7 @@ impl<'a> OpaqueRows<'a> {
 
     /// The source's own bytes, when they need no conversion.
     fn passthrough(&self) -> Option<&[u8]> {
-        match self.source.as_ref() {
-            DynamicImage::ImageLuma8(g) => Some(g.as_raw()),
-            DynamicImage::ImageRgb8(c) => Some(c.as_raw()),
-            _ => None,
-        }
+        passes_through(self.source.color()).then(|| self.source.as_bytes())
     }
 }
 

@@ -48,8 +48,8 @@ pub enum Footprint {
     /// libwebp's defaults. It records the whole image's tokens before
     /// writing them, so that coefficient probabilities come from exact
     /// statistics: a buffer that follows the content (1–3 bytes a pixel
-    /// for photos, up to 26 for noise at quality 100). Its lossless alpha coder takes
-    /// about 13 bytes a pixel.
+    /// for photos, up to 26 for noise at quality 100). Its lossless alpha
+    /// coder takes about 13 bytes a pixel.
     Fast,
     /// No token buffer (`low_memory`: probabilities from a first analysis
     /// pass; 50–80% slower, a few tenths of a percent more or fewer

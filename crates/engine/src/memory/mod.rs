@@ -261,7 +261,7 @@ pub fn estimate(
     // Whether the encoders code alpha (they skip an opaque plane).
     let coded_alpha = alpha && !shape.opaque;
     let eight_bit_rgb_or_rgba = matches!(shape.color, ColorType::Rgb8 | ColorType::Rgba8);
-    let opaque_passthrough = matches!(shape.color, ColorType::L8 | ColorType::Rgb8);
+    let opaque_passthrough = crate::rows::passes_through(shape.color);
     let opaque_channels = if gray { 1.0 } else { 3.0 };
 
     // Decoding: the source, plus the progressive decoder's coefficients
@@ -315,7 +315,7 @@ pub fn estimate(
         } else {
             0.0
         };
-        let crop = if matches!(shape.color, ColorType::Rgba8 | ColorType::La8) {
+        let crop = if crate::rows::blends_from_rows(shape.color) {
             0.0
         } else {
             bytes_per_pixel
