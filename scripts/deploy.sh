@@ -18,8 +18,9 @@
 # Needs: a Rust toolchain (rustup), Python 3.9+ (cargo-lambda and zig are
 # installed, pinned, into a private virtual environment in the user's cache:
 # scripts/python-tools.sh), Terraform >= 1.9, AWS credentials.
-# TF_PLUGIN_DIR (default /opt/tf-plugins, when it exists): a local provider
-# mirror for `terraform init -plugin-dir`; otherwise plain `terraform init`.
+# TF_PLUGIN_DIR (optional): a local provider mirror for
+# `terraform init -plugin-dir` (a machine without the registry); otherwise
+# plain `terraform init`.
 # Runs with the bash of macOS (3.2): empty arrays are expanded as
 # ${a[@]+"${a[@]}"}, which `set -u` accepts there too.
 set -euo pipefail
@@ -66,9 +67,9 @@ fi
 
 # --- terraform init -------------------------------------------------------------------
 say "terraform init"
-plugin_dir=${TF_PLUGIN_DIR:-/opt/tf-plugins}
+plugin_dir=${TF_PLUGIN_DIR:-}
 init_args=(-input=false)
-if [ -d "$plugin_dir" ]; then
+if [ -n "$plugin_dir" ]; then
   init_args+=("-plugin-dir=$plugin_dir")
 fi
 terraform -chdir="$TF_DIR" init ${init_args[@]+"${init_args[@]}"}

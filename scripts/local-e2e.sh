@@ -93,6 +93,8 @@ EOF
 cat >"$work/terraform/e2e.auto.tfvars.json" <<EOF
 {"name": "imgflow-e2e", "lambda_zip_path": "$work/bootstrap.zip", "architecture": "x86_64", "force_destroy": true}
 EOF
+# A local provider mirror, as in test-terraform.sh: TF_PLUGIN_DIR, else the
+# test machines' /opt/tf-plugins when it exists, else the registry.
 plugins=${TF_PLUGIN_DIR:-/opt/tf-plugins}
 init_args=(-input=false -no-color)
 [ -d "$plugins" ] && init_args+=("-plugin-dir=$plugins")

@@ -63,6 +63,46 @@ pub fn take_back_on_signal() {
 #[cfg(not(unix))]
 pub fn take_back_on_signal() {}
 
+/// Removes the temporary files that a run killed outright (`kill -9`, the
+/// machine's OOM killer: no handler runs) left in `dir`: those named for a
+/// process that no longer exists. Returns how many.
+pub fn sweep_stale_temporaries(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let pid = name
+                .to_str()
+                .and_then(|n| n.strip_prefix(".imgflow-")?.strip_suffix(".tmp"))
+                .and_then(|n| n.split_once('-'))
+                .filter(|(_, serial)| serial.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            pid.is_some_and(|pid| pid != std::process::id() && !process_exists(pid))
+        })
+        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+#[cfg(unix)]
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 sends nothing; it only checks that the process
+    // exists (EPERM: it does, owned by someone else).
+    let sent = unsafe { libc::kill(pid, 0) };
+    sent == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_exists(_pid: u32) -> bool {
+    // Unknown: keep the file.
+    true
+}
+
 /// One file to write: its final name inside the folder, and its bytes.
 pub struct OutputFile<'a> {
     pub name: String,
@@ -131,6 +171,32 @@ pub fn write_all(dir: &Path, files: &[OutputFile<'_>]) -> io::Result<Vec<PathBuf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_killed_runs_temporaries_are_swept_and_no_others() {
+        let dir = tempfile::tempdir().unwrap();
+        // A process id that cannot exist (above Linux's pid_max and macOS's).
+        let dead = ".imgflow-4194999-3.tmp";
+        let ours = format!(".imgflow-{}-0.tmp", std::process::id());
+        let alive = ".imgflow-1-0.tmp"; // init
+        for name in [
+            dead,
+            &ours,
+            alive,
+            ".imgflow-x-1.tmp",
+            "photo_png_0a1b2c3d.png",
+        ] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        assert_eq!(sweep_stale_temporaries(dir.path()), 1);
+        assert!(!dir.path().join(dead).exists());
+        let mut left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left.len(), 4, "{left:?}");
+    }
 
     /// a.jpg ("aaa"), then `second` ("bb").
     fn a_and(second: &str) -> [OutputFile<'static>; 2] {

@@ -129,7 +129,7 @@ pub fn inspection(input: &Path, i: &Inspection, threads: usize, json: bool) -> S
         return serde_json::to_string(&record).unwrap_or_default();
     }
     format!(
-        "{}  {} {}x{} {}  memory: {} MiB one variant at a time, {} MiB in two passes, {} MiB side by side ({threads} threads)",
+        "{}  {} {}x{} {}  memory: {} MiB one variant at a time, {} MiB in two passes, {} MiB side by side ({threads} thread{})",
         input.display(),
         sniff::format_name(i.shape.format),
         i.shape.width,
@@ -138,6 +138,7 @@ pub fn inspection(input: &Path, i: &Inspection, threads: usize, json: bool) -> S
         i.memory.one_at_a_time.div_ceil(MIB),
         i.memory.two_passes.div_ceil(MIB),
         i.memory.side_by_side.div_ceil(MIB),
+        if threads == 1 { "" } else { "s" },
     )
 }
 

@@ -3,15 +3,18 @@
 //! from the flag, else from the environment, and checked by the same loader
 //! as the function's (`imgflow_lambda::config`).
 
+use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 use imgflow_engine::Settings;
 use imgflow_lambda::config::{self, ConfigError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The values clap found, by variable name.
 #[derive(Debug, Clone, Default)]
 pub struct EngineFlags {
     values: HashMap<String, String>,
+    /// The variables given as flags (the others came from the environment).
+    from_flags: HashSet<String>,
 }
 
 impl EngineFlags {
@@ -20,9 +23,15 @@ impl EngineFlags {
         self.values.get(name).cloned()
     }
 
-    /// The engine's settings, checked; the error names the variable.
+    /// The engine's settings, checked; the error names the flag or the
+    /// variable, whichever gave the value.
     pub fn settings(&self) -> Result<Settings, ConfigError> {
-        config::engine_settings(&|name| self.get(name))
+        config::engine_settings(&|name| self.get(name)).map_err(|mut e| {
+            if self.from_flags.contains(&e.variable) {
+                e.variable = format!("--{}", config::flag_of(&e.variable));
+            }
+            e
+        })
     }
 
     /// The values as variables, to hand the same settings to a child process.
@@ -33,14 +42,17 @@ impl EngineFlags {
 
 impl FromArgMatches for EngineFlags {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
-        let values = config::engine_variables()
-            .into_iter()
-            .filter_map(|v| {
-                let value = matches.get_one::<String>(&v.name)?.clone();
-                Some((v.name, value))
-            })
-            .collect();
-        Ok(Self { values })
+        let mut flags = Self::default();
+        for v in config::engine_variables() {
+            let Some(value) = matches.get_one::<String>(&v.name) else {
+                continue;
+            };
+            if matches.value_source(&v.name) == Some(ValueSource::CommandLine) {
+                flags.from_flags.insert(v.name.clone());
+            }
+            flags.values.insert(v.name, value.clone());
+        }
+        Ok(flags)
     }
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
@@ -97,6 +109,9 @@ mod tests {
         assert_eq!(s.variants[1].quality, Some(70));
         assert_eq!(s.variants[1].fit, Some((64, 64)));
         let bad = Cli::try_parse_from(["imgflow", "--webp-quality", "0"]).unwrap();
-        assert_eq!(bad.engine.settings().unwrap_err().variable, "WEBP_QUALITY");
+        assert_eq!(
+            bad.engine.settings().unwrap_err().to_string(),
+            "--webp-quality=\"0\" is invalid: expected an integer from 1 to 100"
+        );
     }
 }

@@ -168,6 +168,43 @@ fn folders_are_walked_and_non_images_skipped() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("skipped 1 file"));
 }
 
+#[test]
+fn a_long_file_name_gets_variants_with_names_a_file_system_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("{}.png", "x".repeat(245));
+    fs::write(dir.path().join(&name), sample_png()).unwrap();
+    let r = imgflow(&["process", &name, "--out", "o"], dir.path());
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let written = listing(&dir.path().join("o"));
+    assert_eq!(written.len(), 5, "{written:?}");
+    assert!(written
+        .iter()
+        .all(|n| n.len() <= 255 && n.starts_with("xxxx")));
+}
+
+#[test]
+fn the_output_folder_cannot_be_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    fs::create_dir_all(&photos).unwrap();
+    fs::write(photos.join("top.png"), sample_png()).unwrap();
+    for out in ["photos", "photos/.", "./photos/"] {
+        let r = imgflow(&["process", "photos", "--out", out], dir.path());
+        assert_eq!(r.status.code(), Some(2), "--out {out}");
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert!(
+            stderr.contains("photos: is the output folder too"),
+            "--out {out}: {stderr}"
+        );
+        assert_eq!(listing(&photos), ["top.png"], "nothing written");
+    }
+    // `inspect` says what it skipped, as `process` does.
+    fs::write(photos.join("notes.txt"), "not an image").unwrap();
+    let r = imgflow(&["inspect", "photos"], dir.path());
+    assert!(r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("skipped 1 file"));
+}
+
 /// A file named like an image is an input even when its bytes are not one
 /// (a damaged photo must not vanish from a folder's run unreported).
 #[test]
@@ -366,7 +403,12 @@ fn usage_and_configuration_errors_exit_2() {
         &["process", "a.png", "--out", "o", "--jpeg-quality", "0"],
         dir.path(),
     );
-    assert!(String::from_utf8_lossy(&r.stderr).contains("JPEG_QUALITY"));
+    // Named as it was given: the flag here, the variable below.
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        stderr.contains("--jpeg-quality=\"0\" is invalid"),
+        "{stderr}"
+    );
 
     let r = Command::new(env!("CARGO_BIN_EXE_imgflow"))
         .args(["process", "a.png", "--out", "o"])

@@ -62,15 +62,52 @@ pub fn output_key(source_key: &str, variant: &str, id: &str, extension: &str) ->
     format!("{folders}{stem}_{variant}_{id}.{extension}")
 }
 
+/// The longest file name most file systems take (ext4, APFS, NTFS: 255
+/// bytes or UTF-16 units).
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
 /// The output file name (no folders) of one variant of a local file name.
+/// A stem too long for [`MAX_FILE_NAME_BYTES`] with the suffix is cut at a
+/// character boundary: the content id keeps the name unique to the source.
 pub fn output_file_name(source_name: &str, variant: &str, id: &str, extension: &str) -> String {
     let (_, stem) = split_key(source_name);
-    format!("{stem}_{variant}_{id}.{extension}")
+    let suffix = format!("_{variant}_{id}.{extension}");
+    let mut room = MAX_FILE_NAME_BYTES
+        .saturating_sub(suffix.len())
+        .min(stem.len());
+    while !stem.is_char_boundary(room) {
+        room -= 1;
+    }
+    format!("{}{suffix}", &stem[..room])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_file_names_are_cut_to_what_file_systems_take() {
+        let id = "0a1b2c3d";
+        assert_eq!(
+            output_file_name("cat.png", "thumbnail", id, "jpg"),
+            "cat_thumbnail_0a1b2c3d.jpg"
+        );
+        // 250 bytes of stem; then two-byte characters straddling the cut.
+        for stem in [
+            "a".repeat(250),
+            "é".repeat(125),
+            format!("a{}", "é".repeat(124)),
+        ] {
+            let name = output_file_name(&format!("{stem}.png"), "thumbnail", id, "jpg");
+            assert!(name.len() <= MAX_FILE_NAME_BYTES, "{}", name.len());
+            assert!(
+                name.len() >= MAX_FILE_NAME_BYTES - 1,
+                "cut no more than needed"
+            );
+            assert!(name.ends_with("_thumbnail_0a1b2c3d.jpg"), "{name}");
+            assert!(stem.starts_with(name.split("_thumbnail_").next().unwrap()));
+        }
+    }
 
     #[test]
     fn variant_keys_are_recognised_by_their_shape() {

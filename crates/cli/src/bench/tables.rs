@@ -34,8 +34,9 @@ pub fn render(results: &[ImageResult], args: &BenchArgs, cores: usize) -> String
         .collect();
     let _ = writeln!(
         o,
-        "\nimgflow bench: {} images, median of {} run(s) after {} warm-up, one process per image, {} cores\n",
+        "\nimgflow bench: {} image{}, median of {} run(s) after {} warm-up, one process per image, {} cores\n",
         results.len(),
+        if results.len() == 1 { "" } else { "s" },
         args.reps.max(1),
         args.warmup,
         cores

@@ -37,6 +37,12 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if inputs.skipped > 0 {
+        eprintln!(
+            "imgflow: skipped {} file(s) in folders that are not images",
+            inputs.skipped
+        );
+    }
     if inputs.files.is_empty() {
         eprintln!("imgflow: no images found in the inputs");
         return Ok(ExitCode::FAILURE);

@@ -16,7 +16,21 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the output folder {}", args.out.display()))?;
+    // Folders are walked without the output folder (earlier variants are
+    // not inputs): an input that is the output folder would yield nothing.
+    if let Some(same) = args
+        .inputs
+        .iter()
+        .find(|input| same_folder(input, &args.out))
+    {
+        return Ok(usage_error(format_args!(
+            "{}: is the output folder too: its images would be skipped as \
+             earlier variants; choose another --out (a folder inside it works)",
+            same.display()
+        )));
+    }
     crate::output::take_back_on_signal();
+    crate::output::sweep_stale_temporaries(&args.out);
     let pool = bench::thread_pool(args.threads.map(usize::from))?;
     let inputs = expand_inputs(&args.inputs, Some(&args.out));
 
@@ -103,4 +117,8 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn same_folder(a: &std::path::Path, b: &std::path::Path) -> bool {
+    a.is_dir() && matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }
