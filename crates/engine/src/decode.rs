@@ -95,7 +95,11 @@ fn read_header(
         turned: turns(orientation),
         heic: None,
         opaque: format == Format::Gif && structure::gif_first_frame_is_opaque(bytes),
-        input_copied: restored.is_some(),
+        // The image crate decodes what mozjpeg does not (CMYK, YCCK), from
+        // a copy of the input.
+        input_copied: restored.is_some()
+            || (format == Format::Jpeg
+                && !matches!(structure::jpeg_components(bytes), Some(1 | 3))),
         icc: icc_shape,
         exif: exif as u64,
         held: match format {
@@ -103,6 +107,11 @@ fn read_header(
                 decoder.original_color_type().bits_per_pixel(),
                 u64::from(width) * u64::from(height),
             ),
+            // The header reader's input and its copy of it, while it opens.
+            Format::Jpeg => {
+                structure::jpeg_header_only(bytes).map_or(bytes.len(), |header| header.len()) as u64
+                    * 2
+            }
             Format::WebP => memory::webp_decoder_held(
                 structure::webp_coding(bytes).unwrap_or_default(),
                 color.has_alpha(),
@@ -406,7 +415,16 @@ fn open<'a>(
         }
         None => {}
     }
-    let opened = match image_crate_decoder(bytes, image_format, limits) {
+    // JPEG pixels come from mozjpeg: this decoder reads the header alone.
+    let header_only = match format {
+        Format::Jpeg => structure::jpeg_header_only(bytes),
+        _ => None,
+    };
+    let read = match header_only {
+        Some(header) => image_crate_decoder_owned(header, image_format, limits),
+        None => image_crate_decoder(bytes, image_format, limits),
+    };
+    let opened = match read {
         Ok(decoder) => Ok(decoder),
         // Two-sample gray TIFFs, which the image crate refuses.
         Err(ImageError::Unsupported(e)) if format == Format::Tiff => {
@@ -495,6 +513,19 @@ fn image_crate_decoder<'a>(
         let decoder = PngDecoder::with_limits(WithoutText::new(bytes), decoder_limits)?;
         return Ok(Box::new(decoder));
     }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(decoder_limits);
+    Ok(Box::new(reader.into_decoder()?))
+}
+
+/// [`image_crate_decoder`] on bytes of its own, freed once it has read them.
+fn image_crate_decoder_owned(
+    bytes: Vec<u8>,
+    format: ImageFormat,
+    limits: &Limits,
+) -> image::ImageResult<Box<dyn ImageDecoder>> {
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_alloc = Some(max_alloc(limits));
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(decoder_limits);
     Ok(Box::new(reader.into_decoder()?))

@@ -519,6 +519,46 @@ pub fn jpeg_progressive_coefficients(b: &[u8]) -> Option<u64> {
     frame.and_then(|(progressive, sof)| progressive.then(|| coefficient_bytes(sof)))
 }
 
+/// A JPEG's header as the image crate's reader takes it, for the header
+/// alone: SOI, the segments before the first scan but the comments and the
+/// application segments that reader skips (APP3–APP13, APP15), the first
+/// scan's header, EOI. That reader copies its whole input first: given
+/// this, it copies kilobytes, not the entropy-coded data (or a file padded
+/// with comments). `None` when the segments cannot be followed to a scan
+/// (junk between them): then the reader takes the file.
+pub fn jpeg_header_only(b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = vec![0xFF, 0xD8];
+    for (marker, segment) in jpeg_segments(b) {
+        let segment = match marker {
+            0xFE | 0xE3..=0xED | 0xEF => continue,
+            // Its length, the components and their tables, the spectral
+            // selection and approximation: 4 + 2 per component.
+            0xDA => {
+                let components = usize::from(segment.first().copied().unwrap_or(0));
+                &segment[..segment.len().min(4 + 2 * components)]
+            }
+            _ => segment,
+        };
+        out.extend_from_slice(&[0xFF, marker]);
+        // A segment is at most 65533 bytes after its length: it fits.
+        out.extend_from_slice(&(segment.len() as u16 + 2).to_be_bytes());
+        out.extend_from_slice(segment);
+        if marker == 0xDA {
+            out.extend_from_slice(&[0xFF, 0xD9]);
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// The number of components of a JPEG's first frame (3 for colour, 4 for
+/// CMYK and YCCK), from its header.
+pub fn jpeg_components(b: &[u8]) -> Option<u8> {
+    jpeg_segments(b)
+        .find(|(marker, _)| is_frame_header(*marker))
+        .and_then(|(_, sof)| sof.get(5).copied())
+}
+
 /// The JPEG coding processes the decoders do not read, named for the
 /// refusal, from the first frame header's (marker, sample precision); they
 /// read 8-bit Huffman-coded frames (baseline, extended, progressive).
@@ -885,6 +925,37 @@ mod tests {
             Some(Flaw::Unsupported("JPEG with more than 256 scans"))
         );
         assert_eq!(MAX_JPEG_SCANS, 256, "the message says 256");
+    }
+
+    #[test]
+    fn a_jpeg_header_leaves_out_comments_unread_segments_and_the_data() {
+        let segment = |marker: u8, payload: &[u8]| {
+            let mut s = vec![0xFF, marker];
+            s.extend_from_slice(&(payload.len() as u16 + 2).to_be_bytes());
+            s.extend_from_slice(payload);
+            s
+        };
+        let headers = jpeg_headers(0xC0, (16, 16), &[0x11], 1);
+        let (soi, frame_and_scan) = headers.split_at(2);
+        let mut jpeg = soi.to_vec();
+        jpeg.extend(segment(0xFE, &[b'c'; 60_000]));
+        jpeg.extend(segment(0xE1, b"Exif\0\0MM"));
+        jpeg.extend(segment(0xE5, &[5; 1000]));
+        jpeg.extend(segment(0xEE, b"Adobe"));
+        jpeg.extend_from_slice(frame_and_scan);
+        jpeg.extend_from_slice(&[1, 0, 0, 0, 0, 0x12, 0x34, 0xFF, 0xD9]);
+        let mut expected = soi.to_vec();
+        expected.extend(segment(0xE1, b"Exif\0\0MM"));
+        expected.extend(segment(0xEE, b"Adobe"));
+        expected.extend_from_slice(frame_and_scan);
+        expected.extend_from_slice(&[1, 0, 0, 0, 0, 0xFF, 0xD9]);
+        assert_eq!(jpeg_header_only(&jpeg), Some(expected));
+        assert_eq!(jpeg_components(&jpeg), Some(1));
+        // Junk where a segment should start: the file as it is.
+        let mut junk = soi.to_vec();
+        junk.extend_from_slice(b"junk");
+        junk.extend_from_slice(&jpeg[2..]);
+        assert_eq!(jpeg_header_only(&junk), None);
     }
 
     #[test]

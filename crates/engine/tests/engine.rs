@@ -151,6 +151,37 @@ fn jpeg_baseline_progressive_and_grayscale() {
     );
 }
 
+/// The header reader copies what it reads: it is given the header alone,
+/// so comments (or the entropy-coded data) cost nothing twice, and the
+/// pixels and the estimate's other terms do not change.
+#[test]
+fn comments_in_a_jpeg_change_neither_its_header_nor_its_variants() {
+    let src = jpeg_rgb(&gradient(64, 48), &JpegOptions::default());
+    let mut padded = src[..2].to_vec();
+    for _ in 0..32 {
+        padded.extend_from_slice(&[0xFF, 0xFE, 0xFF, 0xFF]);
+        padded.extend(std::iter::repeat_n(b'c', 65533));
+    }
+    padded.extend_from_slice(&src[2..]);
+    let settings = Settings::default();
+    let (plain, commented) = (
+        imgflow_engine::inspect(&src, &settings, 1).unwrap(),
+        imgflow_engine::inspect(&padded, &settings, 1).unwrap(),
+    );
+    assert_eq!(plain.shape, commented.shape);
+    // Each estimate holds the input once, not twice.
+    let grown = commented.memory.one_at_a_time - plain.memory.one_at_a_time;
+    let added = (padded.len() - src.len()) as u64;
+    assert!(
+        grown < added * 11 / 10,
+        "{grown} more for {added} bytes of comments"
+    );
+    let (a, b) = (run(&src), run(&padded));
+    for (x, y) in a.variants.iter().zip(&b.variants) {
+        assert_eq!(x.bytes, y.bytes, "{}", x.spec.name);
+    }
+}
+
 #[test]
 fn jpeg_cmyk_becomes_rgb() {
     // Flat CMYK (0,0,0,0) is paper white in either Adobe convention's

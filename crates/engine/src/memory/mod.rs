@@ -44,7 +44,8 @@ pub struct Shape {
     /// opaque (a GIF without a transparent colour).
     pub opaque: bool,
     /// The decoder reads a copy of the input (a WebP whose hidden alpha
-    /// flag is restored), held beside it while the pixels are decoded.
+    /// flag is restored; a CMYK or YCCK JPEG, which the image crate
+    /// decodes), held beside it while the pixels are decoded.
     pub input_copied: bool,
     /// The ICC profile the decoder extracts.
     pub icc: IccShape,
@@ -52,7 +53,8 @@ pub struct Shape {
     pub exif: u64,
     /// What the decoder holds beside the pixels while it decodes: a WebP's
     /// planes and buffers ([`webp_decoder_held`]), a TIFF's own copy
-    /// ([`tiff_decoder_held`]).
+    /// ([`tiff_decoder_held`]), a JPEG header reader's two copies of the
+    /// header ([`crate::structure::jpeg_header_only`]).
     pub held: u64,
 }
 
@@ -287,9 +289,8 @@ pub fn estimate(
     };
     decode += exif_copies * shape.exif as f64;
     decode += shape.held as f64;
-    if shape.format == Format::Jpeg || shape.input_copied {
-        // The header reader keeps a copy of the input until it is dropped
-        // (JPEG), or the decoder reads a copy (see `Shape::input_copied`).
+    if shape.input_copied {
+        // The decoder reads a copy (see `Shape::input_copied`).
         decode += input_bytes as f64;
     }
 
