@@ -668,6 +668,45 @@ async fn images_wait_for_memory_and_one_that_never_fits_is_refused_up_front() {
         .any(|k| k.starts_with("large")));
 }
 
+/// A record waiting for memory must not hold an upload the budget does not
+/// count: its bytes are reserved before they are read.
+#[tokio::test]
+async fn an_upload_is_read_only_once_its_bytes_fit_in_the_budget() {
+    let store = MemoryStore::default();
+    let small = png();
+    store.insert("uploads", "waits.png", small.clone());
+    let needs = imgflow_engine::inspect(&small, &Settings::default(), 1)
+        .unwrap()
+        .leanest()
+        .0;
+    let budget = Budget::new(needs + (1 << 20));
+    // A running image leaves one byte too few for the upload.
+    let running = budget
+        .try_admit(budget.total() - small.len() as u64 + 1)
+        .unwrap();
+    let settings = HandlerSettings {
+        memory: budget.clone(),
+        ..settings()
+    };
+    let ev = event(&[("uploads", "waits.png", Some(small.len() as u64))]);
+    let (out, ()) = tokio::join!(handle_event(&store, &settings, &ev, later()), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            store.bodies_read.load(Ordering::Relaxed),
+            0,
+            "read before its bytes were reserved"
+        );
+        drop(running);
+    });
+    assert_eq!(out[0].label(), "processed", "{out:?}");
+    assert_eq!(store.bodies_read.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        budget.try_admit(budget.total()).map(|a| a.bytes()),
+        Some(budget.total()),
+        "all given back"
+    );
+}
+
 #[tokio::test]
 async fn waiting_for_memory_stops_at_the_deadline_for_a_retry() {
     let store = MemoryStore::default();

@@ -60,6 +60,7 @@ pub fn handler_settings(
         record_concurrency: number(RECORD_CONCURRENCY, 2, 64)? as usize,
         deadline_margin: Duration::from_millis(number(DEADLINE_MARGIN_MS, 1500, 60_000)?),
         memory: memory_budget(lookup)?,
+        admission: Default::default(),
     })
 }
 

@@ -16,31 +16,75 @@ pub(super) struct Source {
     pub version: Option<String>,
 }
 
-/// GETs the object as it is now. Without a size in the event, a HEAD checks
-/// it first; with one (S3 always sends it), the GET's own headers are
-/// checked before its body is read: one request fewer per image. The object
-/// may have been replaced since the event, so its headers decide either way;
-/// in a versioned bucket, an event whose version is no longer the current
-/// one is left to the newer version's event (a late create after a delete
-/// marker finds nothing: `gone`).
+/// The upload's size, before its body is read: the event's (S3 always
+/// sends it), refused when over the limit without a request; else a HEAD's,
+/// whose headers are checked as the GET's are ([`fetch`]).
+pub(super) async fn size<S: ObjectStore>(
+    store: &S,
+    settings: &HandlerSettings,
+    source: &SourceObject,
+) -> Result<u64, Outcome> {
+    let max_bytes = settings.engine.limits.max_bytes;
+    if let Some(size) = source.size {
+        if size > max_bytes {
+            let too_many = RejectReason::TooManyBytes {
+                bytes: size,
+                limit: max_bytes,
+            };
+            return Err(rejected(&source.key, &too_many));
+        }
+        return Ok(size);
+    }
+    let head = store
+        .head(&source.bucket, &source.key)
+        .instrument(s3_span("HeadObject", &source.bucket))
+        .await
+        .map_err(|e| store_error(source, "HEAD", e))?;
+    match checks(source, &head, max_bytes) {
+        Some(outcome) => Err(outcome),
+        None => Ok(head.size),
+    }
+}
+
+/// GETs the object as it is now, its headers checked before its body is
+/// read (after [`size`]: one request per image when the event has the
+/// size). The object may have been replaced since the event, so its headers
+/// decide either way; in a versioned bucket, an event whose version is no
+/// longer the current one is left to the newer version's event (a late
+/// create after a delete marker finds nothing: `gone`).
 pub(super) async fn fetch<S: ObjectStore>(
     store: &S,
     settings: &HandlerSettings,
     source: &SourceObject,
 ) -> Result<Source, Outcome> {
-    let key = source.key.as_str();
     let max_bytes = settings.engine.limits.max_bytes;
-    // The event's size refuses a huge upload without a request.
-    if let Some(size) = source.size.filter(|&s| s > max_bytes) {
-        return Err(rejected(
-            key,
-            &RejectReason::TooManyBytes {
-                bytes: size,
-                limit: max_bytes,
-            },
-        ));
+    let read_body = |head: &ObjectHead| checks(source, head, max_bytes).is_none();
+    let fetched = store
+        .get(&source.bucket, &source.key, None, &read_body)
+        .instrument(s3_span("GetObject", &source.bucket))
+        .await
+        .map_err(|e| store_error(source, "GET", e))?;
+    match fetched.body {
+        Some(bytes) => Ok(Source {
+            bytes,
+            version: fetched.head.version_id,
+        }),
+        None => Err(checks(source, &fetched.head, max_bytes).unwrap_or_else(|| {
+            Outcome::stopped(&source.key, Reason::StoreFailed, "GET returned no body")
+        })),
     }
-    let store_error = |operation: &str, e: StoreError| match e {
+}
+
+/// What the object's headers decide: [`refuse`]d, or [`replaced`].
+fn checks(source: &SourceObject, head: &ObjectHead, max_bytes: u64) -> Option<Outcome> {
+    let key = source.key.as_str();
+    refuse(key, head, max_bytes).or_else(|| replaced(key, head, source.version_id.as_deref()))
+}
+
+/// A request about the upload that failed.
+fn store_error(source: &SourceObject, operation: &str, e: StoreError) -> Outcome {
+    let key = source.key.as_str();
+    match e {
         StoreError::NotFound(_) => Outcome::stopped(key, Reason::Gone, "deleted since the event"),
         StoreError::Archived(_) => Outcome::stopped(
             key,
@@ -56,33 +100,6 @@ pub(super) async fn fetch<S: ObjectStore>(
             Reason::StoreFailed,
             format!("{operation} s3://{}/{key}: {e}", source.bucket),
         ),
-    };
-    let wanted = source.version_id.as_deref();
-    let refuse =
-        |head: &ObjectHead| refuse(key, head, max_bytes).or_else(|| replaced(key, head, wanted));
-    if source.size.is_none() {
-        let head = store
-            .head(&source.bucket, key)
-            .instrument(s3_span("HeadObject", &source.bucket))
-            .await
-            .map_err(|e| store_error("HEAD", e))?;
-        if let Some(outcome) = refuse(&head) {
-            return Err(outcome);
-        }
-    }
-    let read_body = |head: &ObjectHead| refuse(head).is_none();
-    let fetched = store
-        .get(&source.bucket, key, None, &read_body)
-        .instrument(s3_span("GetObject", &source.bucket))
-        .await
-        .map_err(|e| store_error("GET", e))?;
-    match fetched.body {
-        Some(bytes) => Ok(Source {
-            bytes,
-            version: fetched.head.version_id,
-        }),
-        None => Err(refuse(&fetched.head)
-            .unwrap_or_else(|| Outcome::stopped(key, Reason::StoreFailed, "GET returned no body"))),
     }
 }
 

@@ -38,6 +38,10 @@ pub struct HandlerSettings {
     /// What the images of an invocation may take at once (`MEMORY_BUDGET_MB`,
     /// or the function's memory size less what the process needs).
     pub memory: Arc<Budget>,
+    /// Held by one record at a time from the reservation of its upload's
+    /// bytes to its admission (see `object::process`), so that two records
+    /// never each hold a body while waiting for the other's room.
+    pub admission: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Lambda's longest timeout.

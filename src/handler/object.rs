@@ -3,8 +3,9 @@
 //! them all or none, then the manifest, then delete what it replaced. Each
 //! step returns the record's outcome when it ends the record.
 
-use super::fetch::fetch;
+use super::fetch::{fetch, size};
 use super::manifests::{self, InPlace};
+use super::variants::Held;
 use super::variants::{beyond_s3_limits, encode, ms_since, write};
 use super::HandlerSettings;
 use crate::event::{Sequencer, SourceObject};
@@ -29,6 +30,19 @@ pub(super) async fn process<S: ObjectStore>(
     if let Some(message) = beyond_s3_limits(settings, source) {
         return Outcome::stopped(key, Reason::BadKey, message);
     }
+    // The upload's bytes are held in the memory budget before they are
+    // read, and grown into the image's estimate at its admission: a record
+    // waiting for room never holds a body the budget does not count. One
+    // record at a time goes from its reservation to its admission, so two
+    // never each hold a body while waiting for the other's room.
+    let size = match size(store, settings, source).await {
+        Ok(size) => size,
+        Err(outcome) => return outcome,
+    };
+    let held = match Held::reserve(settings, key, size, stop_at).await {
+        Ok(held) => held,
+        Err(outcome) => return outcome,
+    };
     // The manifest in place is read beside the upload: one round trip.
     let (fetched, first_read) = futures_util::future::join(
         fetch(store, settings, source),
@@ -46,7 +60,7 @@ pub(super) async fn process<S: ObjectStore>(
         sha256: naming::sha256_hex(&fetched.bytes),
         version: fetched.version,
     };
-    let mut pixels = Some(fetched.bytes);
+    let mut pixels = Some((fetched.bytes, held));
     let mut encoded: Option<Encoded> = None;
     for _ in 0..MANIFEST_ATTEMPTS {
         let read = match first_read.take() {
@@ -83,14 +97,15 @@ pub(super) async fn process<S: ObjectStore>(
             }
         }
         if encoded.is_none() {
-            let Some(bytes) = pixels.take() else {
+            let Some((bytes, held)) = pixels.take() else {
                 break;
             };
-            encoded =
-                match encode_and_write(store, settings, &upload, bytes, &in_place, stop_at).await {
-                    Ok(done) => Some(done),
-                    Err(outcome) => return outcome,
-                };
+            let encoding =
+                encode_and_write(store, settings, &upload, (bytes, held), &in_place, stop_at);
+            encoded = match encoding.await {
+                Ok(done) => Some(done),
+                Err(outcome) => return outcome,
+            };
         }
         let Some(done) = encoded.as_ref() else {
             break;
@@ -226,7 +241,7 @@ async fn encode_and_write<S: ObjectStore>(
     store: &S,
     settings: &HandlerSettings,
     upload: &Upload<'_>,
-    bytes: Vec<u8>,
+    (bytes, held): (Vec<u8>, Held),
     in_place: &InPlace,
     stop_at: Instant,
 ) -> Result<Encoded, Outcome> {
@@ -234,7 +249,7 @@ async fn encode_and_write<S: ObjectStore>(
     let engine_started = Instant::now();
     // The admission is held until the variants are written: they are in
     // memory until then.
-    let (image, _admission) = encode(settings, key, bytes, stop_at).await?;
+    let (image, _admission) = encode(settings, key, bytes, held, stop_at).await?;
     let engine_ms = ms_since(engine_started);
     if Instant::now() >= stop_at {
         return Err(Outcome::stopped(

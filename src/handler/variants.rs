@@ -12,7 +12,7 @@ use crate::store::{
     metadata_bytes, metadata_value, ObjectStore, PutObject, MAX_KEY_BYTES, MAX_METADATA_BYTES,
     META_SOURCE_KEY, META_SOURCE_VERSION, META_VARIANT,
 };
-use imgflow_engine::memory::{Admission, Budget, NotAdmitted};
+use imgflow_engine::memory::{Admission, NotAdmitted};
 use imgflow_engine::{
     self as engine, naming, EngineError, Inspection, ProcessedImage, Reason, Schedule,
 };
@@ -20,23 +20,76 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracing::{field::Empty, Instrument, Span};
 
-/// Checks the header, waits for the memory the image needs, then decodes
-/// and encodes, on a blocking thread, in the record's trace span.
+/// What a record holds from before its upload is read to its admission:
+/// the upload's bytes in the memory budget, and the turn to be admitted
+/// (`HandlerSettings::admission`).
+pub(super) struct Held {
+    bytes: Admission,
+    turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Held {
+    /// Waits for the turn, then for `size` bytes of the budget (at most all
+    /// of it: an image that can never fit is refused by its estimate), until
+    /// `stop_at`.
+    pub(super) async fn reserve(
+        settings: &HandlerSettings,
+        key: &str,
+        size: u64,
+        stop_at: Instant,
+    ) -> Result<Self, Outcome> {
+        let left = stop_at.saturating_duration_since(Instant::now());
+        let turn = tokio::time::timeout(left, Arc::clone(&settings.admission).lock_owned())
+            .await
+            .map_err(|_| no_time_for_memory(key))?;
+        let budget = Arc::clone(&settings.memory);
+        let size = size.min(budget.total());
+        let bytes = tokio::task::spawn_blocking(move || budget.admit(size, Some(stop_at)))
+            .await
+            .map_err(|join| {
+                Outcome::stopped(
+                    key,
+                    Reason::EngineCrashed,
+                    format!("memory reservation: {join}"),
+                )
+            })?
+            .map_err(|_| no_time_for_memory(key))?;
+        Ok(Held { bytes, turn })
+    }
+}
+
+fn no_time_for_memory(key: &str) -> Outcome {
+    Outcome::stopped(
+        key,
+        Reason::Deadline,
+        "waited for memory until the deadline; Lambda will retry",
+    )
+}
+
+/// Checks the header, waits for the memory the image needs (growing what
+/// `held` reserved for its bytes), then decodes and encodes, on a blocking
+/// thread, in the record's trace span.
 pub(super) async fn encode(
     settings: &HandlerSettings,
     key: &str,
     bytes: Vec<u8>,
+    held: Held,
     stop_at: Instant,
 ) -> Result<(ProcessedImage, Admission), Outcome> {
     let engine_settings = Arc::clone(&settings.engine);
-    let budget = Arc::clone(&settings.memory);
     let record_span = Span::current();
     let result = tokio::task::spawn_blocking(move || {
         record_span.in_scope(|| {
             // The engine runs on rayon's global pool: one thread per core.
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let Held {
+                bytes: reserved,
+                turn,
+            } = held;
             let inspection = engine::inspect(&bytes, &engine_settings, threads)?;
-            let (admission, schedule) = admit(&budget, &inspection, stop_at)?;
+            let (admission, schedule) = admit(reserved, &inspection, stop_at)?;
+            // Admitted: the next record may reserve and read its upload.
+            drop(turn);
             let image = engine::process_with(&bytes, &engine_settings, schedule)?;
             Ok((image, admission))
         })
@@ -51,11 +104,7 @@ pub(super) async fn encode(
         Ok(Err(Refusal::Engine(e @ EngineError::Encode { .. }))) => {
             Err(Outcome::stopped(key, e.reason(), e.to_string()))
         }
-        Ok(Err(Refusal::NoTime)) => Err(Outcome::stopped(
-            key,
-            Reason::Deadline,
-            "waited for memory until the deadline; Lambda will retry",
-        )),
+        Ok(Err(Refusal::NoTime)) => Err(no_time_for_memory(key)),
         Err(join) => Err(Outcome::stopped(
             key,
             Reason::EngineCrashed,
@@ -77,20 +126,21 @@ impl From<EngineError> for Refusal {
     }
 }
 
-/// Admits an image against the invocation's budget ([`Inspection::admit`]),
+/// Admits an image against the invocation's budget ([`Inspection::admit_from`]),
 /// waiting for the records ahead of it until the deadline. The variants go
 /// to S3 without a copy: the engine's estimate covers them.
 fn admit(
-    budget: &Arc<Budget>,
+    reserved: Admission,
     inspection: &Inspection,
     stop_at: Instant,
 ) -> Result<(Admission, Schedule), Refusal> {
+    let budget = Arc::clone(reserved.budget());
     inspection
-        .admit(budget, Some(stop_at))
+        .admit_from(reserved, Some(stop_at))
         .map_err(|why| match why {
             NotAdmitted::TimedOut => Refusal::NoTime,
             NotAdmitted::TooLarge => {
-                let too_large = inspection.too_large(budget, |needed_mib| {
+                let too_large = inspection.too_large(&budget, |needed_mib| {
                     format!(
                         "a memory size of at least {} MB would process it (the stack's memory_size, or {} when set)",
                         needed_mib + config::PROCESS_RESERVE_MIB,

@@ -17,5 +17,6 @@ pub fn settings() -> HandlerSettings {
         record_concurrency: 4,
         deadline_margin: Duration::from_millis(500),
         memory: Budget::new(u64::MAX),
+        admission: Default::default(),
     }
 }

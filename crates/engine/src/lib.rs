@@ -128,14 +128,23 @@ impl Inspection {
         budget: &Arc<memory::Budget>,
         deadline: Option<Instant>,
     ) -> Result<(memory::Admission, Schedule), memory::NotAdmitted> {
-        if self.threads > 1 {
-            if let Some(admission) = budget.try_admit(self.memory.side_by_side) {
-                return Ok((admission, Schedule::SideBySide));
-            }
+        self.admit_from(budget.nothing(), deadline)
+    }
+
+    /// [`admit`](Self::admit), growing what is `held` already for the image
+    /// (its input's bytes, reserved before it was read; the estimates
+    /// count the input). On an error `held` is given back.
+    pub fn admit_from(
+        &self,
+        mut held: memory::Admission,
+        deadline: Option<Instant>,
+    ) -> Result<(memory::Admission, Schedule), memory::NotAdmitted> {
+        if self.threads > 1 && held.try_grow_to(self.memory.side_by_side) {
+            return Ok((held, Schedule::SideBySide));
         }
         let (bytes, schedule) = self.leanest();
-        let admission = budget.admit(bytes, deadline)?;
-        Ok((admission, schedule))
+        held.grow_to(bytes, deadline)?;
+        Ok((held, schedule))
     }
 
     /// The schedule with the smaller peak, and its estimate: one variant at
