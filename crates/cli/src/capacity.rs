@@ -177,6 +177,11 @@ pub fn run(
                 bail!("{memory_mb} MB leaves no memory for images after the process's {PROCESS_RESERVE_MIB} MiB");
             };
             if verify {
+                // Each takes from seconds to a minute: say what is under way.
+                eprintln!(
+                    "imgflow capacity: {memory_mb} MB, {} {}×{}: making and processing it…",
+                    kind.name, row.width, row.height
+                );
                 row.measured_peak_mib = Some(measure(kind, &row, &env)?);
             }
             if json {
