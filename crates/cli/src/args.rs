@@ -88,9 +88,11 @@ pub struct CapacityArgs {
 }
 
 #[derive(Args)]
+// Objects, a prefix or both: a usage error names both ways.
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["objects", "prefix"])))]
 pub struct ReprocessArgs {
     /// Objects to process, as s3://bucket/key
-    #[arg(value_name = "S3_URL", required_unless_present = "prefix")]
+    #[arg(value_name = "S3_URL")]
     pub objects: Vec<String>,
     /// Also every object under s3://bucket/folder/ (repeatable)
     #[arg(long, value_name = "S3_URL")]

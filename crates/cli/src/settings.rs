@@ -27,11 +27,19 @@ impl EngineFlags {
     /// variable, whichever gave the value.
     pub fn settings(&self) -> Result<Settings, ConfigError> {
         config::engine_settings(&|name| self.get(name)).map_err(|mut e| {
-            if self.from_flags.contains(&e.variable) {
-                e.variable = format!("--{}", config::flag_of(&e.variable));
-            }
+            e.variable = self.given_as(&e.variable);
             e
         })
+    }
+
+    /// How `variable` was given: its flag (`--jpeg-quality`) when it came
+    /// from the command line, else the variable's name.
+    pub fn given_as(&self, variable: &str) -> String {
+        if self.from_flags.contains(variable) {
+            format!("--{}", config::flag_of(variable))
+        } else {
+            variable.to_owned()
+        }
     }
 
     /// The values as variables, to hand the same settings to a child process.

@@ -141,7 +141,17 @@ fn reprocess_redrives_a_prefix_and_single_objects() {
         ],
     );
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("PROCESSED_BUCKET=\"Bad_Bucket\""));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("--processed-bucket (or PROCESSED_BUCKET)=\"Bad_Bucket\""),
+        "{stderr}"
+    );
+
+    // Nothing to process: the usage names both ways of saying what.
+    let nothing = imgflow(&moto.endpoint, &["reprocess"]);
+    assert_eq!(nothing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&nothing.stderr);
+    assert!(stderr.contains("<S3_URL|--prefix <S3_URL>>"), "{stderr}");
 }
 
 #[test]

@@ -17,7 +17,13 @@ pub fn run(args: ReprocessArgs) -> anyhow::Result<ExitCode> {
     };
     let handler = match config::handler_settings(&lookup) {
         Ok(h) => h,
-        Err(e) => return Ok(usage_error(e)),
+        Err(mut e) => {
+            e.variable = match e.variable.as_str() {
+                config::PROCESSED_BUCKET => "--processed-bucket (or PROCESSED_BUCKET)".to_owned(),
+                variable => args.engine.given_as(variable),
+            };
+            return Ok(usage_error(e));
+        }
     };
     let runtime = super::runtime()?;
     runtime.block_on(async {
