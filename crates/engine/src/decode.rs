@@ -347,8 +347,8 @@ fn decode_pixels(
     Ok((image, orientation))
 }
 
-/// A copy of a WebP whose extended header hides the alpha its image has,
-/// with the flag set (`structure::webp_with_alpha_flag_restored`); `None`
+/// A copy of a WebP whose extended header is wrong about its alpha, with
+/// the flag made right (`structure::webp_with_alpha_flag_restored`); `None`
 /// for every other file, read as it is.
 fn webp_alpha_restored(format: Format, bytes: &[u8]) -> Option<Vec<u8>> {
     (format == Format::WebP)

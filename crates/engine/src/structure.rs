@@ -179,12 +179,17 @@ fn sub_chunks(b: &[u8]) -> impl Iterator<Item = (&[u8; 4], &[u8])> {
     chunks_between(b, 0, b.len()).map_while(|(fourcc, data)| Some((fourcc, data?)))
 }
 
-/// A still WebP whose extended header (VP8X) says it has no alpha while
-/// its image does: an ALPH chunk, or a lossless bitstream that uses alpha.
-/// exiftool writes such files when it adds EXIF to a simple lossless WebP;
-/// libwebp and browsers show the alpha, the decoder follows the header and
-/// drops it (transparent areas came out black). The bytes with the flag
-/// set, for the decoder; `None` when the header is right.
+/// A still WebP whose extended header (VP8X) is wrong about alpha:
+/// - it says none while its image has some: an ALPH chunk, or a lossless
+///   bitstream that uses alpha. exiftool writes such files when it adds
+///   EXIF to a simple lossless WebP; libwebp and browsers show the alpha,
+///   the decoder follows the header and drops it (transparent areas came
+///   out black);
+/// - it says alpha for a lossy image without an ALPH chunk: libwebp and
+///   browsers show it opaque, the decoder refused it (a chunk missing).
+///
+/// The bytes with the flag made right, for the decoder; `None` when the
+/// header is right.
 pub fn webp_with_alpha_flag_restored(b: &[u8]) -> Option<Vec<u8>> {
     const ALPHA: u8 = 0x10;
     const ANIMATED: u8 = 0x02;
@@ -194,22 +199,32 @@ pub fn webp_with_alpha_flag_restored(b: &[u8]) -> Option<Vec<u8>> {
     let (b"VP8X", Some(_)) = chunks.next()? else {
         return None;
     };
-    if vp8x_fields(b)?[0] & (ALPHA | ANIMATED) != 0 {
+    let flags = vp8x_fields(b)?[0];
+    if flags & ANIMATED != 0 {
         return None;
     }
-    let has_alpha = chunks.any(|(fourcc, data)| match (fourcc, data) {
-        (b"ALPH", Some(_)) => true,
-        // Lossless: after the signature byte, 14 + 14 bits of size, then
-        // the alpha_is_used bit.
-        (b"VP8L", Some(data)) if data.len() >= 5 && data[0] == 0x2F => {
-            let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
-            bits & (1 << 28) != 0
+    let (mut alph, mut lossy, mut lossless_alpha) = (false, false, false);
+    for (fourcc, data) in chunks {
+        match (fourcc, data) {
+            (b"ALPH", Some(_)) => alph = true,
+            (b"VP8 ", Some(_)) => lossy = true,
+            // Lossless: after the signature byte, 14 + 14 bits of size,
+            // then the alpha_is_used bit.
+            (b"VP8L", Some(data)) if data.len() >= 5 && data[0] == 0x2F => {
+                let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
+                lossless_alpha = bits & (1 << 28) != 0;
+            }
+            _ => {}
         }
-        _ => false,
-    });
-    has_alpha.then(|| {
+    }
+    let wrong = if flags & ALPHA == 0 {
+        alph || lossless_alpha
+    } else {
+        lossy && !alph
+    };
+    wrong.then(|| {
         let mut fixed = b.to_vec();
-        fixed[FLAGS_AT] |= ALPHA;
+        fixed[FLAGS_AT] ^= ALPHA;
         fixed
     })
 }

@@ -315,6 +315,23 @@ fn a_webp_whose_header_hides_its_alpha_keeps_it() {
     assert!(decode(variant(&out, "webp")).color().has_alpha());
 }
 
+/// A lossy WebP behind a VP8X header that claims alpha it does not have
+/// (no ALPH chunk): libwebp shows it opaque, and so do we.
+#[test]
+fn a_webp_whose_header_claims_alpha_it_lacks_is_opaque() {
+    let lossy = run(&encode_with_image(
+        &DynamicImage::ImageRgb8(gradient(30, 20)),
+        ImageFormat::Png,
+    ));
+    let (fourcc, vp8) = webp_first_chunk(variant(&lossy, "webp"));
+    assert_eq!(fourcc, b"VP8 ", "a simple lossy file");
+    let claims_alpha = webp_riff(&[(b"VP8X", &vp8x(0x10, 30, 20)), (fourcc, vp8)]);
+    let out = run(&claims_alpha);
+    let png = decode(variant(&out, "png"));
+    assert_eq!(png.dimensions(), (30, 20));
+    assert!(!png.color().has_alpha(), "opaque: {:?}", png.color());
+}
+
 /// A 24-bit BMP of `gradient(w, h)`: top-down (negative height in a
 /// BITMAPINFOHEADER) or with an OS/2 core header (16-bit sizes).
 fn bmp_24(w: u16, h: u16, top_down: bool, core: bool) -> Vec<u8> {
