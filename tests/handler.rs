@@ -707,6 +707,25 @@ async fn an_upload_is_read_only_once_its_bytes_fit_in_the_budget() {
     );
 }
 
+/// An upload larger than the whole budget reserves nothing to wait for: its
+/// estimate refuses it at once, even while another image holds memory.
+#[tokio::test]
+async fn an_upload_larger_than_the_budget_is_refused_without_waiting() {
+    let store = MemoryStore::default();
+    let small = png();
+    store.insert("uploads", "big.png", small.clone());
+    let budget = Budget::new(small.len() as u64 - 1);
+    let _running = budget.try_admit(1).unwrap();
+    let settings = HandlerSettings {
+        memory: budget.clone(),
+        ..settings()
+    };
+    let ev = event(&[("uploads", "big.png", Some(small.len() as u64))]);
+    let out = handle_event(&store, &settings, &ev, later()).await;
+    assert_eq!(out[0].reason(), Some(Reason::TooLargeForMemory), "{out:?}");
+    assert_eq!(out[0].label(), "rejected");
+}
+
 #[tokio::test]
 async fn waiting_for_memory_stops_at_the_deadline_for_a_retry() {
     let store = MemoryStore::default();

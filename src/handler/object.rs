@@ -39,8 +39,8 @@ pub(super) async fn process<S: ObjectStore>(
         Ok(size) => size,
         Err(outcome) => return outcome,
     };
-    let held = match Held::reserve(settings, key, size, stop_at).await {
-        Ok(held) => held,
+    let mut held = match Held::reserve(settings, key, size, stop_at).await {
+        Ok(held) => Some(held),
         Err(outcome) => return outcome,
     };
     // The manifest in place is read beside the upload: one round trip.
@@ -60,7 +60,7 @@ pub(super) async fn process<S: ObjectStore>(
         sha256: naming::sha256_hex(&fetched.bytes),
         version: fetched.version,
     };
-    let mut pixels = Some((fetched.bytes, held));
+    let mut pixels = Some(fetched.bytes);
     let mut encoded: Option<Encoded> = None;
     for _ in 0..MANIFEST_ATTEMPTS {
         let read = match first_read.take() {
@@ -77,6 +77,9 @@ pub(super) async fn process<S: ObjectStore>(
             .as_ref()
             .filter(|m| m.is_newer_than(source.sequencer.as_ref()))
         {
+            // Nothing to encode: the turn and the reserved bytes go back
+            // before the requests that follow.
+            drop(held.take());
             let ours = encoded
                 .as_ref()
                 .map(|e| e.variant_keys())
@@ -91,14 +94,25 @@ pub(super) async fn process<S: ObjectStore>(
                         .map(String::as_str),
                 )
         }) {
+            held = None;
             match unchanged(store, settings, &upload, current, &in_place, sequencer).await {
                 Some(outcome) => return outcome,
                 None => continue,
             }
         }
         if encoded.is_none() {
-            let Some((bytes, held)) = pixels.take() else {
+            let Some(bytes) = pixels.take() else {
                 break;
+            };
+            // Given back by a turn of this loop that did not encode: the
+            // body waits uncounted for its turn (rare: a manifest that
+            // changed under us).
+            let held = match held.take() {
+                Some(held) => held,
+                None => match Held::reserve(settings, key, bytes.len() as u64, stop_at).await {
+                    Ok(held) => held,
+                    Err(outcome) => return outcome,
+                },
             };
             let encoding =
                 encode_and_write(store, settings, &upload, (bytes, held), &in_place, stop_at);

@@ -25,25 +25,31 @@ use tracing::{field::Empty, Instrument, Span};
 /// (`HandlerSettings::admission`).
 pub(super) struct Held {
     bytes: Admission,
-    turn: tokio::sync::OwnedMutexGuard<()>,
+    /// `None` without a budget (`u64::MAX`: not on Lambda, no
+    /// `MEMORY_BUDGET_MB`): nothing to wait for, no turns to take.
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Held {
-    /// Waits for the turn, then for `size` bytes of the budget (at most all
-    /// of it: an image that can never fit is refused by its estimate), until
-    /// `stop_at`.
+    /// Waits for the turn, then for `size` bytes of the budget, until
+    /// `stop_at`. An upload of the whole budget or more reserves nothing:
+    /// its estimate (input included) will refuse it at once, and waiting
+    /// for the whole budget would hold every other record back first.
     pub(super) async fn reserve(
         settings: &HandlerSettings,
         key: &str,
         size: u64,
         stop_at: Instant,
     ) -> Result<Self, Outcome> {
-        let left = stop_at.saturating_duration_since(Instant::now());
-        let turn = tokio::time::timeout(left, Arc::clone(&settings.admission).lock_owned())
-            .await
-            .map_err(|_| no_time_for_memory(key))?;
         let budget = Arc::clone(&settings.memory);
-        let size = size.min(budget.total());
+        let turn = if budget.total() == u64::MAX {
+            None
+        } else {
+            let left = stop_at.saturating_duration_since(Instant::now());
+            let turn = tokio::time::timeout(left, Arc::clone(&settings.admission).lock_owned());
+            Some(turn.await.map_err(|_| no_time_for_memory(key))?)
+        };
+        let size = if size >= budget.total() { 0 } else { size };
         let bytes = tokio::task::spawn_blocking(move || budget.admit(size, Some(stop_at)))
             .await
             .map_err(|join| {

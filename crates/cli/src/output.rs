@@ -63,9 +63,14 @@ pub fn take_back_on_signal() {
 #[cfg(not(unix))]
 pub fn take_back_on_signal() {}
 
+/// How old a temporary file must be to be swept: a live run's are seconds
+/// old, and a process id unknown here may be alive on another machine or
+/// in another container sharing the folder.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Removes the temporary files that a run killed outright (`kill -9`, the
 /// machine's OOM killer: no handler runs) left in `dir`: those named for a
-/// process that no longer exists. Returns how many.
+/// process that does not exist here, an hour old or more. Returns how many.
 pub fn sweep_stale_temporaries(dir: &Path) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
         return 0;
@@ -80,7 +85,11 @@ pub fn sweep_stale_temporaries(dir: &Path) -> usize {
                 .and_then(|n| n.split_once('-'))
                 .filter(|(_, serial)| serial.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|(pid, _)| pid.parse::<u32>().ok());
-            pid.is_some_and(|pid| pid != std::process::id() && !process_exists(pid))
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= STALE_AFTER));
+            old && pid.is_some_and(|pid| pid != std::process::id() && !process_exists(pid))
         })
         .filter(|e| fs::remove_file(e.path()).is_ok())
         .count()
@@ -177,16 +186,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A process id that cannot exist (above Linux's pid_max and macOS's).
         let dead = ".imgflow-4194999-3.tmp";
+        // The same, but fresh: perhaps another machine's, still writing.
+        let dead_fresh = ".imgflow-4194999-4.tmp";
         let ours = format!(".imgflow-{}-0.tmp", std::process::id());
         let alive = ".imgflow-1-0.tmp"; // init
-        for name in [
+        let names = [
             dead,
+            dead_fresh,
             &ours,
             alive,
             ".imgflow-x-1.tmp",
-            "photo_png_0a1b2c3d.png",
-        ] {
-            fs::write(dir.path().join(name), b"x").unwrap();
+            "a_png_0a1b2c3d.png",
+        ];
+        let two_hours_ago = std::time::SystemTime::now() - 2 * STALE_AFTER;
+        for name in names {
+            let file = fs::File::create(dir.path().join(name)).unwrap();
+            if name != dead_fresh {
+                file.set_modified(two_hours_ago).unwrap();
+            }
         }
         assert_eq!(sweep_stale_temporaries(dir.path()), 1);
         assert!(!dir.path().join(dead).exists());
@@ -195,7 +212,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(left.len(), 4, "{left:?}");
+        assert_eq!(left.len(), 5, "{left:?}");
     }
 
     /// a.jpg ("aaa"), then `second` ("bb").
