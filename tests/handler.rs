@@ -740,10 +740,18 @@ async fn waiting_for_memory_stops_at_the_deadline_for_a_retry() {
         ..settings
     };
     let deadline = Instant::now() + settings.deadline_margin + Duration::from_millis(300);
-    let ev = event(&[("uploads", "waits.png", Some(small.len() as u64))]);
+    // The first waits for room for its upload, the second for its turn.
+    store.insert("uploads", "waits-too.png", small.clone());
+    let ev = event(&[
+        ("uploads", "waits.png", Some(small.len() as u64)),
+        ("uploads", "waits-too.png", Some(small.len() as u64)),
+    ]);
     let out = handle_event(&store, &settings, &ev, deadline).await;
-    assert_eq!(out[0].label(), "failed", "{out:?}");
-    assert_eq!(out[0].reason(), Some(Reason::Deadline));
+    for outcome in &out {
+        assert_eq!(outcome.label(), "failed", "{out:?}");
+        assert_eq!(outcome.reason(), Some(Reason::Deadline));
+    }
+    assert_eq!(store.bodies_read.load(Ordering::Relaxed), 0, "nothing read");
     assert!(store.keys("processed").is_empty(), "nothing written");
 }
 

@@ -50,6 +50,10 @@ impl Held {
             Some(turn.await.map_err(|_| no_time_for_memory(key))?)
         };
         let size = if size >= budget.total() { 0 } else { size };
+        // Most records find room at once: a blocking thread only to wait.
+        if let Some(bytes) = budget.try_admit(size) {
+            return Ok(Held { bytes, turn });
+        }
         let bytes = tokio::task::spawn_blocking(move || budget.admit(size, Some(stop_at)))
             .await
             .map_err(|join| {

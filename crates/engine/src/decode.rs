@@ -13,7 +13,7 @@ use image::codecs::png::PngDecoder;
 use image::error::UnsupportedErrorKind;
 use image::metadata::Orientation;
 use image::{ColorType, DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
-use std::io::Cursor;
+use std::io::{BufRead, Cursor, Seek};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A decoded upload, oriented, with the metadata that survives into variants.
@@ -109,8 +109,7 @@ fn read_header(
             ),
             // The header reader's input and its copy of it, while it opens.
             Format::Jpeg => {
-                structure::jpeg_header_only(bytes).map_or(bytes.len(), |header| header.len()) as u64
-                    * 2
+                structure::jpeg_header_only_len(bytes).unwrap_or(bytes.len()) as u64 * 2
             }
             Format::WebP => memory::webp_decoder_held(
                 structure::webp_coding(bytes).unwrap_or_default(),
@@ -421,7 +420,7 @@ fn open<'a>(
         _ => None,
     };
     let read = match header_only {
-        Some(header) => image_crate_decoder_owned(header, image_format, limits),
+        Some(header) => reader_decoder(Cursor::new(header), image_format, limits),
         None => image_crate_decoder(bytes, image_format, limits),
     };
     let opened = match read {
@@ -506,29 +505,30 @@ fn image_crate_decoder<'a>(
     format: ImageFormat,
     limits: &Limits,
 ) -> image::ImageResult<Box<dyn ImageDecoder + 'a>> {
-    let mut decoder_limits = image::Limits::default();
-    decoder_limits.max_alloc = Some(max_alloc(limits));
     if format == ImageFormat::Png {
         // Without its text chunks, which that decoder would keep.
-        let decoder = PngDecoder::with_limits(WithoutText::new(bytes), decoder_limits)?;
+        let decoder = PngDecoder::with_limits(WithoutText::new(bytes), decoder_limits(limits))?;
         return Ok(Box::new(decoder));
     }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(decoder_limits);
+    reader_decoder(Cursor::new(bytes), format, limits)
+}
+
+/// The image crate's decoder for `format` on `input` (borrowed, or bytes
+/// of its own, freed once it has read them).
+fn reader_decoder<'a>(
+    input: impl BufRead + Seek + 'a,
+    format: ImageFormat,
+    limits: &Limits,
+) -> image::ImageResult<Box<dyn ImageDecoder + 'a>> {
+    let mut reader = ImageReader::with_format(input, format);
+    reader.limits(decoder_limits(limits));
     Ok(Box::new(reader.into_decoder()?))
 }
 
-/// [`image_crate_decoder`] on bytes of its own, freed once it has read them.
-fn image_crate_decoder_owned(
-    bytes: Vec<u8>,
-    format: ImageFormat,
-    limits: &Limits,
-) -> image::ImageResult<Box<dyn ImageDecoder>> {
+fn decoder_limits(limits: &Limits) -> image::Limits {
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_alloc = Some(max_alloc(limits));
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(decoder_limits);
-    Ok(Box::new(reader.into_decoder()?))
+    decoder_limits
 }
 
 /// The most one allocation of a decoder may take. Our pixel limit is the

@@ -542,28 +542,52 @@ pub fn jpeg_progressive_coefficients(b: &[u8]) -> Option<u64> {
 /// with comments). `None` when the segments cannot be followed to a scan
 /// (junk between them): then the reader takes the file.
 pub fn jpeg_header_only(b: &[u8]) -> Option<Vec<u8>> {
+    let segments = jpeg_header_segments(b)?;
     let mut out = vec![0xFF, 0xD8];
-    for (marker, segment) in jpeg_segments(b) {
-        let segment = match marker {
-            0xFE | 0xE3..=0xED | 0xEF => continue,
+    for (marker, payload) in segments {
+        push_jpeg_segment(&mut out, marker, payload);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    Some(out)
+}
+
+/// The length of [`jpeg_header_only`]'s bytes, without making them.
+pub fn jpeg_header_only_len(b: &[u8]) -> Option<usize> {
+    let segments = jpeg_header_segments(b)?;
+    Some(
+        segments
+            .iter()
+            .map(|(_, payload)| 4 + payload.len())
+            .sum::<usize>()
+            + 4,
+    )
+}
+
+/// The segments [`jpeg_header_only`] keeps, up to the first scan's header.
+fn jpeg_header_segments(b: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+    let mut kept = Vec::new();
+    for (marker, payload) in jpeg_segments(b) {
+        match marker {
+            0xFE | 0xE3..=0xED | 0xEF => {}
             // Its length, the components and their tables, the spectral
             // selection and approximation: 4 + 2 per component.
             0xDA => {
-                let components = usize::from(segment.first().copied().unwrap_or(0));
-                &segment[..segment.len().min(4 + 2 * components)]
+                let components = usize::from(payload.first().copied().unwrap_or(0));
+                kept.push((marker, &payload[..payload.len().min(4 + 2 * components)]));
+                return Some(kept);
             }
-            _ => segment,
-        };
-        out.extend_from_slice(&[0xFF, marker]);
-        // A segment is at most 65533 bytes after its length: it fits.
-        out.extend_from_slice(&(segment.len() as u16 + 2).to_be_bytes());
-        out.extend_from_slice(segment);
-        if marker == 0xDA {
-            out.extend_from_slice(&[0xFF, 0xD9]);
-            return Some(out);
+            _ => kept.push((marker, payload)),
         }
     }
     None
+}
+
+/// Appends a JPEG marker segment: the marker, its length, its payload (at
+/// most 65533 bytes, as [`jpeg_segments`] reads them).
+fn push_jpeg_segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) {
+    out.extend_from_slice(&[0xFF, marker]);
+    out.extend_from_slice(&(payload.len() as u16 + 2).to_be_bytes());
+    out.extend_from_slice(payload);
 }
 
 /// The number of components of a JPEG's first frame (3 for colour, 4 for
@@ -942,14 +966,15 @@ mod tests {
         assert_eq!(MAX_JPEG_SCANS, 256, "the message says 256");
     }
 
+    /// One JPEG marker segment's bytes.
+    fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
+        let mut s = Vec::new();
+        push_jpeg_segment(&mut s, marker, payload);
+        s
+    }
+
     #[test]
     fn a_jpeg_header_leaves_out_comments_unread_segments_and_the_data() {
-        let segment = |marker: u8, payload: &[u8]| {
-            let mut s = vec![0xFF, marker];
-            s.extend_from_slice(&(payload.len() as u16 + 2).to_be_bytes());
-            s.extend_from_slice(payload);
-            s
-        };
         let headers = jpeg_headers(0xC0, (16, 16), &[0x11], 1);
         let (soi, frame_and_scan) = headers.split_at(2);
         let mut jpeg = soi.to_vec();
@@ -964,6 +989,7 @@ mod tests {
         expected.extend(segment(0xEE, b"Adobe"));
         expected.extend_from_slice(frame_and_scan);
         expected.extend_from_slice(&[1, 0, 0, 0, 0, 0xFF, 0xD9]);
+        assert_eq!(jpeg_header_only_len(&jpeg), Some(expected.len()));
         assert_eq!(jpeg_header_only(&jpeg), Some(expected));
         assert_eq!(jpeg_components(&jpeg), Some(1));
         // Junk where a segment should start: the file as it is.
@@ -971,6 +997,7 @@ mod tests {
         junk.extend_from_slice(b"junk");
         junk.extend_from_slice(&jpeg[2..]);
         assert_eq!(jpeg_header_only(&junk), None);
+        assert_eq!(jpeg_header_only_len(&junk), None);
     }
 
     #[test]
@@ -1083,12 +1110,6 @@ mod tests {
 
     #[test]
     fn jpeg_icc_segments_are_counted_whether_or_not_they_make_a_profile() {
-        let segment = |marker: u8, payload: &[u8]| {
-            let mut s = vec![0xFF, marker];
-            s.extend_from_slice(&(payload.len() as u16 + 2).to_be_bytes());
-            s.extend_from_slice(payload);
-            s
-        };
         let icc = [b"ICC_PROFILE\0\x01\x01".as_slice(), &[7; 100]].concat();
         let mut jpeg = vec![0xFF, 0xD8];
         jpeg.extend(segment(0xE2, &icc));
